@@ -1,0 +1,302 @@
+//! `pim-emulator`: a local stand-in for the Microsoft Graph endpoints that PIM approvals use.
+//!
+//! It serves the real routes under the real paths (`/v1.0/...`, `/beta/...`) with Graph's paging,
+//! `$filter`, `$expand`, error bodies and status codes, checks bearer tokens it minted itself, and
+//! offers a control API under `/_emulator/` for tests, benchmarks and demos.
+
+pub mod odata;
+pub mod state;
+pub mod token;
+
+mod graph;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+pub use state::Scenario;
+use state::Tenant;
+use token::Minter;
+
+/// How an emulator is set up: the command line's options.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub scenario: Scenario,
+    /// Added to every answer on a PIM route (not the control API).
+    pub latency: Duration,
+    /// A Graph list response (`{"value": [...]}`) whose requests are added as pending.
+    pub seed: Option<Value>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            scenario: Scenario::Empty,
+            latency: Duration::ZERO,
+            seed: None,
+        }
+    }
+}
+
+/// Shared state behind every handler.
+pub struct App {
+    tenant: Mutex<Tenant>,
+    minter: Minter,
+    latency: Duration,
+}
+
+impl App {
+    pub fn new(config: &Config) -> Result<App, String> {
+        let mut tenant = Tenant::new(&config.scenario);
+        if let Some(seed) = &config.seed {
+            tenant.load_seed(seed)?;
+        }
+        Ok(App {
+            minter: Minter::new(&tenant.tenant_id),
+            tenant: Mutex::new(tenant),
+            latency: config.latency,
+        })
+    }
+
+    /// The tenant, even if a handler panicked while holding it (its data stays consistent per call).
+    fn tenant(&self) -> MutexGuard<'_, Tenant> {
+        self.tenant.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A running emulator. Dropping it does not stop it; call [`Running::stop`].
+pub struct Running {
+    pub addr: SocketAddr,
+    pub base_url: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    pub fn stop(self) {
+        self.task.abort();
+    }
+}
+
+/// Binds `listen` (e.g. `127.0.0.1:0`) and serves in a background task of the current runtime.
+pub async fn start(listen: &str, config: Config) -> Result<Running, String> {
+    let app = Arc::new(App::new(&config)?);
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let router = Router::new().fallback(dispatch).with_state(app);
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    Ok(Running {
+        addr,
+        base_url: format!("http://{addr}"),
+        task,
+    })
+}
+
+/// What one route answers before the common headers are added.
+pub(crate) struct Answer {
+    pub route: &'static str,
+    pub status: StatusCode,
+    pub body: Option<Value>,
+}
+
+impl Answer {
+    pub fn json(route: &'static str, status: StatusCode, body: Value) -> Answer {
+        Answer {
+            route,
+            status,
+            body: Some(body),
+        }
+    }
+
+    pub fn empty(route: &'static str, status: StatusCode) -> Answer {
+        Answer {
+            route,
+            status,
+            body: None,
+        }
+    }
+
+    /// Graph's error body. `request-id` and `date` are filled in by [`dispatch`].
+    pub fn error(route: &'static str, status: StatusCode, code: &str, message: impl Into<String>) -> Answer {
+        Answer::json(
+            route,
+            status,
+            json!({"error": {"code": code, "message": message.into(), "innerError": {}}}),
+        )
+    }
+}
+
+/// The per-call facts a route needs.
+pub(crate) struct Call<'a> {
+    pub method: &'a Method,
+    pub segments: Vec<String>,
+    pub query: std::collections::HashMap<String, String>,
+    pub headers: &'a HeaderMap,
+    pub body: &'a Bytes,
+    /// `http://host:port` as the client addressed us, for `@odata.nextLink`.
+    pub base: String,
+}
+
+async fn dispatch(State(app): State<Arc<App>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let path = odata::decode_path(uri.path());
+    let host = headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    let call = Call {
+        method: &method,
+        segments: path.split('/').filter(|s| !s.is_empty()).map(str::to_string).collect(),
+        query: odata::parse_query(uri.query()),
+        headers: &headers,
+        body: &body,
+        base: format!("http://{host}"),
+    };
+    let is_control = call.segments.first().map(String::as_str) == Some("_emulator");
+    let mut answer = if is_control { control(&app, &call) } else { graph::route(&app, &call) };
+    if !is_control && !app.latency.is_zero() {
+        tokio::time::sleep(app.latency).await;
+    }
+    let date = state::iso(std::time::SystemTime::now());
+    if let Some(inner) = answer.body.as_mut().and_then(|b| b.pointer_mut("/error/innerError")) {
+        inner["request-id"] = json!(request_id);
+        inner["date"] = json!(date);
+        if let Some(c) = headers.get("client-request-id").and_then(|h| h.to_str().ok()) {
+            inner["client-request-id"] = json!(c);
+        }
+    }
+    {
+        let mut t = app.tenant();
+        *t.stats
+            .entry((format!("{} {}", method, answer.route), answer.status.as_u16()))
+            .or_insert(0) += 1;
+    }
+    let mut response = match answer.body {
+        Some(b) => (answer.status, axum::Json(b)).into_response(),
+        None => answer.status.into_response(),
+    };
+    let h = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        h.insert("request-id", v.clone());
+        h.insert("client-request-id", v);
+    }
+    if answer.status == StatusCode::UNAUTHORIZED {
+        h.insert("www-authenticate", HeaderValue::from_static("Bearer realm=\"\", error=\"invalid_token\""));
+    }
+    response
+}
+
+/// `/_emulator/...`: tokens, the record of decisions, and request counts.
+fn control(app: &App, call: &Call) -> Answer {
+    let seg: Vec<&str> = call.segments.iter().map(String::as_str).collect();
+    match (call.method.clone(), seg.as_slice()) {
+        (Method::POST, ["_emulator", "token"]) => mint_token(app, call.body),
+        (Method::GET, ["_emulator", "decisions"]) => {
+            let t = app.tenant();
+            let value: Vec<Value> = t
+                .decisions
+                .iter()
+                .map(|d| {
+                    json!({
+                        "approvalId": d.approval_id, "stepId": d.step_id, "reviewer": d.reviewer,
+                        "reviewResult": d.review_result, "justification": d.justification,
+                        "time": state::iso(d.time),
+                    })
+                })
+                .collect();
+            Answer::json("/_emulator/decisions", StatusCode::OK, json!({ "value": value }))
+        }
+        (Method::GET, ["_emulator", "stats"]) => {
+            let t = app.tenant();
+            let routes: Vec<Value> = t
+                .stats
+                .iter()
+                .map(|((route, status), count)| json!({"route": route, "status": status, "count": count}))
+                .collect();
+            let pim: u64 = t
+                .stats
+                .iter()
+                .filter(|((route, _), _)| !route.contains("/_emulator/"))
+                .map(|(_, c)| c)
+                .sum();
+            Answer::json(
+                "/_emulator/stats",
+                StatusCode::OK,
+                json!({"httpRequests": pim, "routes": routes}),
+            )
+        }
+        (Method::GET, ["_emulator", "tenant"]) => {
+            let t = app.tenant();
+            let users: Vec<Value> = t
+                .users
+                .values()
+                .map(|u| json!({"id": u.id, "displayName": u.display_name, "userPrincipalName": u.upn}))
+                .collect();
+            Answer::json(
+                "/_emulator/tenant",
+                StatusCode::OK,
+                json!({"tenantId": t.tenant_id, "defaultApprover": t.default_approver, "users": users}),
+            )
+        }
+        _ => Answer::error("/_emulator/*", StatusCode::NOT_FOUND, "NotFound", "No such control route."),
+    }
+}
+
+fn mint_token(app: &App, body: &Bytes) -> Answer {
+    const ROUTE: &str = "/_emulator/token";
+    let req: Value = if body.is_empty() {
+        json!({})
+    } else {
+        match serde_json::from_slice(body) {
+            Ok(v @ Value::Object(_)) => v,
+            _ => return Answer::error(ROUTE, StatusCode::BAD_REQUEST, "BadRequest", "The body must be a JSON object."),
+        }
+    };
+    let t = app.tenant();
+    let user = match req.get("user").and_then(Value::as_str) {
+        None => t.users.get(&t.default_approver),
+        Some(u) => t
+            .users
+            .values()
+            .find(|x| x.id.eq_ignore_ascii_case(u) || x.upn.eq_ignore_ascii_case(u)),
+    };
+    let Some(user) = user else {
+        return Answer::error(ROUTE, StatusCode::BAD_REQUEST, "BadRequest", "Unknown user.");
+    };
+    let audience = match req.get("audience").and_then(Value::as_str).unwrap_or("graph") {
+        "graph" => token::GRAPH_AUDIENCE,
+        "arm" => token::ARM_AUDIENCE,
+        other => {
+            return Answer::error(ROUTE, StatusCode::BAD_REQUEST, "BadRequest", format!("Unknown audience '{other}'."));
+        }
+    };
+    let scopes: Vec<String> = match req.get("scopes").and_then(Value::as_array) {
+        Some(list) => list.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+        None if audience == token::ARM_AUDIENCE => vec!["user_impersonation".into()],
+        None => token::DEFAULT_GRAPH_SCOPES.iter().map(|s| s.to_string()).collect(),
+    };
+    let app_only = req.get("appOnly").and_then(Value::as_bool).unwrap_or(false);
+    let expires_in = req.get("expiresIn").and_then(Value::as_i64).unwrap_or(3600);
+    let tok = app.minter.mint(
+        &user.id,
+        &user.upn,
+        (!app_only).then_some(scopes.as_slice()),
+        audience,
+        expires_in,
+    );
+    Answer::json(
+        ROUTE,
+        StatusCode::OK,
+        json!({"access_token": tok, "token_type": "Bearer", "expires_in": expires_in}),
+    )
+}

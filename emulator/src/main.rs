@@ -1,0 +1,58 @@
+//! `pim-emulator --listen 127.0.0.1:0 --scenario demo|empty|bulk:N [--latency-ms N] [--seed-file FILE]`
+//!
+//! Prints `listening http://HOST:PORT` as its first line, then serves until killed.
+
+use std::io::Write;
+use std::time::Duration;
+
+use clap::Parser;
+use pim_emulator::{Config, Scenario};
+
+#[derive(Parser, Debug)]
+#[command(name = "pim-emulator", version, about = "A local emulator of the Microsoft Graph PIM approval endpoints")]
+struct Args {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: String,
+    /// demo, empty, or bulk:N (N pending directory-role requests for the default approver).
+    #[arg(long, default_value = "demo")]
+    scenario: Scenario,
+    /// Delay added to every answer on a PIM route, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// A Graph list response (`{"value": [...]}`) whose requests are added as pending.
+    #[arg(long)]
+    seed_file: Option<std::path::PathBuf>,
+}
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    let seed = match &args.seed_file {
+        None => None,
+        Some(path) => match std::fs::read_to_string(path).map_err(|e| e.to_string()).and_then(|s| {
+            serde_json::from_str(&s).map_err(|e| format!("not valid JSON: {e}"))
+        }) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                eprintln!("pim-emulator: cannot load seed file {}: {e}", path.display());
+                std::process::exit(2);
+            }
+        },
+    };
+    let config = Config {
+        scenario: args.scenario,
+        latency: Duration::from_millis(args.latency_ms),
+        seed,
+    };
+    let running = match pim_emulator::start(&args.listen, config).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("pim-emulator: {e}");
+            std::process::exit(2);
+        }
+    };
+    println!("listening {}", running.base_url);
+    let _ = std::io::stdout().flush();
+    let _ = tokio::signal::ctrl_c().await;
+}
