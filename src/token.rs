@@ -1,0 +1,189 @@
+//! The bearer token: kept in zeroizing memory, never printed, and read (not verified) for the
+//! claims that let us refuse a hopeless call before making it.
+
+use std::fmt;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Serialize;
+use serde_json::Value;
+use zeroize::Zeroizing;
+
+use crate::error::{ErrorKind, PimError, Result};
+
+/// An access token. Its `Debug` and `Display` never show it.
+#[derive(Clone)]
+pub struct AccessToken(Zeroizing<String>);
+
+impl AccessToken {
+    pub fn new(raw: &str) -> Result<AccessToken> {
+        let t = raw.trim();
+        let t = t.strip_prefix("Bearer ").unwrap_or(t).trim();
+        if t.is_empty() {
+            return Err(PimError::new(ErrorKind::MissingToken, "No access token was given."));
+        }
+        if t.chars().any(|c| c.is_control() || c == ' ') {
+            return Err(PimError::new(
+                ErrorKind::InvalidToken,
+                "The access token contains spaces or control characters; pass the token itself.",
+            ));
+        }
+        Ok(AccessToken(Zeroizing::new(t.to_string())))
+    }
+
+    /// The `Authorization` header value.
+    pub(crate) fn bearer(&self) -> Zeroizing<String> {
+        Zeroizing::new(format!("Bearer {}", self.0.as_str()))
+    }
+
+    /// The claims, if the token is a JWT we can read. Opaque tokens give `None`.
+    pub fn claims(&self) -> Option<TokenInfo> {
+        TokenInfo::decode(&self.0)
+    }
+}
+
+impl fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AccessToken(<redacted>)")
+    }
+}
+
+/// What a token says about itself, as far as deciding needs to know.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenInfo {
+    pub audience: String,
+    /// Seconds since the Unix epoch.
+    pub expires_at: i64,
+    /// Delegated scopes (`scp`).
+    pub scopes: Vec<String>,
+    /// True when the token carries application roles and no delegated scopes.
+    pub app_only: bool,
+    pub object_id: Option<String>,
+    pub upn: Option<String>,
+}
+
+/// Graph's audience, as app id or URI.
+const GRAPH_AUDIENCES: &[&str] = &[
+    "https://graph.microsoft.com",
+    "https://graph.microsoft.com/",
+    "00000003-0000-0000-c000-000000000000",
+    "https://graph.microsoft.us",
+    "https://dod-graph.microsoft.us",
+    "https://microsoftgraph.chinacloudapi.cn",
+];
+
+impl TokenInfo {
+    pub fn decode(token: &str) -> Option<TokenInfo> {
+        let mut parts = token.split('.');
+        let (_, payload, _) = (parts.next()?, parts.next()?, parts.next()?);
+        let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+        let v: Value = serde_json::from_slice(&bytes).ok()?;
+        let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+        let scp = s("scp");
+        Some(TokenInfo {
+            audience: s("aud").unwrap_or_default(),
+            expires_at: v.get("exp").and_then(Value::as_i64).unwrap_or(i64::MAX),
+            scopes: scp
+                .as_deref()
+                .map(|x| x.split_whitespace().map(str::to_string).collect())
+                .unwrap_or_default(),
+            app_only: scp.is_none() && v.get("roles").is_some(),
+            object_id: s("oid"),
+            upn: s("upn").or_else(|| s("preferred_username")),
+        })
+    }
+
+    pub fn is_graph(&self) -> bool {
+        GRAPH_AUDIENCES.iter().any(|a| a.eq_ignore_ascii_case(&self.audience))
+    }
+
+    pub fn has_any_scope(&self, wanted: &[&str]) -> bool {
+        self.scopes
+            .iter()
+            .any(|s| wanted.iter().any(|w| w.eq_ignore_ascii_case(s)))
+    }
+
+    /// Refuses, before any call, a Graph token that is expired, meant for another audience, app-only
+    /// where a signed-in user is needed, or missing every one of `scopes`.
+    pub fn check_graph(&self, scopes: &[&str], needs_user: bool) -> Result<()> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        if self.expires_at <= now {
+            return Err(PimError::new(
+                ErrorKind::TokenExpired,
+                format!(
+                    "The access token expired {} minute(s) ago; get a new one (Connect-MgGraph) and try again.",
+                    (now - self.expires_at) / 60
+                ),
+            ));
+        }
+        if !self.is_graph() {
+            return Err(PimError::new(
+                ErrorKind::InvalidToken,
+                format!(
+                    "The access token is for '{}', not Microsoft Graph; use a Graph token here.",
+                    self.audience
+                ),
+            ));
+        }
+        if self.app_only && needs_user {
+            return Err(PimError::new(
+                ErrorKind::AppOnlyToken,
+                "This is an app-only (application) token; approving and denying PIM requests needs a delegated token of a signed-in approver.",
+            ));
+        }
+        if !self.app_only && !self.has_any_scope(scopes) {
+            return Err(PimError::new(
+                ErrorKind::MissingScope,
+                format!(
+                    "The access token lacks the permission this needs: one of {}. It has: {}.",
+                    scopes.join(", "),
+                    if self.scopes.is_empty() { "none".to_string() } else { self.scopes.join(" ") }
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+
+    pub fn jwt(claims: &serde_json::Value) -> String {
+        format!("{}.{}.sig", B64.encode(b"{\"alg\":\"none\"}"), B64.encode(claims.to_string()))
+    }
+
+    #[test]
+    fn debug_never_shows_the_token() {
+        let t = AccessToken::new("secret-token-value").unwrap();
+        assert!(!format!("{t:?}").contains("secret"));
+    }
+
+    #[test]
+    fn claims_drive_pre_checks() {
+        let future = 4_000_000_000i64;
+        let ok = jwt(&serde_json::json!({"aud": "https://graph.microsoft.com", "exp": future, "scp": "RoleAssignmentSchedule.ReadWrite.Directory", "oid": "x"}));
+        let info = TokenInfo::decode(&ok).unwrap();
+        assert!(info.check_graph(&["RoleAssignmentSchedule.ReadWrite.Directory"], true).is_ok());
+        assert_eq!(info.check_graph(&["Other.Scope"], true).unwrap_err().kind, ErrorKind::MissingScope);
+
+        let app = jwt(&serde_json::json!({"aud": "https://graph.microsoft.com", "exp": future, "roles": ["x"]}));
+        let info = TokenInfo::decode(&app).unwrap();
+        assert_eq!(info.check_graph(&["A"], true).unwrap_err().kind, ErrorKind::AppOnlyToken);
+
+        let old = jwt(&serde_json::json!({"aud": "https://graph.microsoft.com", "exp": 1000, "scp": "A"}));
+        assert_eq!(TokenInfo::decode(&old).unwrap().check_graph(&["A"], false).unwrap_err().kind, ErrorKind::TokenExpired);
+
+        let arm = jwt(&serde_json::json!({"aud": "https://management.azure.com/", "exp": future, "scp": "user_impersonation"}));
+        assert_eq!(TokenInfo::decode(&arm).unwrap().check_graph(&["A"], false).unwrap_err().kind, ErrorKind::InvalidToken);
+
+        assert!(TokenInfo::decode("opaque-token").is_none());
+        assert_eq!(AccessToken::new("  ").unwrap_err().kind, ErrorKind::MissingToken);
+    }
+}

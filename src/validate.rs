@@ -1,0 +1,193 @@
+//! Everything a caller hands us is checked here, before it can touch a URL or a request body.
+
+use std::net::IpAddr;
+
+use url::Url;
+
+use crate::error::{ErrorKind, PimError, Result};
+
+/// An approval id that is a GUID, so it is safe as one URL path segment (no `/`, `%`, `..`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ApprovalId(String);
+
+impl ApprovalId {
+    pub fn parse(raw: &str) -> Result<ApprovalId> {
+        if is_guid(raw) {
+            Ok(ApprovalId(raw.to_ascii_lowercase()))
+        } else {
+            Err(PimError::new(
+                ErrorKind::InvalidId,
+                format!(
+                    "'{}' is not a valid approval id: expected a GUID such as 929cd687-a296-4f77-bdbc-b7cc22d3517e.",
+                    printable(raw)
+                ),
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// `8-4-4-4-12` hexadecimal digits, nothing else.
+pub fn is_guid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+/// Shows a rejected value in an error without flooding it or hiding control characters.
+fn printable(s: &str) -> String {
+    let shown: String = s.chars().take(60).flat_map(char::escape_default).collect();
+    if s.chars().count() > 60 {
+        format!("{shown}...")
+    } else {
+        shown
+    }
+}
+
+/// The portal refuses an empty reason; so do we, and we bound its size.
+pub const MAX_JUSTIFICATION_CHARS: usize = 4000;
+
+/// A reviewer's justification: not empty, not only white space, at most
+/// [`MAX_JUSTIFICATION_CHARS`] characters. Kept byte for byte otherwise.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Justification(String);
+
+impl Justification {
+    pub fn parse(raw: &str) -> Result<Justification> {
+        if raw.trim().is_empty() {
+            return Err(PimError::new(
+                ErrorKind::InvalidJustification,
+                "A justification is required: say why you approve or deny (the portal requires one too).",
+            ));
+        }
+        let n = raw.chars().count();
+        if n > MAX_JUSTIFICATION_CHARS {
+            return Err(PimError::new(
+                ErrorKind::InvalidJustification,
+                format!("The justification is {n} characters long; at most {MAX_JUSTIFICATION_CHARS} are allowed."),
+            ));
+        }
+        Ok(Justification(raw.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Quotes a string as an OData literal: `O'Brien` becomes `'O''Brien'`.
+pub fn odata_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// Parses a service root URI. `https` is required; plain `http` only to a loopback address.
+pub fn service_uri(raw: &str, what: &str) -> Result<Url> {
+    let url = Url::parse(raw.trim()).map_err(|e| {
+        PimError::new(
+            ErrorKind::InvalidOptions,
+            format!("{what} '{}' is not a valid URI: {e}.", printable(raw)),
+        )
+    })?;
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(&url) => {}
+        "http" => {
+            return Err(PimError::new(
+                ErrorKind::InsecureUri,
+                format!(
+                    "{what} '{url}' uses plain http; https is required except for loopback addresses (127.0.0.1, ::1, localhost)."
+                ),
+            ));
+        }
+        other => {
+            return Err(PimError::new(
+                ErrorKind::InvalidOptions,
+                format!("{what} '{url}' has scheme '{other}'; use https."),
+            ));
+        }
+    }
+    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+        return Err(PimError::new(
+            ErrorKind::InvalidOptions,
+            format!("{what} '{url}' must be a plain service root, without query, fragment or user name."),
+        ));
+    }
+    Ok(url)
+}
+
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn approval_ids_must_be_guids() {
+        assert!(ApprovalId::parse("929cd687-a296-4f77-bdbc-b7cc22d3517e").is_ok());
+        assert!(ApprovalId::parse("929CD687-A296-4F77-BDBC-B7CC22D3517E").is_ok());
+        for bad in [
+            "",
+            " ",
+            "../x",
+            "../../users",
+            "%2F",
+            "929cd687-a296-4f77-bdbc-b7cc22d3517e/../x",
+            "929cd687 a296-4f77-bdbc-b7cc22d3517e",
+            "929cd687-a296-4f77-bdbc-b7cc22d3517",
+            "929cd687-a296-4f77-bdbc-b7cc22d3517e ",
+            "g29cd687-a296-4f77-bdbc-b7cc22d3517e",
+            "929cd687-a296-4f77-bdbc-b7cc22d3517é",
+        ] {
+            let e = ApprovalId::parse(bad).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::InvalidId, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn justifications_are_required_and_bounded() {
+        for bad in ["", "   ", "\t\n"] {
+            assert_eq!(Justification::parse(bad).unwrap_err().kind, ErrorKind::InvalidJustification);
+        }
+        let long = "x".repeat(MAX_JUSTIFICATION_CHARS + 1);
+        assert_eq!(Justification::parse(&long).unwrap_err().kind, ErrorKind::InvalidJustification);
+        let odd = "He said \"fine\"\nO'Brien — Zürich ✓";
+        assert_eq!(Justification::parse(odd).unwrap().as_str(), odd);
+    }
+
+    #[test]
+    fn odata_literals_double_quotes() {
+        assert_eq!(odata_literal("O'Brien"), "'O''Brien'");
+        assert_eq!(odata_literal("x' or 1 eq 1 or 'a"), "'x'' or 1 eq 1 or ''a'");
+    }
+
+    #[test]
+    fn http_only_to_loopback() {
+        assert!(service_uri("https://graph.microsoft.com", "GraphUri").is_ok());
+        assert!(service_uri("http://127.0.0.1:8080", "GraphUri").is_ok());
+        assert!(service_uri("http://[::1]:8080", "GraphUri").is_ok());
+        assert!(service_uri("http://localhost:1", "GraphUri").is_ok());
+        assert_eq!(
+            service_uri("http://graph.microsoft.com", "GraphUri").unwrap_err().kind,
+            ErrorKind::InsecureUri
+        );
+        assert_eq!(
+            service_uri("http://10.0.0.1", "GraphUri").unwrap_err().kind,
+            ErrorKind::InsecureUri
+        );
+        assert!(service_uri("ftp://x", "GraphUri").is_err());
+        assert!(service_uri("not a uri", "GraphUri").is_err());
+    }
+}
