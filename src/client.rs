@@ -52,13 +52,22 @@ impl Default for ClientOptions {
     }
 }
 
+/// Options documents are JSON objects (not arrays, which serde would also accept for a struct);
+/// absent or empty means every default.
+fn parse_options<T: DeserializeOwned + Default>(json: Option<&str>, what: &str) -> Result<T> {
+    let invalid = |e: String| PimError::new(ErrorKind::InvalidOptions, format!("Invalid {what}: {e}."));
+    match json.map(str::trim) {
+        None | Some("") => Ok(T::default()),
+        Some(j) => match serde_json::from_str::<serde_json::Value>(j).map_err(|e| invalid(e.to_string()))? {
+            v @ serde_json::Value::Object(_) => serde_json::from_value(v).map_err(|e| invalid(e.to_string())),
+            _ => Err(invalid("expected a JSON object".into())),
+        },
+    }
+}
+
 impl ClientOptions {
     pub fn from_json(json: Option<&str>) -> Result<ClientOptions> {
-        match json.map(str::trim) {
-            None | Some("") => Ok(ClientOptions::default()),
-            Some(j) => serde_json::from_str(j)
-                .map_err(|e| PimError::new(ErrorKind::InvalidOptions, format!("Invalid client options: {e}."))),
-        }
+        parse_options(json, "client options")
     }
 }
 
@@ -72,11 +81,7 @@ pub struct ListOptions {
 
 impl ListOptions {
     pub fn from_json(json: Option<&str>) -> Result<ListOptions> {
-        let o: ListOptions = match json.map(str::trim) {
-            None | Some("") => ListOptions::default(),
-            Some(j) => serde_json::from_str(j)
-                .map_err(|e| PimError::new(ErrorKind::InvalidOptions, format!("Invalid list options: {e}.")))?,
-        };
+        let o: ListOptions = parse_options(json, "list options")?;
         if o.page_size.is_some_and(|n| n == 0 || n > 999) {
             return Err(PimError::new(ErrorKind::InvalidOptions, "pageSize must be between 1 and 999."));
         }
@@ -126,10 +131,7 @@ impl Answer {
     fn error(&self) -> PimError {
         let parsed: wire::ErrorBody = serde_json::from_slice(&self.body).unwrap_or_default();
         let detail = parsed.error.unwrap_or_default();
-        let request_id = detail
-            .inner_error
-            .and_then(|i| i.request_id)
-            .or_else(|| self.request_id.clone());
+        let request_id = detail.inner_error.and_then(|i| i.request_id).or_else(|| self.request_id.clone());
         PimError::from_service(self.status, detail.code, detail.message.unwrap_or_default(), request_id)
     }
 }
@@ -146,7 +148,8 @@ impl PimClient {
         // Follow at most 5 redirects and never from https down to http. reqwest itself drops the
         // Authorization header when a redirect leaves the host.
         let policy = redirect::Policy::custom(|attempt| {
-            let downgrade = attempt.previous().iter().any(|u| u.scheme() == "https") && attempt.url().scheme() == "http";
+            let downgrade =
+                attempt.previous().iter().any(|u| u.scheme() == "https") && attempt.url().scheme() == "http";
             if downgrade {
                 attempt.error("refused a redirect from https to http")
             } else if attempt.previous().len() > 5 {
@@ -177,10 +180,8 @@ impl PimClient {
             path.pop_if_empty().push(version).extend(segments);
         }
         if !query.is_empty() {
-            let q: Vec<String> = query
-                .iter()
-                .map(|(k, v)| format!("{}={}", encode_query(k), encode_query(v)))
-                .collect();
+            let q: Vec<String> =
+                query.iter().map(|(k, v)| format!("{}={}", encode_query(k), encode_query(v))).collect();
             url.set_query(Some(&q.join("&")));
         }
         url
@@ -189,12 +190,16 @@ impl PimClient {
     /// A `nextLink` is followed whole, as given, but only back to the service we started on:
     /// a link elsewhere would carry our token to a stranger.
     fn same_origin(&self, link: &str) -> Result<Url> {
-        let url = Url::parse(link)
-            .map_err(|e| PimError::new(ErrorKind::InvalidResponse, format!("The service sent an invalid nextLink: {e}.")))?;
+        let url = Url::parse(link).map_err(|e| {
+            PimError::new(ErrorKind::InvalidResponse, format!("The service sent an invalid nextLink: {e}."))
+        })?;
         if url.origin() != self.graph.origin() {
             return Err(PimError::new(
                 ErrorKind::InvalidResponse,
-                format!("The service sent a nextLink to another host ({}); not following it.", url.origin().ascii_serialization()),
+                format!(
+                    "The service sent a nextLink to another host ({}); not following it.",
+                    url.origin().ascii_serialization()
+                ),
             ));
         }
         Ok(url)
@@ -216,16 +221,16 @@ impl PimClient {
         let retry_after = header("retry-after").and_then(|v| parse_retry_after(&v, SystemTime::now()));
         let request_id = header("request-id");
         let body = resp.bytes().await.map_err(|e| transport_error(&e, &url))?.to_vec();
-        Ok(Answer {
-            status,
-            retry_after,
-            request_id,
-            body,
-        })
+        Ok(Answer { status, retry_after, request_id, body })
     }
 
     /// GET with retries (a GET is safe to repeat), parsed as `T`.
-    async fn get_json<T: DeserializeOwned>(&self, token: &AccessToken, url: &Url, cancel: &CancellationToken) -> Result<T> {
+    async fn get_json<T: DeserializeOwned>(
+        &self,
+        token: &AccessToken,
+        url: &Url,
+        cancel: &CancellationToken,
+    ) -> Result<T> {
         let started = Instant::now();
         let mut attempt = 1;
         loop {
@@ -233,7 +238,10 @@ impl PimClient {
             let (err, retry_after) = match outcome {
                 Ok(a) if a.is_success() => {
                     return serde_json::from_slice(&a.body).map_err(|e| {
-                        let mut err = PimError::new(ErrorKind::InvalidResponse, format!("The service's answer could not be read: {e}."));
+                        let mut err = PimError::new(
+                            ErrorKind::InvalidResponse,
+                            format!("The service's answer could not be read: {e}."),
+                        );
                         err.request_id = a.request_id.clone();
                         err
                     });
@@ -314,11 +322,8 @@ impl PimClient {
                 ));
             }
         }
-        let approval_url = self.graph_url(
-            "beta",
-            &["roleManagement", "directory", "roleAssignmentApprovals", id.as_str()],
-            &[],
-        );
+        let approval_url =
+            self.graph_url("beta", &["roleManagement", "directory", "roleAssignmentApprovals", id.as_str()], &[]);
         let body = serde_json::to_vec(&wire::ReviewBody {
             review_result: review.wire_value(),
             justification: justification.as_str(),
@@ -339,7 +344,10 @@ impl PimClient {
                 }
             };
             if !is_safe_segment(&step.id) {
-                return Err(PimError::new(ErrorKind::InvalidResponse, "The service sent a step id that is not a plain id."));
+                return Err(PimError::new(
+                    ErrorKind::InvalidResponse,
+                    "The service sent a step id that is not a plain id.",
+                ));
             }
             let step_id = step.id.clone();
             let step_url = self.graph_url(
@@ -430,7 +438,8 @@ fn closed_step(approval: &wire::Approval, review: Review, sent: bool, me: Option
     if sent {
         let ours = mine.iter().find(|s| {
             let result = s.review_result.as_deref().unwrap_or_default();
-            let same = result.eq_ignore_ascii_case(review.wire_value()) || result.eq_ignore_ascii_case(review.past_tense());
+            let same =
+                result.eq_ignore_ascii_case(review.wire_value()) || result.eq_ignore_ascii_case(review.past_tense());
             let by_me = match (me, &s.reviewed_by) {
                 (Some(me), Some(who)) => who.to_string().to_ascii_lowercase().contains(&me.to_ascii_lowercase()),
                 _ => true,
@@ -442,10 +451,7 @@ fn closed_step(approval: &wire::Approval, review: Review, sent: bool, me: Option
         }
     }
     if mine.iter().any(|s| !s.is_unreviewed()) {
-        let result = mine
-            .iter()
-            .find_map(|s| s.review_result.clone())
-            .unwrap_or_else(|| "decided".into());
+        let result = mine.iter().find_map(|s| s.review_result.clone()).unwrap_or_else(|| "decided".into());
         return Closed::Refused(PimError::new(
             ErrorKind::AlreadyDecided,
             format!("This request has already been decided ({result}); nothing was sent."),

@@ -80,12 +80,13 @@ impl PimError {
     }
 
     /// Classifies an HTTP error answer. Branches on status and the service's `code`, never on text.
-    pub fn from_service(status: u16, service_code: Option<String>, message: String, request_id: Option<String>) -> PimError {
-        let code_has = |needle: &str| {
-            service_code
-                .as_deref()
-                .is_some_and(|c| c.to_ascii_lowercase().contains(needle))
-        };
+    pub fn from_service(
+        status: u16,
+        service_code: Option<String>,
+        message: String,
+        request_id: Option<String>,
+    ) -> PimError {
+        let code_has = |needle: &str| service_code.as_deref().is_some_and(|c| c.to_ascii_lowercase().contains(needle));
         let kind = match status {
             401 => ErrorKind::Unauthorized,
             403 => ErrorKind::Forbidden,
@@ -96,19 +97,8 @@ impl PimError {
             400..=499 => ErrorKind::BadRequest,
             _ => ErrorKind::ServiceError,
         };
-        let message = if message.is_empty() {
-            format!("The service answered HTTP {status}.")
-        } else {
-            message
-        };
-        PimError {
-            kind,
-            code: kind.code(),
-            http_status: status,
-            service_code,
-            message,
-            request_id,
-        }
+        let message = if message.is_empty() { format!("The service answered HTTP {status}.") } else { message };
+        PimError { kind, code: kind.code(), http_status: status, service_code, message, request_id }
     }
 }
 

@@ -19,12 +19,7 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        RetryPolicy {
-            max_attempts: 9,
-            base_delay_ms: 200,
-            max_delay_ms: 30_000,
-            budget_ms: 60_000,
-        }
+        RetryPolicy { max_attempts: 9, base_delay_ms: 200, max_delay_ms: 30_000, budget_ms: 60_000 }
     }
 }
 
@@ -41,9 +36,7 @@ impl RetryPolicy {
             return None;
         }
         let wait = retry_after.unwrap_or_else(|| {
-            let exp = self
-                .base_delay_ms
-                .saturating_mul(1u64 << attempt.saturating_sub(1).min(20));
+            let exp = self.base_delay_ms.saturating_mul(1u64 << attempt.saturating_sub(1).min(20));
             let capped = exp.min(self.max_delay_ms);
             // Jitter of 80-120% so that many clients do not retry in step.
             Duration::from_millis(capped * (80 + jitter_percent()) / 100)
@@ -57,10 +50,7 @@ impl RetryPolicy {
 
 /// 0..=40, from the clock: good enough to spread retries, no RNG crate needed.
 fn jitter_percent() -> u64 {
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
+    let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
     u64::from(nanos.wrapping_mul(2_654_435_761) % 41)
 }
 

@@ -85,10 +85,7 @@ impl TokenInfo {
         Some(TokenInfo {
             audience: s("aud").unwrap_or_default(),
             expires_at: v.get("exp").and_then(Value::as_i64).unwrap_or(i64::MAX),
-            scopes: scp
-                .as_deref()
-                .map(|x| x.split_whitespace().map(str::to_string).collect())
-                .unwrap_or_default(),
+            scopes: scp.as_deref().map(|x| x.split_whitespace().map(str::to_string).collect()).unwrap_or_default(),
             app_only: scp.is_none() && v.get("roles").is_some(),
             object_id: s("oid"),
             upn: s("upn").or_else(|| s("preferred_username")),
@@ -100,18 +97,13 @@ impl TokenInfo {
     }
 
     pub fn has_any_scope(&self, wanted: &[&str]) -> bool {
-        self.scopes
-            .iter()
-            .any(|s| wanted.iter().any(|w| w.eq_ignore_ascii_case(s)))
+        self.scopes.iter().any(|s| wanted.iter().any(|w| w.eq_ignore_ascii_case(s)))
     }
 
     /// Refuses, before any call, a Graph token that is expired, meant for another audience, app-only
     /// where a signed-in user is needed, or missing every one of `scopes`.
     pub fn check_graph(&self, scopes: &[&str], needs_user: bool) -> Result<()> {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
         if self.expires_at <= now {
             return Err(PimError::new(
                 ErrorKind::TokenExpired,
@@ -124,10 +116,7 @@ impl TokenInfo {
         if !self.is_graph() {
             return Err(PimError::new(
                 ErrorKind::InvalidToken,
-                format!(
-                    "The access token is for '{}', not Microsoft Graph; use a Graph token here.",
-                    self.audience
-                ),
+                format!("The access token is for '{}', not Microsoft Graph; use a Graph token here.", self.audience),
             ));
         }
         if self.app_only && needs_user {
@@ -168,7 +157,9 @@ pub(crate) mod tests {
     #[test]
     fn claims_drive_pre_checks() {
         let future = 4_000_000_000i64;
-        let ok = jwt(&serde_json::json!({"aud": "https://graph.microsoft.com", "exp": future, "scp": "RoleAssignmentSchedule.ReadWrite.Directory", "oid": "x"}));
+        let ok = jwt(
+            &serde_json::json!({"aud": "https://graph.microsoft.com", "exp": future, "scp": "RoleAssignmentSchedule.ReadWrite.Directory", "oid": "x"}),
+        );
         let info = TokenInfo::decode(&ok).unwrap();
         assert!(info.check_graph(&["RoleAssignmentSchedule.ReadWrite.Directory"], true).is_ok());
         assert_eq!(info.check_graph(&["Other.Scope"], true).unwrap_err().kind, ErrorKind::MissingScope);
@@ -178,10 +169,18 @@ pub(crate) mod tests {
         assert_eq!(info.check_graph(&["A"], true).unwrap_err().kind, ErrorKind::AppOnlyToken);
 
         let old = jwt(&serde_json::json!({"aud": "https://graph.microsoft.com", "exp": 1000, "scp": "A"}));
-        assert_eq!(TokenInfo::decode(&old).unwrap().check_graph(&["A"], false).unwrap_err().kind, ErrorKind::TokenExpired);
+        assert_eq!(
+            TokenInfo::decode(&old).unwrap().check_graph(&["A"], false).unwrap_err().kind,
+            ErrorKind::TokenExpired
+        );
 
-        let arm = jwt(&serde_json::json!({"aud": "https://management.azure.com/", "exp": future, "scp": "user_impersonation"}));
-        assert_eq!(TokenInfo::decode(&arm).unwrap().check_graph(&["A"], false).unwrap_err().kind, ErrorKind::InvalidToken);
+        let arm = jwt(
+            &serde_json::json!({"aud": "https://management.azure.com/", "exp": future, "scp": "user_impersonation"}),
+        );
+        assert_eq!(
+            TokenInfo::decode(&arm).unwrap().check_graph(&["A"], false).unwrap_err().kind,
+            ErrorKind::InvalidToken
+        );
 
         assert!(TokenInfo::decode("opaque-token").is_none());
         assert_eq!(AccessToken::new("  ").unwrap_err().kind, ErrorKind::MissingToken);

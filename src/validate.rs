@@ -43,11 +43,7 @@ pub fn is_guid(s: &str) -> bool {
 /// Shows a rejected value in an error without flooding it or hiding control characters.
 fn printable(s: &str) -> String {
     let shown: String = s.chars().take(60).flat_map(char::escape_default).collect();
-    if s.chars().count() > 60 {
-        format!("{shown}...")
-    } else {
-        shown
-    }
+    if s.chars().count() > 60 { format!("{shown}...") } else { shown }
 }
 
 /// The portal refuses an empty reason; so do we, and we bound its size.
@@ -89,10 +85,7 @@ pub fn odata_literal(s: &str) -> String {
 /// Parses a service root URI. `https` is required; plain `http` only to a loopback address.
 pub fn service_uri(raw: &str, what: &str) -> Result<Url> {
     let url = Url::parse(raw.trim()).map_err(|e| {
-        PimError::new(
-            ErrorKind::InvalidOptions,
-            format!("{what} '{}' is not a valid URI: {e}.", printable(raw)),
-        )
+        PimError::new(ErrorKind::InvalidOptions, format!("{what} '{}' is not a valid URI: {e}.", printable(raw)))
     })?;
     match url.scheme() {
         "https" => {}
@@ -179,14 +172,8 @@ mod tests {
         assert!(service_uri("http://127.0.0.1:8080", "GraphUri").is_ok());
         assert!(service_uri("http://[::1]:8080", "GraphUri").is_ok());
         assert!(service_uri("http://localhost:1", "GraphUri").is_ok());
-        assert_eq!(
-            service_uri("http://graph.microsoft.com", "GraphUri").unwrap_err().kind,
-            ErrorKind::InsecureUri
-        );
-        assert_eq!(
-            service_uri("http://10.0.0.1", "GraphUri").unwrap_err().kind,
-            ErrorKind::InsecureUri
-        );
+        assert_eq!(service_uri("http://graph.microsoft.com", "GraphUri").unwrap_err().kind, ErrorKind::InsecureUri);
+        assert_eq!(service_uri("http://10.0.0.1", "GraphUri").unwrap_err().kind, ErrorKind::InsecureUri);
         assert!(service_uri("ftp://x", "GraphUri").is_err());
         assert!(service_uri("not a uri", "GraphUri").is_err());
     }

@@ -18,11 +18,7 @@ async fn list(env: &Env, options: &ListOptions) -> Vec<PendingRequest> {
 }
 
 fn target(id: &str) -> DecisionTarget {
-    DecisionTarget {
-        approval_id: id.to_string(),
-        surface: Surface::DirectoryRole,
-        principal_id: None,
-    }
+    DecisionTarget { approval_id: id.to_string(), surface: Surface::DirectoryRole, principal_id: None }
 }
 
 fn why(s: &str) -> Justification {
@@ -31,9 +27,7 @@ fn why(s: &str) -> Justification {
 
 async fn decide(env: &Env, id: &str, review: Review) -> Result<String, pim_bridge::PimError> {
     let token = env.token().await;
-    env.client()
-        .decide(&token, &target(id), review, &why("Checked the ticket"), &CancellationToken::new())
-        .await
+    env.client().decide(&token, &target(id), review, &why("Checked the ticket"), &CancellationToken::new()).await
 }
 
 #[tokio::test]
@@ -113,9 +107,14 @@ async fn decides_many_each_exactly_once() {
     let targets: Vec<DecisionTarget> = all.iter().map(|r| target(&r.approval_id)).collect();
     let mut outcomes = Vec::new();
     env.client()
-        .decide_many(&env.token().await, targets, Review::Approve, &why("Change window"), &CancellationToken::new(), |o| {
-            outcomes.push(o)
-        })
+        .decide_many(
+            &env.token().await,
+            targets,
+            Review::Approve,
+            &why("Change window"),
+            &CancellationToken::new(),
+            |o| outcomes.push(o),
+        )
         .await
         .unwrap();
     assert_eq!(outcomes.len(), 45);
@@ -163,10 +162,7 @@ async fn my_own_request_is_refused_as_self_approval() {
     assert_eq!(e.http_status, 400);
     // ... and when the caller says whose request it is, nothing is even sent.
     let before = env.calls("PATCH").await;
-    let t = DecisionTarget {
-        principal_id: Some(me),
-        ..target(&mine.approval_id)
-    };
+    let t = DecisionTarget { principal_id: Some(me), ..target(&mine.approval_id) };
     let e = env
         .client()
         .decide(&env.token().await, &t, Review::Approve, &why("x"), &CancellationToken::new())
@@ -201,8 +197,7 @@ async fn tokens_are_checked_before_calling() {
     let run = |token: pim_bridge::AccessToken| {
         let c = &c;
         async move {
-            c.decide_many(&token, vec![target(id)], Review::Approve, &why("x"), &CancellationToken::new(), |_| {})
-                .await
+            c.decide_many(&token, vec![target(id)], Review::Approve, &why("x"), &CancellationToken::new(), |_| {}).await
         }
     };
     let expired = env.token_for(json!({"expiresIn": -60})).await;
@@ -264,15 +259,13 @@ async fn an_unreachable_service_is_a_network_error() {
     // Bind and drop a listener to get a port nobody answers on.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let options = pim_bridge::ClientOptions::from_json(Some(
-        &json!({"graphUri": format!("http://127.0.0.1:{port}"), "retry": {"maxAttempts": 2, "baseDelayMs": 10}}).to_string(),
+        &json!({"graphUri": format!("http://127.0.0.1:{port}"), "retry": {"maxAttempts": 2, "baseDelayMs": 10}})
+            .to_string(),
     ))
     .unwrap();
     let c = pim_bridge::PimClient::new(options).unwrap();
     let token = pim_bridge::AccessToken::new("a.b.c").unwrap();
-    let e = c
-        .list_pending(&token, &ListOptions::default(), &CancellationToken::new(), |_| {})
-        .await
-        .unwrap_err();
+    let e = c.list_pending(&token, &ListOptions::default(), &CancellationToken::new(), |_| {}).await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::Network);
     assert!(e.message.contains("127.0.0.1"), "{}", e.message);
 }

@@ -26,10 +26,7 @@ fn committed_header_is_fresh() {
         return;
     }
     let committed = std::fs::read_to_string(&path).unwrap_or_default().replace("\r\n", "\n");
-    assert!(
-        committed == fresh,
-        "include/pim_bridge.h is stale: run `pwsh ./build.ps1 -Task Header` and commit it"
-    );
+    assert!(committed == fresh, "include/pim_bridge.h is stale: run `pwsh ./build.ps1 -Task Header` and commit it");
 }
 
 #[test]
@@ -45,7 +42,8 @@ fn versions_agree() {
         pim_bridge::ffi::PIM_VERSION_PATCH
     );
     assert_eq!(macros, cargo);
-    let header = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("include/pim_bridge.h")).unwrap();
+    let header =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("include/pim_bridge.h")).unwrap();
     let parts: Vec<&str> = cargo.split('.').collect();
     for (name, value) in ["MAJOR", "MINOR", "PATCH"].iter().zip(parts) {
         assert!(

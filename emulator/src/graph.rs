@@ -11,7 +11,8 @@ use crate::token::{self, Caller};
 use crate::{Answer, App, Call};
 
 const LIST_ROUTE: &str = "/{ver}/roleManagement/directory/roleAssignmentScheduleRequests";
-const MINE_ROUTE: &str = "/{ver}/roleManagement/directory/roleAssignmentScheduleRequests/filterByCurrentUser(on='approver')";
+const MINE_ROUTE: &str =
+    "/{ver}/roleManagement/directory/roleAssignmentScheduleRequests/filterByCurrentUser(on='approver')";
 const APPROVAL_ROUTE: &str = "/beta/roleManagement/directory/roleAssignmentApprovals/{id}";
 const STEPS_ROUTE: &str = "/beta/roleManagement/directory/roleAssignmentApprovals/{id}/steps";
 const STEP_ROUTE: &str = "/beta/roleManagement/directory/roleAssignmentApprovals/{id}/steps/{stepId}";
@@ -23,10 +24,8 @@ const READ_REQUESTS: &[&str] = &[
     "RoleManagement.ReadWrite.Directory",
     "RoleManagement.Read.All",
 ];
-const READ_APPROVALS: &[&str] = &[
-    "RoleAssignmentSchedule.Read.Directory",
-    "RoleAssignmentSchedule.ReadWrite.Directory",
-];
+const READ_APPROVALS: &[&str] =
+    &["RoleAssignmentSchedule.Read.Directory", "RoleAssignmentSchedule.ReadWrite.Directory"];
 const DECIDE: &[&str] = &["RoleAssignmentSchedule.ReadWrite.Directory"];
 
 /// Default page size: small, so that every client exercises paging.
@@ -75,9 +74,10 @@ pub(crate) fn route(app: &App, call: &Call) -> Answer {
 /// Checks the bearer token and one of the scopes; the error is the whole answer.
 fn authorize(app: &App, call: &Call, route: &'static str, scopes: &[&str]) -> Result<Caller, Answer> {
     let header = call.headers.get("authorization").and_then(|h| h.to_str().ok());
-    let caller = app.minter.check(header, token::GRAPH_AUDIENCE).map_err(|e| {
-        Answer::error(route, StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", e.message())
-    })?;
+    let caller = app
+        .minter
+        .check(header, token::GRAPH_AUDIENCE)
+        .map_err(|e| Answer::error(route, StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", e.message()))?;
     if caller.app_only {
         return Err(Answer::error(
             route,
@@ -150,7 +150,9 @@ fn list_requests(app: &App, call: &Call, route: &'static str, approver_only: boo
                         route,
                         StatusCode::BAD_REQUEST,
                         "BadRequest",
-                        format!("Could not find a property named '{other}' on type 'microsoft.graph.unifiedRoleAssignmentScheduleRequest'."),
+                        format!(
+                            "Could not find a property named '{other}' on type 'microsoft.graph.unifiedRoleAssignmentScheduleRequest'."
+                        ),
                     );
                 }
             }
@@ -185,11 +187,7 @@ fn list_requests(app: &App, call: &Call, route: &'static str, approver_only: boo
         .requests
         .iter()
         .filter(|r| !approver_only || is_approver(r, &caller.oid))
-        .filter(|r| {
-            clauses.iter().all(|c| {
-                field(r, &c.field).eq_ignore_ascii_case(&c.value) != c.negate
-            })
-        })
+        .filter(|r| clauses.iter().all(|c| field(r, &c.field).eq_ignore_ascii_case(&c.value) != c.negate))
         .collect();
     let page: Vec<Value> = matching
         .iter()
@@ -210,18 +208,11 @@ fn list_requests(app: &App, call: &Call, route: &'static str, approver_only: boo
 
 /// The same URL with `$skiptoken` moved on, encoded as Graph encodes its links.
 fn next_link(call: &Call, offset: usize) -> String {
-    let mut params: Vec<(String, String)> = call
-        .query
-        .iter()
-        .filter(|(k, _)| k.as_str() != "$skiptoken")
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let mut params: Vec<(String, String)> =
+        call.query.iter().filter(|(k, _)| k.as_str() != "$skiptoken").map(|(k, v)| (k.clone(), v.clone())).collect();
     params.sort();
     params.push(("$skiptoken".into(), format!("offset-{offset}")));
-    let q: Vec<String> = params
-        .iter()
-        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-        .collect();
+    let q: Vec<String> = params.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect();
     let path: Vec<String> = call.segments.iter().map(|s| encode(s)).collect();
     format!("{}/{}?{}", call.base, path.join("/"), q.join("&"))
 }
@@ -239,9 +230,11 @@ fn encode(s: &str) -> String {
 }
 
 fn step_json(t: &Tenant, s: &crate::state::Step, oid: &str) -> Value {
-    let reviewed_by = s.reviewed_by.as_ref().and_then(|id| t.users.get(id)).map(|u| {
-        json!([{"id": u.id, "displayName": u.display_name, "userPrincipalName": u.upn}])
-    });
+    let reviewed_by = s
+        .reviewed_by
+        .as_ref()
+        .and_then(|id| t.users.get(id))
+        .map(|u| json!([{"id": u.id, "displayName": u.display_name, "userPrincipalName": u.upn}]));
     json!({
         "id": s.id,
         "displayName": null,
@@ -303,7 +296,12 @@ fn decide(app: &App, call: &Call, id: &str, step_id: &str) -> Answer {
         Some(r) if r.eq_ignore_ascii_case("approve") => "Approved",
         Some(r) if r.eq_ignore_ascii_case("deny") => "Denied",
         _ => {
-            return Answer::error(R, StatusCode::BAD_REQUEST, "BadRequest", "reviewResult must be 'Approve' or 'Deny'.");
+            return Answer::error(
+                R,
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                "reviewResult must be 'Approve' or 'Deny'.",
+            );
         }
     };
     let justification = match body.get("justification") {
@@ -320,7 +318,7 @@ fn decide(app: &App, call: &Call, id: &str, step_id: &str) -> Answer {
     };
     let r = &t.requests[i];
     let step = &r.steps[si];
-    if !step.approvers.iter().any(|a| *a == caller.oid) {
+    if !step.approvers.contains(&caller.oid) {
         return Answer::error(
             R,
             StatusCode::FORBIDDEN,

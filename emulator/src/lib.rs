@@ -37,11 +37,7 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Config {
-            scenario: Scenario::Empty,
-            latency: Duration::ZERO,
-            seed: None,
-        }
+        Config { scenario: Scenario::Empty, latency: Duration::ZERO, seed: None }
     }
 }
 
@@ -58,11 +54,7 @@ impl App {
         if let Some(seed) = &config.seed {
             tenant.load_seed(seed)?;
         }
-        Ok(App {
-            minter: Minter::new(&tenant.tenant_id),
-            tenant: Mutex::new(tenant),
-            latency: config.latency,
-        })
+        Ok(App { minter: Minter::new(&tenant.tenant_id), tenant: Mutex::new(tenant), latency: config.latency })
     }
 
     /// The tenant, even if a handler panicked while holding it (its data stays consistent per call).
@@ -87,19 +79,14 @@ impl Running {
 /// Binds `listen` (e.g. `127.0.0.1:0`) and serves in a background task of the current runtime.
 pub async fn start(listen: &str, config: Config) -> Result<Running, String> {
     let app = Arc::new(App::new(&config)?);
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let listener =
+        tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let router = Router::new().fallback(dispatch).with_state(app);
     let task = tokio::spawn(async move {
         let _ = axum::serve(listener, router).await;
     });
-    Ok(Running {
-        addr,
-        base_url: format!("http://{addr}"),
-        task,
-    })
+    Ok(Running { addr, base_url: format!("http://{addr}"), task })
 }
 
 /// What one route answers before the common headers are added.
@@ -111,28 +98,16 @@ pub(crate) struct Answer {
 
 impl Answer {
     pub fn json(route: &'static str, status: StatusCode, body: Value) -> Answer {
-        Answer {
-            route,
-            status,
-            body: Some(body),
-        }
+        Answer { route, status, body: Some(body) }
     }
 
     pub fn empty(route: &'static str, status: StatusCode) -> Answer {
-        Answer {
-            route,
-            status,
-            body: None,
-        }
+        Answer { route, status, body: None }
     }
 
     /// Graph's error body. `request-id` and `date` are filled in by [`dispatch`].
     pub fn error(route: &'static str, status: StatusCode, code: &str, message: impl Into<String>) -> Answer {
-        Answer::json(
-            route,
-            status,
-            json!({"error": {"code": code, "message": message.into(), "innerError": {}}}),
-        )
+        Answer::json(route, status, json!({"error": {"code": code, "message": message.into(), "innerError": {}}}))
     }
 }
 
@@ -150,10 +125,7 @@ pub(crate) struct Call<'a> {
 async fn dispatch(State(app): State<Arc<App>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
     let path = odata::decode_path(uri.path());
-    let host = headers
-        .get("host")
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("127.0.0.1");
+    let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
     let call = Call {
         method: &method,
         segments: path.split('/').filter(|s| !s.is_empty()).map(str::to_string).collect(),
@@ -177,9 +149,7 @@ async fn dispatch(State(app): State<Arc<App>>, method: Method, uri: Uri, headers
     }
     {
         let mut t = app.tenant();
-        *t.stats
-            .entry((format!("{} {}", method, answer.route), answer.status.as_u16()))
-            .or_insert(0) += 1;
+        *t.stats.entry((format!("{} {}", method, answer.route), answer.status.as_u16())).or_insert(0) += 1;
     }
     let mut response = match answer.body {
         Some(b) => (answer.status, axum::Json(b)).into_response(),
@@ -223,17 +193,9 @@ fn control(app: &App, call: &Call) -> Answer {
                 .iter()
                 .map(|((route, status), count)| json!({"route": route, "status": status, "count": count}))
                 .collect();
-            let pim: u64 = t
-                .stats
-                .iter()
-                .filter(|((route, _), _)| !route.contains("/_emulator/"))
-                .map(|(_, c)| c)
-                .sum();
-            Answer::json(
-                "/_emulator/stats",
-                StatusCode::OK,
-                json!({"httpRequests": pim, "routes": routes}),
-            )
+            let pim: u64 =
+                t.stats.iter().filter(|((route, _), _)| !route.contains("/_emulator/")).map(|(_, c)| c).sum();
+            Answer::json("/_emulator/stats", StatusCode::OK, json!({"httpRequests": pim, "routes": routes}))
         }
         (Method::GET, ["_emulator", "tenant"]) => {
             let t = app.tenant();
@@ -265,10 +227,7 @@ fn mint_token(app: &App, body: &Bytes) -> Answer {
     let t = app.tenant();
     let user = match req.get("user").and_then(Value::as_str) {
         None => t.users.get(&t.default_approver),
-        Some(u) => t
-            .users
-            .values()
-            .find(|x| x.id.eq_ignore_ascii_case(u) || x.upn.eq_ignore_ascii_case(u)),
+        Some(u) => t.users.values().find(|x| x.id.eq_ignore_ascii_case(u) || x.upn.eq_ignore_ascii_case(u)),
     };
     let Some(user) = user else {
         return Answer::error(ROUTE, StatusCode::BAD_REQUEST, "BadRequest", "Unknown user.");
@@ -287,16 +246,6 @@ fn mint_token(app: &App, body: &Bytes) -> Answer {
     };
     let app_only = req.get("appOnly").and_then(Value::as_bool).unwrap_or(false);
     let expires_in = req.get("expiresIn").and_then(Value::as_i64).unwrap_or(3600);
-    let tok = app.minter.mint(
-        &user.id,
-        &user.upn,
-        (!app_only).then_some(scopes.as_slice()),
-        audience,
-        expires_in,
-    );
-    Answer::json(
-        ROUTE,
-        StatusCode::OK,
-        json!({"access_token": tok, "token_type": "Bearer", "expires_in": expires_in}),
-    )
+    let tok = app.minter.mint(&user.id, &user.upn, (!app_only).then_some(scopes.as_slice()), audience, expires_in);
+    Answer::json(ROUTE, StatusCode::OK, json!({"access_token": tok, "token_type": "Bearer", "expires_in": expires_in}))
 }

@@ -30,9 +30,10 @@ async fn main() {
     let args = Args::parse();
     let seed = match &args.seed_file {
         None => None,
-        Some(path) => match std::fs::read_to_string(path).map_err(|e| e.to_string()).and_then(|s| {
-            serde_json::from_str(&s).map_err(|e| format!("not valid JSON: {e}"))
-        }) {
+        Some(path) => match std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|s| serde_json::from_str(&s).map_err(|e| format!("not valid JSON: {e}")))
+        {
             Ok(v) => Some(v),
             Err(e) => {
                 eprintln!("pim-emulator: cannot load seed file {}: {e}", path.display());
@@ -40,11 +41,7 @@ async fn main() {
             }
         },
     };
-    let config = Config {
-        scenario: args.scenario,
-        latency: Duration::from_millis(args.latency_ms),
-        seed,
-    };
+    let config = Config { scenario: args.scenario, latency: Duration::from_millis(args.latency_ms), seed };
     let running = match pim_emulator::start(&args.listen, config).await {
         Ok(r) => r,
         Err(e) => {

@@ -123,6 +123,16 @@ pub fn stable_guid(kind: u64, n: u64) -> String {
     )
 }
 
+/// One request of the demo scenario.
+struct DemoRow {
+    nick: &'static str,
+    role: &'static str,
+    why: &'static str,
+    ticket: Option<(&'static str, &'static str)>,
+    minutes_ago: u64,
+    duration: &'static str,
+}
+
 /// The scenarios the command line accepts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Scenario {
@@ -148,20 +158,10 @@ impl std::str::FromStr for Scenario {
 impl Tenant {
     /// A tenant with its users and roles but no requests.
     fn base() -> Tenant {
-        let mut t = Tenant {
-            tenant_id: stable_guid(1, 0),
-            ..Tenant::default()
-        };
+        let mut t = Tenant { tenant_id: stable_guid(1, 0), ..Tenant::default() };
         for (i, (name, nick)) in PEOPLE.iter().enumerate() {
             let id = stable_guid(2, i as u64);
-            t.users.insert(
-                id.clone(),
-                User {
-                    id,
-                    display_name: (*name).to_string(),
-                    upn: format!("{nick}@{DOMAIN}"),
-                },
-            );
+            t.users.insert(id.clone(), User { id, display_name: (*name).to_string(), upn: format!("{nick}@{DOMAIN}") });
         }
         for (id, name) in ROLES {
             t.roles.insert((*id).to_string(), (*name).to_string());
@@ -234,58 +234,58 @@ impl Tenant {
     fn add_demo(&mut self) {
         let me = self.default_approver.clone();
         let lynne = self.user_id("LynneR");
-        let rows: &[(&str, &str, &str, Option<(&str, &str)>, u64, &str)] = &[
-            (
-                "AdeleV",
-                "62e90394-69f5-4237-9190-012177145e10",
-                "Restore the MFA registration policy after the failed rollout",
-                Some(("ServiceNow", "INC0012345")),
-                12,
-                "PT2H",
-            ),
-            (
-                "AlexW",
-                "29232cdf-9323-42fd-ade2-1d097af3e4de",
-                "Migrate the Sales shared mailboxes for the reorg",
-                Some(("ServiceNow", "CHG0004821")),
-                125,
-                "PT8H",
-            ),
-            (
-                "DiegoS",
-                "fe930be7-5e62-47db-91af-98c3a49a38b1",
-                "Offboard 14 leavers from the HR list",
-                Some(("Jira", "HR-2291")),
-                35,
-                "PT4H",
-            ),
-            (
-                "LeeG",
-                "194ae4cb-b126-40b2-bd5b-6091b380977d",
-                "Investigate the \"impossible travel\" alert for O'Neil",
-                None,
-                4,
-                "PT1H",
-            ),
-            (
-                "PattiF",
-                "f28a1f50-f6e7-4571-818b-6a12f2af6b6c",
-                "Fix permissions on the Contracts site (Zürich office)",
-                Some(("ServiceNow", "INC0012390")),
-                58,
-                "PT30M",
-            ),
+        let rows = [
+            DemoRow {
+                nick: "AdeleV",
+                role: "62e90394-69f5-4237-9190-012177145e10",
+                why: "Restore the MFA registration policy after the failed rollout",
+                ticket: Some(("ServiceNow", "INC0012345")),
+                minutes_ago: 12,
+                duration: "PT2H",
+            },
+            DemoRow {
+                nick: "AlexW",
+                role: "29232cdf-9323-42fd-ade2-1d097af3e4de",
+                why: "Migrate the Sales shared mailboxes for the reorg",
+                ticket: Some(("ServiceNow", "CHG0004821")),
+                minutes_ago: 125,
+                duration: "PT8H",
+            },
+            DemoRow {
+                nick: "DiegoS",
+                role: "fe930be7-5e62-47db-91af-98c3a49a38b1",
+                why: "Offboard 14 leavers from the HR list",
+                ticket: Some(("Jira", "HR-2291")),
+                minutes_ago: 35,
+                duration: "PT4H",
+            },
+            DemoRow {
+                nick: "LeeG",
+                role: "194ae4cb-b126-40b2-bd5b-6091b380977d",
+                why: "Investigate the \"impossible travel\" alert for O'Neil",
+                ticket: None,
+                minutes_ago: 4,
+                duration: "PT1H",
+            },
+            DemoRow {
+                nick: "PattiF",
+                role: "f28a1f50-f6e7-4571-818b-6a12f2af6b6c",
+                why: "Fix permissions on the Contracts site (Zürich office)",
+                ticket: Some(("ServiceNow", "INC0012390")),
+                minutes_ago: 58,
+                duration: "PT30M",
+            },
         ];
-        for (i, (nick, role, why, ticket, mins, dur)) in rows.iter().enumerate() {
-            let principal = self.user_id(nick);
+        for (i, row) in rows.iter().enumerate() {
+            let principal = self.user_id(row.nick);
             self.add_pending(
                 stable_guid(3, i as u64),
                 &principal,
-                role,
-                Some(why),
-                *ticket,
-                Tenant::ago(*mins),
-                Some(dur),
+                row.role,
+                Some(row.why),
+                row.ticket,
+                Tenant::ago(row.minutes_ago),
+                Some(row.duration),
                 vec![me.clone(), lynne.clone()],
             );
         }
@@ -381,20 +381,12 @@ impl Tenant {
                     },
                 );
             }
-            self.roles
-                .entry(role.clone())
-                .or_insert_with(|| format!("Role {}", &role[..role.len().min(8)]));
-            let created = text("createdDateTime")
-                .and_then(|s| httpdate_from_iso(&s))
-                .unwrap_or_else(SystemTime::now);
+            self.roles.entry(role.clone()).or_insert_with(|| format!("Role {}", &role[..role.len().min(8)]));
+            let created = text("createdDateTime").and_then(|s| httpdate_from_iso(&s)).unwrap_or_else(SystemTime::now);
             let exp = item.pointer("/scheduleInfo/expiration");
             let ticket = item.get("ticketInfo");
             let tstr = |k: &str| {
-                ticket
-                    .and_then(|t| t.get(k))
-                    .and_then(Value::as_str)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string)
+                ticket.and_then(|t| t.get(k)).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string)
             };
             self.add_pending(
                 id,
@@ -417,10 +409,7 @@ impl Tenant {
                 r.duration = s("duration");
                 r.end = s("endDateTime").and_then(|d| httpdate_from_iso(&d));
             }
-            r.start = item
-                .pointer("/scheduleInfo/startDateTime")
-                .and_then(Value::as_str)
-                .and_then(httpdate_from_iso);
+            r.start = item.pointer("/scheduleInfo/startDateTime").and_then(Value::as_str).and_then(httpdate_from_iso);
         }
         Ok(items.len())
     }
@@ -479,18 +468,10 @@ impl Tenant {
 /// `2026-11-26T14:52:12Z` from a time.
 pub fn iso(t: SystemTime) -> String {
     // httpdate gives RFC 7231; Graph speaks ISO 8601, so format from the civil date ourselves.
-    let secs = t
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
+    let secs = t.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60
-    )
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, (rem / 60) % 60, rem % 60)
 }
 
 /// Parses `YYYY-MM-DDTHH:MM:SS[.fff]Z` (what Graph sends); anything else gives `None`.

@@ -14,10 +14,8 @@ pub const GRAPH_AUDIENCE: &str = "https://graph.microsoft.com";
 pub const ARM_AUDIENCE: &str = "https://management.azure.com/";
 
 /// Scopes a default Graph token carries: what listing and deciding need on every Graph surface.
-pub const DEFAULT_GRAPH_SCOPES: &[&str] = &[
-    "RoleAssignmentSchedule.ReadWrite.Directory",
-    "PrivilegedAssignmentSchedule.ReadWrite.AzureADGroup",
-];
+pub const DEFAULT_GRAPH_SCOPES: &[&str] =
+    &["RoleAssignmentSchedule.ReadWrite.Directory", "PrivilegedAssignmentSchedule.ReadWrite.AzureADGroup"];
 
 /// What a checked token says about its caller.
 #[derive(Clone, Debug)]
@@ -31,9 +29,7 @@ pub struct Caller {
 
 impl Caller {
     pub fn has_any_scope(&self, wanted: &[&str]) -> bool {
-        self.scopes
-            .iter()
-            .any(|s| wanted.iter().any(|w| w.eq_ignore_ascii_case(s)))
+        self.scopes.iter().any(|s| wanted.iter().any(|w| w.eq_ignore_ascii_case(s)))
     }
 }
 
@@ -63,18 +59,12 @@ pub struct Minter {
 }
 
 fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
 impl Minter {
     pub fn new(tenant_id: &str) -> Minter {
-        Minter {
-            secret: uuid::Uuid::new_v4().to_string(),
-            tenant_id: tenant_id.to_string(),
-        }
+        Minter { secret: uuid::Uuid::new_v4().to_string(), tenant_id: tenant_id.to_string() }
     }
 
     fn sign(&self, signed_part: &str) -> String {
@@ -99,11 +89,7 @@ impl Minter {
             Some(s) => claims["scp"] = json!(s.join(" ")),
             None => claims["roles"] = json!(["RoleManagement.ReadWrite.Directory"]),
         }
-        let signed = format!(
-            "{}.{}",
-            B64.encode(header.to_string()),
-            B64.encode(claims.to_string())
-        );
+        let signed = format!("{}.{}", B64.encode(header.to_string()), B64.encode(claims.to_string()));
         let sig = self.sign(&signed);
         format!("{signed}.{sig}")
     }
@@ -111,11 +97,8 @@ impl Minter {
     /// Checks an `Authorization` header value against the audience the route needs.
     pub fn check(&self, authorization: Option<&str>, audience: &str) -> Result<Caller, TokenError> {
         let raw = authorization.ok_or(TokenError::Missing)?;
-        let token = raw
-            .strip_prefix("Bearer ")
-            .or_else(|| raw.strip_prefix("bearer "))
-            .ok_or(TokenError::Malformed)?
-            .trim();
+        let token =
+            raw.strip_prefix("Bearer ").or_else(|| raw.strip_prefix("bearer ")).ok_or(TokenError::Malformed)?.trim();
         if token.is_empty() {
             return Err(TokenError::Missing);
         }
@@ -127,11 +110,8 @@ impl Minter {
         if self.sign(&signed) != parts[2] {
             return Err(TokenError::Malformed);
         }
-        let claims: Value = B64
-            .decode(parts[1])
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .ok_or(TokenError::Malformed)?;
+        let claims: Value =
+            B64.decode(parts[1]).ok().and_then(|b| serde_json::from_slice(&b).ok()).ok_or(TokenError::Malformed)?;
         let exp = claims.get("exp").and_then(Value::as_i64).ok_or(TokenError::Malformed)?;
         if exp <= now() {
             return Err(TokenError::Expired);
@@ -140,11 +120,7 @@ impl Minter {
         if aud != audience {
             return Err(TokenError::WrongAudience);
         }
-        let oid = claims
-            .get("oid")
-            .and_then(Value::as_str)
-            .ok_or(TokenError::Malformed)?
-            .to_string();
+        let oid = claims.get("oid").and_then(Value::as_str).ok_or(TokenError::Malformed)?.to_string();
         let scp = claims.get("scp").and_then(Value::as_str);
         Ok(Caller {
             oid,

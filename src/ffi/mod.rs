@@ -32,8 +32,10 @@ use crate::error::{ErrorKind, PimError};
 use crate::model::{DecisionTarget, Review};
 use crate::token::{AccessToken, TokenInfo};
 use crate::validate::Justification;
-use plumbing::{Entry, check_out, ffi_call, ffi_value, lookup, owned_string, read_opt_str, read_str, register, unregister, write_out};
-
+use plumbing::{
+    Entry, check_out, ffi_call, ffi_value, lookup, owned_string, read_opt_str, read_str, register, unregister,
+    write_out,
+};
 
 /// Major version of the library; equals the version in Cargo.toml.
 pub const PIM_VERSION_MAJOR: u32 = 0;
@@ -176,10 +178,7 @@ where
     F: std::future::Future<Output = Result<(), PimError>> + Send + 'static,
 {
     let shared = Arc::new(OpShared {
-        state: Mutex::new(OpState {
-            total,
-            ..OpState::default()
-        }),
+        state: Mutex::new(OpState { total, ..OpState::default() }),
         finished: Condvar::new(),
         cancel: CancellationToken::new(),
     });
@@ -225,11 +224,10 @@ pub unsafe extern "C" fn pim_client_new(
                 .thread_name("pim-bridge")
                 .enable_all()
                 .build()
-                .map_err(|e| PimError::new(ErrorKind::InvalidOptions, format!("Cannot start the async runtime: {e}.")))?;
-            let handle = ClientHandle {
-                runtime,
-                core: Arc::new(core),
-            };
+                .map_err(|e| {
+                    PimError::new(ErrorKind::InvalidOptions, format!("Cannot start the async runtime: {e}."))
+                })?;
+            let handle = ClientHandle { runtime, core: Arc::new(core) };
             write_out(client_out, register(Entry::Client(Arc::new(handle))) as *mut pim_client);
             Ok(())
         })
@@ -415,14 +413,19 @@ pub unsafe extern "C" fn pim_op_progress(op: *const pim_op, done_out: *mut u64, 
 /// # Safety
 /// `json_out` must be writable; `err_out` as everywhere.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn pim_op_take_results(op: *const pim_op, json_out: *mut *mut c_char, err_out: *mut *mut pim_error) -> ErrorKind {
+pub unsafe extern "C" fn pim_op_take_results(
+    op: *const pim_op,
+    json_out: *mut *mut c_char,
+    err_out: *mut *mut pim_error,
+) -> ErrorKind {
     // SAFETY: the caller's contract covers every pointer used inside.
     unsafe {
         ffi_call(err_out, || {
             check_out(json_out, "json_out")?;
             let op = op_of(op)?;
             let taken = std::mem::take(&mut op.state().results);
-            let text = serde_json::to_string(&taken).map_err(|e| PimError::new(ErrorKind::InvalidResponse, e.to_string()))?;
+            let text =
+                serde_json::to_string(&taken).map_err(|e| PimError::new(ErrorKind::InvalidResponse, e.to_string()))?;
             write_out(json_out, owned_string(text));
             Ok(())
         })
@@ -536,7 +539,11 @@ pub extern "C" fn pim_error_free(err: *mut pim_error) {
 /// # Safety
 /// `json_out` must be writable; `token` NULL or a valid string.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn pim_token_info(token: *const c_char, json_out: *mut *mut c_char, err_out: *mut *mut pim_error) -> ErrorKind {
+pub unsafe extern "C" fn pim_token_info(
+    token: *const c_char,
+    json_out: *mut *mut c_char,
+    err_out: *mut *mut pim_error,
+) -> ErrorKind {
     // SAFETY: the caller's contract covers every pointer used inside.
     unsafe {
         ffi_call(err_out, || {
@@ -545,7 +552,8 @@ pub unsafe extern "C" fn pim_token_info(token: *const c_char, json_out: *mut *mu
             let info = TokenInfo::decode(raw.trim()).ok_or_else(|| {
                 PimError::new(ErrorKind::InvalidToken, "The token is not a JWT whose claims can be read.")
             })?;
-            let text = serde_json::to_string(&info).map_err(|e| PimError::new(ErrorKind::InvalidToken, e.to_string()))?;
+            let text =
+                serde_json::to_string(&info).map_err(|e| PimError::new(ErrorKind::InvalidToken, e.to_string()))?;
             write_out(json_out, owned_string(text));
             Ok(())
         })

@@ -6,7 +6,7 @@
 //! freed, foreign or wrong-kind pointer is detected and refused instead of being trusted.
 
 use std::any::Any;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::ffi::{CStr, CString, c_char};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
@@ -32,10 +32,12 @@ impl Entry {
     }
 }
 
+/// A BTreeMap rather than a HashMap: its nodes are found through pointers to their start, so
+/// valgrind does not mistake the live registry for "possibly lost" memory at exit.
 /// Address -> (the allocation that gives the handle its unique address, what it stands for).
-type Registry = HashMap<usize, (Box<u64>, Entry)>;
+type Registry = BTreeMap<usize, (Box<u64>, Entry)>;
 
-static REGISTRY: LazyLock<Mutex<Registry>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+static REGISTRY: LazyLock<Mutex<Registry>> = LazyLock::new(|| Mutex::new(BTreeMap::new()));
 
 fn registry() -> MutexGuard<'static, Registry> {
     // A panic while the lock was held cannot leave the map half-updated (inserts and removes are
@@ -59,11 +61,7 @@ pub(crate) fn register(entry: Entry) -> usize {
 /// Removes an object; `None` if the address was not registered (NULL, freed, or foreign).
 pub(crate) fn unregister(addr: usize, kind: fn(&Entry) -> bool) -> Option<Entry> {
     let mut reg = registry();
-    if reg.get(&addr).is_some_and(|(_, e)| kind(e)) {
-        reg.remove(&addr).map(|(_, e)| e)
-    } else {
-        None
-    }
+    if reg.get(&addr).is_some_and(|(_, e)| kind(e)) { reg.remove(&addr).map(|(_, e)| e) } else { None }
 }
 
 /// Looks a handle up by address and kind.
@@ -108,9 +106,9 @@ pub(crate) unsafe fn read_str(ptr: *const c_char, what: &str) -> Result<String, 
     }
     // SAFETY: non-NULL, and the caller promises a NUL-terminated string.
     let bytes = unsafe { CStr::from_ptr(ptr) }.to_bytes();
-    std::str::from_utf8(bytes)
-        .map(str::to_string)
-        .map_err(|e| PimError::new(ErrorKind::InvalidUtf8, format!("{what} is not valid UTF-8 (at byte {}).", e.valid_up_to())))
+    std::str::from_utf8(bytes).map(str::to_string).map_err(|e| {
+        PimError::new(ErrorKind::InvalidUtf8, format!("{what} is not valid UTF-8 (at byte {}).", e.valid_up_to()))
+    })
 }
 
 /// Like [`read_str`], but NULL means "not given".
@@ -128,11 +126,7 @@ pub(crate) unsafe fn read_opt_str(ptr: *const c_char, what: &str) -> Result<Opti
 
 /// Refuses a NULL out-parameter before any work is done.
 pub(crate) fn check_out<T>(out: *mut T, what: &str) -> Result<(), PimError> {
-    if out.is_null() {
-        Err(PimError::new(ErrorKind::NullParameter, format!("{what} is NULL.")))
-    } else {
-        Ok(())
-    }
+    if out.is_null() { Err(PimError::new(ErrorKind::NullParameter, format!("{what} is NULL."))) } else { Ok(()) }
 }
 
 /// Writes an out-parameter already checked by [`check_out`].
@@ -149,7 +143,10 @@ pub(crate) unsafe fn write_out<T>(out: *mut T, value: T) {
 ///
 /// # Safety
 /// `err_out` is NULL or writable.
-pub(crate) unsafe fn ffi_call(err_out: *mut *mut super::pim_error, f: impl FnOnce() -> Result<(), PimError>) -> ErrorKind {
+pub(crate) unsafe fn ffi_call(
+    err_out: *mut *mut super::pim_error,
+    f: impl FnOnce() -> Result<(), PimError>,
+) -> ErrorKind {
     let outcome = catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|payload| Err(panic_error(payload.as_ref())));
     match outcome {
         Ok(()) => ErrorKind::Ok,

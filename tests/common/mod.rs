@@ -12,19 +12,12 @@ pub struct Env {
 
 impl Env {
     pub async fn start(scenario: Scenario) -> Env {
-        Env::with_config(Config {
-            scenario,
-            ..Config::default()
-        })
-        .await
+        Env::with_config(Config { scenario, ..Config::default() }).await
     }
 
     pub async fn with_config(config: Config) -> Env {
         let emulator = pim_emulator::start("127.0.0.1:0", config).await.expect("emulator starts");
-        Env {
-            emulator,
-            http: reqwest::Client::new(),
-        }
+        Env { emulator, http: reqwest::Client::new() }
     }
 
     pub fn base(&self) -> &str {
@@ -67,29 +60,15 @@ impl Env {
     }
 
     pub async fn decisions(&self) -> Vec<Value> {
-        let v: Value = self
-            .http
-            .get(format!("{}/_emulator/decisions", self.base()))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let v: Value =
+            self.http.get(format!("{}/_emulator/decisions", self.base())).send().await.unwrap().json().await.unwrap();
         v["value"].as_array().cloned().unwrap_or_default()
     }
 
     /// Requests the emulator answered on routes whose template contains `needle`.
     pub async fn calls(&self, needle: &str) -> u64 {
-        let v: Value = self
-            .http
-            .get(format!("{}/_emulator/stats", self.base()))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let v: Value =
+            self.http.get(format!("{}/_emulator/stats", self.base())).send().await.unwrap().json().await.unwrap();
         v["routes"]
             .as_array()
             .unwrap()
@@ -100,15 +79,8 @@ impl Env {
     }
 
     pub async fn user_id(&self, upn_prefix: &str) -> String {
-        let v: Value = self
-            .http
-            .get(format!("{}/_emulator/tenant", self.base()))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let v: Value =
+            self.http.get(format!("{}/_emulator/tenant", self.base())).send().await.unwrap().json().await.unwrap();
         v["users"]
             .as_array()
             .unwrap()

@@ -1,0 +1,50 @@
+//! The command line as architecture.md fixes it: flags, the first output line, a seed file.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+#[test]
+fn prints_where_it_listens_then_serves_the_seed() {
+    let seed = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/real-response.json");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pim-emulator"))
+        .args(["--listen", "127.0.0.1:0", "--scenario", "empty", "--latency-ms", "1", "--seed-file", seed])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let base = line.trim().strip_prefix("listening ").expect("first line is `listening URL`").to_string();
+    assert!(base.starts_with("http://127.0.0.1:"), "{line}");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let count = rt.block_on(async {
+        let c = reqwest::Client::new();
+        let tok: serde_json::Value =
+            c.post(format!("{base}/_emulator/token")).send().await.unwrap().json().await.unwrap();
+        let v: serde_json::Value = c
+            .get(format!(
+                "{base}/v1.0/roleManagement/directory/roleAssignmentScheduleRequests/filterByCurrentUser(on='approver')"
+            ))
+            .bearer_auth(tok["access_token"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v["value"].as_array().unwrap().len()
+    });
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert_eq!(count, 1);
+}
+
+#[test]
+fn refuses_a_bad_scenario_and_a_missing_seed_file() {
+    let bad = Command::new(env!("CARGO_BIN_EXE_pim-emulator")).args(["--scenario", "lots"]).output().unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown scenario"));
+    let missing =
+        Command::new(env!("CARGO_BIN_EXE_pim-emulator")).args(["--seed-file", "/nonexistent.json"]).output().unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("seed file"));
+}

@@ -1,0 +1,283 @@
+//! The emulator over real HTTP, as Graph's documentation describes the service.
+
+use pim_emulator::{Config, Running, Scenario};
+use reqwest::{Client, Method, StatusCode};
+use serde_json::{Value, json};
+
+const MINE: &str = "/v1.0/roleManagement/directory/roleAssignmentScheduleRequests/filterByCurrentUser(on='approver')";
+const ALL: &str = "/beta/roleManagement/directory/roleAssignmentScheduleRequests";
+const APPROVALS: &str = "/beta/roleManagement/directory/roleAssignmentApprovals";
+
+struct T {
+    emu: Running,
+    http: Client,
+}
+
+async fn start(scenario: Scenario) -> T {
+    start_with(Config { scenario, ..Config::default() }).await
+}
+
+async fn start_with(config: Config) -> T {
+    T { emu: pim_emulator::start("127.0.0.1:0", config).await.unwrap(), http: Client::new() }
+}
+
+impl T {
+    async fn token(&self, body: Value) -> String {
+        let v: Value = self
+            .http
+            .post(format!("{}/_emulator/token", self.emu.base_url))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v["access_token"].as_str().unwrap().to_string()
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+        let mut req = self.http.request(method, format!("{}{}", self.emu.base_url, path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap();
+        (status, headers, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, path: &str, token: &str) -> Value {
+        let (s, _, v) = self.call(Method::GET, path, Some(token), None).await;
+        assert_eq!(s, StatusCode::OK, "{path}: {v}");
+        v
+    }
+
+    /// The first open step of an approval, as the approver sees it.
+    async fn step(&self, approval: &str, token: &str) -> String {
+        let v = self.get(&format!("{APPROVALS}/{approval}"), token).await;
+        v["steps"][0]["id"].as_str().unwrap().to_string()
+    }
+
+    async fn decisions(&self) -> Vec<Value> {
+        let v: Value = self
+            .http
+            .get(format!("{}/_emulator/decisions", self.emu.base_url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v["value"].as_array().unwrap().clone()
+    }
+}
+
+fn assert_graph_error(status: StatusCode, headers: &reqwest::header::HeaderMap, body: &Value, expected: StatusCode) {
+    assert_eq!(status, expected, "{body}");
+    let rid = headers.get("request-id").expect("request-id header").to_str().unwrap();
+    assert!(body["error"]["code"].is_string(), "{body}");
+    assert!(body["error"]["message"].is_string(), "{body}");
+    assert_eq!(body["error"]["innerError"]["request-id"], rid);
+    assert!(body["error"]["innerError"]["date"].is_string());
+}
+
+#[tokio::test]
+async fn tokens_are_checked_on_every_call() {
+    let t = start(Scenario::Demo).await;
+    let (s, h, b) = t.call(Method::GET, MINE, None, None).await;
+    assert_graph_error(s, &h, &b, StatusCode::UNAUTHORIZED);
+    assert_eq!(b["error"]["code"], "InvalidAuthenticationToken");
+    let (s, h, b) = t.call(Method::GET, MINE, Some("not.a.jwt"), None).await;
+    assert_graph_error(s, &h, &b, StatusCode::UNAUTHORIZED);
+    let expired = t.token(json!({"expiresIn": -1})).await;
+    let (s, h, b) = t.call(Method::GET, MINE, Some(&expired), None).await;
+    assert_graph_error(s, &h, &b, StatusCode::UNAUTHORIZED);
+    assert!(b["error"]["message"].as_str().unwrap().contains("expired"));
+    let arm = t.token(json!({"audience": "arm"})).await;
+    let (s, h, b) = t.call(Method::GET, MINE, Some(&arm), None).await;
+    assert_graph_error(s, &h, &b, StatusCode::UNAUTHORIZED);
+    let none = t.token(json!({"scopes": ["User.Read"]})).await;
+    let (s, h, b) = t.call(Method::GET, MINE, Some(&none), None).await;
+    assert_graph_error(s, &h, &b, StatusCode::FORBIDDEN);
+    let ok = t.token(json!({})).await;
+    let (s, h, _) = t.call(Method::GET, MINE, Some(&ok), None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(h.get("request-id").is_some(), "every answer has a request-id");
+}
+
+#[tokio::test]
+async fn filters_expand_and_paging() {
+    let t = start(Scenario::Bulk(7)).await;
+    let tok = t.token(json!({})).await;
+    let v = t
+        .get(&format!("{MINE}?$filter=status eq 'PendingApproval'&$top=3&$expand=principal,roleDefinition"), &tok)
+        .await;
+    assert_eq!(v["value"].as_array().unwrap().len(), 3);
+    assert!(v["value"][0]["principal"]["displayName"].is_string());
+    assert!(v["value"][0]["roleDefinition"]["displayName"].is_string());
+    let mut next = v["@odata.nextLink"].as_str().unwrap().to_string();
+    let mut seen = 3;
+    loop {
+        let page: Value = t.http.get(&next).bearer_auth(&tok).send().await.unwrap().json().await.unwrap();
+        seen += page["value"].as_array().unwrap().len();
+        match page["@odata.nextLink"].as_str() {
+            Some(n) => next = n.to_string(),
+            None => break,
+        }
+    }
+    assert_eq!(seen, 7);
+    let none = t.get(&format!("{MINE}?$filter=status ne 'PendingApproval'"), &tok).await;
+    assert!(none["value"].as_array().unwrap().is_empty());
+    let both = t.get(&format!("{ALL}?$filter=(status eq 'PendingApproval') and (status ne 'Granted')"), &tok).await;
+    assert_eq!(both["value"].as_array().unwrap().len(), 7);
+    assert!(both["value"][0].get("principal").is_none(), "no expand, no names");
+    for bad in ["status gt 'x'", "status eq 'x", "bogus eq 'x'"] {
+        let (s, h, b) = t.call(Method::GET, &format!("{MINE}?$filter={bad}"), Some(&tok), None).await;
+        assert_graph_error(s, &h, &b, StatusCode::BAD_REQUEST);
+    }
+    let (s, h, b) = t.call(Method::GET, &format!("{MINE}?$expand=nonsense"), Some(&tok), None).await;
+    assert_graph_error(s, &h, &b, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn deciding_follows_the_documented_status_codes() {
+    let t = start(Scenario::Demo).await;
+    let tok = t.token(json!({})).await;
+    let list = t.get(&format!("{MINE}?$filter=status eq 'PendingApproval'&$expand=principal"), &tok).await;
+    let items = list["value"].as_array().unwrap();
+    let adele = items.iter().find(|r| r["principal"]["displayName"] == "Adele Vance").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let step = t.step(&adele, &tok).await;
+    let url = format!("{APPROVALS}/{adele}/steps/{step}");
+    // 400: not JSON, a bad reviewResult, an unknown property.
+    for body in [json!("x"), json!({"reviewResult": "Maybe"}), json!({"reviewResult": "Approve", "bogus": 1})] {
+        let (s, h, b) = t.call(Method::PATCH, &url, Some(&tok), Some(body)).await;
+        assert_graph_error(s, &h, &b, StatusCode::BAD_REQUEST);
+    }
+    // 403: read-only scope; and a user who is not an approver of it.
+    let read_only = t.token(json!({"scopes": ["RoleAssignmentSchedule.Read.Directory"]})).await;
+    let (s, h, b) = t.call(Method::PATCH, &url, Some(&read_only), Some(json!({"reviewResult": "Approve"}))).await;
+    assert_graph_error(s, &h, &b, StatusCode::FORBIDDEN);
+    let alex = t.token(json!({"user": "AlexW@contoso.onmicrosoft.com"})).await;
+    let (s, h, b) = t.call(Method::PATCH, &url, Some(&alex), Some(json!({"reviewResult": "Approve"}))).await;
+    assert_graph_error(s, &h, &b, StatusCode::FORBIDDEN);
+    // 404: unknown approval and unknown step.
+    let (s, h, b) = t
+        .call(
+            Method::PATCH,
+            &format!("{APPROVALS}/00000000-0000-4000-8000-000000000000/steps/{step}"),
+            Some(&tok),
+            Some(json!({"reviewResult": "Approve"})),
+        )
+        .await;
+    assert_graph_error(s, &h, &b, StatusCode::NOT_FOUND);
+    let (s, h, b) = t
+        .call(
+            Method::PATCH,
+            &format!("{APPROVALS}/{adele}/steps/nope"),
+            Some(&tok),
+            Some(json!({"reviewResult": "Approve"})),
+        )
+        .await;
+    assert_graph_error(s, &h, &b, StatusCode::NOT_FOUND);
+    // 204, then 409 for anyone after.
+    let (s, _, _) =
+        t.call(Method::PATCH, &url, Some(&tok), Some(json!({"reviewResult": "approve", "justification": "ok"}))).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let lynne = t.token(json!({"user": "LynneR@contoso.onmicrosoft.com"})).await;
+    let (s, h, b) = t.call(Method::PATCH, &url, Some(&lynne), Some(json!({"reviewResult": "Deny"}))).await;
+    assert_graph_error(s, &h, &b, StatusCode::CONFLICT);
+    let after = t.get(&format!("{APPROVALS}/{adele}"), &tok).await;
+    assert_eq!(after["steps"][0]["reviewResult"], "Approved");
+    assert_eq!(after["steps"][0]["status"], "Completed");
+    let d = t.decisions().await;
+    assert_eq!(d.len(), 1);
+    assert_eq!((d[0]["approvalId"].as_str(), d[0]["justification"].as_str()), (Some(adele.as_str()), Some("ok")));
+    // v1.0 has no roleAssignmentApprovals.
+    let (s, h, b) = t
+        .call(Method::GET, &format!("/v1.0/roleManagement/directory/roleAssignmentApprovals/{adele}"), Some(&tok), None)
+        .await;
+    assert_graph_error(s, &h, &b, StatusCode::BAD_REQUEST);
+    // The request no longer lists as pending.
+    let again = t.get(&format!("{MINE}?$filter=status eq 'PendingApproval'"), &tok).await;
+    assert_eq!(again["value"].as_array().unwrap().len(), items.len() - 1);
+}
+
+#[tokio::test]
+async fn a_requester_cannot_decide_their_own_request() {
+    let t = start(Scenario::Demo).await;
+    let tok = t.token(json!({})).await;
+    let me = t.get("/_emulator/tenant", &tok).await["defaultApprover"].as_str().unwrap().to_string();
+    let mine = t.get(&format!("{MINE}?$filter=principalId eq '{me}'"), &tok).await;
+    let id = mine["value"][0]["id"].as_str().unwrap().to_string();
+    let step = t.step(&id, &tok).await;
+    let (s, h, b) = t
+        .call(
+            Method::PATCH,
+            &format!("{APPROVALS}/{id}/steps/{step}"),
+            Some(&tok),
+            Some(json!({"reviewResult": "Approve"})),
+        )
+        .await;
+    assert_graph_error(s, &h, &b, StatusCode::BAD_REQUEST);
+    assert_eq!(b["error"]["code"], "SelfApprovalNotAllowed");
+    assert!(t.decisions().await.is_empty());
+}
+
+#[tokio::test]
+async fn the_real_response_loads_as_a_seed() {
+    let seed: Value = serde_json::from_str(include_str!("data/real-response.json")).unwrap();
+    let t = start_with(Config { scenario: Scenario::Empty, seed: Some(seed), ..Config::default() }).await;
+    let tok = t.token(json!({})).await;
+    let v = t.get(&format!("{MINE}?$filter=status eq 'PendingApproval'&$expand=principal,roleDefinition"), &tok).await;
+    let r = &v["value"][0];
+    assert_eq!(r["id"], "929cd687-a296-4f77-bdbc-b7cc22d3517e");
+    assert_eq!(r["justification"], "need to create an app registration for project x");
+    assert_eq!(r["scheduleInfo"]["expiration"]["duration"], "P1D");
+    assert_eq!(r["roleDefinition"]["displayName"], "Application Administrator");
+    let step = t.step("929cd687-a296-4f77-bdbc-b7cc22d3517e", &tok).await;
+    let (s, _, _) = t
+        .call(
+            Method::PATCH,
+            &format!("{APPROVALS}/929cd687-a296-4f77-bdbc-b7cc22d3517e/steps/{step}"),
+            Some(&tok),
+            Some(json!({"reviewResult": "Approve", "justification": "Seems legit"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn stats_count_requests_per_route_and_status() {
+    let t = start(Scenario::Demo).await;
+    let tok = t.token(json!({})).await;
+    t.get(MINE, &tok).await;
+    t.get(MINE, &tok).await;
+    let _ = t.call(Method::GET, MINE, None, None).await;
+    let v: Value =
+        t.http.get(format!("{}/_emulator/stats", t.emu.base_url)).send().await.unwrap().json().await.unwrap();
+    let count = |status: u64| {
+        v["routes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["route"].as_str().unwrap().contains("filterByCurrentUser") && r["status"] == status)
+            .map(|r| r["count"].as_u64().unwrap())
+            .sum::<u64>()
+    };
+    assert_eq!((count(200), count(401)), (2, 1));
+    assert_eq!(v["httpRequests"], 3);
+}

@@ -1,0 +1,221 @@
+/*
+ * A real C program against include/pim_bridge.h and the built library: lists and approves against
+ * a running pim-emulator, and walks the error and free paths. Run plainly and under valgrind.
+ *
+ * usage: pim_test GRAPH_URI TOKEN EXPIRED_TOKEN
+ * The emulator must run the `demo` scenario; TOKEN is the default approver's.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pim_bridge.h"
+
+static int failures = 0;
+static int checks = 0;
+
+#define CHECK(cond, ...)                                  \
+    do {                                                  \
+        checks++;                                         \
+        if (!(cond)) {                                    \
+            failures++;                                   \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
+            fprintf(stderr, __VA_ARGS__);                 \
+            fprintf(stderr, "\n");                        \
+        }                                                 \
+    } while (0)
+
+/* Polls an operation to the end and returns all its results as one string (caller frees). */
+static char *drain(pim_op *op) {
+    size_t cap = 1, len = 0;
+    char *all = calloc(1, cap);
+    for (;;) {
+        pim_result waited = pim_op_wait(op, 100);
+        char *chunk = NULL;
+        if (pim_op_take_results(op, &chunk, NULL) == PIM_RESULT_OK && chunk != NULL) {
+            size_t n = strlen(chunk);
+            char *grown = realloc(all, cap + n);
+            if (grown == NULL) {
+                pim_string_free(chunk);
+                break;
+            }
+            all = grown;
+            cap += n;
+            memcpy(all + len, chunk, n + 1);
+            len += n;
+            pim_string_free(chunk);
+        }
+        if (waited == PIM_RESULT_OK) {
+            break;
+        }
+    }
+    return all;
+}
+
+static int count(const char *haystack, const char *needle) {
+    int n = 0;
+    for (const char *p = strstr(haystack, needle); p != NULL; p = strstr(p + 1, needle)) {
+        n++;
+    }
+    return n;
+}
+
+/* Copies the value of the first "approvalId" whose principal is not `skip` (36 chars). */
+static int first_approval_id(const char *json, char out[37]) {
+    const char *p = strstr(json, "\"approvalId\":\"");
+    if (p == NULL) {
+        return 0;
+    }
+    memcpy(out, p + 14, 36);
+    out[36] = '\0';
+    return 1;
+}
+
+static void test_version(void) {
+    char expected[32];
+    snprintf(expected, sizeof expected, "%d.%d.%d", PIM_VERSION_MAJOR, PIM_VERSION_MINOR, PIM_VERSION_PATCH);
+    CHECK(strcmp(pim_version(), expected) == 0, "pim_version() %s != macros %s", pim_version(), expected);
+}
+
+static void test_null_and_bad_input(void) {
+    pim_error *err = NULL;
+    CHECK(pim_client_new(NULL, NULL, &err) == PIM_RESULT_NULL_PARAMETER, "NULL client_out");
+    CHECK(err != NULL && pim_error_code(err) == PIM_RESULT_NULL_PARAMETER, "error object for NULL");
+    CHECK(strlen(pim_error_message(err)) > 0, "message present");
+    pim_error_free(err);
+
+    pim_client *client = NULL;
+    err = NULL;
+    CHECK(pim_client_new("{\"graphUri\": \"http://example.com\"}", &client, &err) == PIM_RESULT_INSECURE_URI,
+          "plain http to a remote host is refused");
+    CHECK(client == NULL, "client_out untouched on failure");
+    pim_error_free(err);
+
+    err = NULL;
+    CHECK(pim_client_new("{\"nope\": true}", &client, &err) == PIM_RESULT_INVALID_OPTIONS, "unknown option");
+    pim_error_free(err);
+
+    const char bad_utf8[] = {'{', (char)0xff, '}', 0};
+    CHECK(pim_client_new(bad_utf8, &client, NULL) == PIM_RESULT_INVALID_UTF8, "invalid UTF-8");
+
+    /* Every free function accepts NULL. */
+    pim_client_free(NULL);
+    pim_op_free(NULL);
+    pim_error_free(NULL);
+    pim_string_free(NULL);
+    CHECK(pim_op_wait(NULL, 0) == PIM_RESULT_NULL_PARAMETER, "wait on NULL");
+    CHECK(pim_op_cancel(NULL) == PIM_RESULT_NULL_PARAMETER, "cancel on NULL");
+    CHECK(pim_error_code(NULL) == PIM_RESULT_INVALID_HANDLE, "code of NULL error");
+}
+
+static void test_flow(const char *uri, const char *token, const char *expired) {
+    char options[512];
+    snprintf(options, sizeof options, "{\"graphUri\": \"%s\"}", uri);
+    pim_client *client = NULL;
+    pim_error *err = NULL;
+    CHECK(pim_client_new(options, &client, &err) == PIM_RESULT_OK, "client");
+    if (client == NULL) {
+        pim_error_free(err);
+        return;
+    }
+
+    /* A wrong-kind handle is refused. */
+    CHECK(pim_op_wait((const pim_op *)client, 0) == PIM_RESULT_INVALID_HANDLE, "client used as op");
+
+    /* List. */
+    pim_op *op = NULL;
+    CHECK(pim_list_pending(client, token, NULL, &op, NULL) == PIM_RESULT_OK, "list starts");
+    char *listed = drain(op);
+    CHECK(pim_op_error(op, NULL) == PIM_RESULT_OK, "list succeeds");
+    uint64_t done = 0, total = 0;
+    CHECK(pim_op_progress(op, &done, &total) == PIM_RESULT_OK && done == 6 && total == 6,
+          "progress %llu/%llu", (unsigned long long)done, (unsigned long long)total);
+    CHECK(count(listed, "\"approvalId\"") == 6, "six pending requests listed: %s", listed);
+    CHECK(strstr(listed, "Adele Vance") != NULL, "names expanded");
+    pim_op_free(op);
+
+    /* Approve the first, with a justification that needs escaping. */
+    char id[37];
+    CHECK(first_approval_id(listed, id), "an approval id");
+    free(listed);
+    char requests[128];
+    snprintf(requests, sizeof requests, "[{\"approvalId\": \"%s\"}]", id);
+    const char *why = "Ticket \"INC0012345\" checked\nby O'Brien in Z\xc3\xbcrich";
+    CHECK(pim_approve(client, token, requests, why, &op, NULL) == PIM_RESULT_OK, "approve starts");
+    char *results = drain(op);
+    CHECK(strstr(results, "\"result\":\"Approved\"") != NULL, "approved: %s", results);
+    free(results);
+    /* Cancel twice and free after cancel: harmless. */
+    CHECK(pim_op_cancel(op) == PIM_RESULT_OK && pim_op_cancel(op) == PIM_RESULT_OK, "cancel twice");
+    pim_op_free(op);
+    CHECK(pim_op_wait(op, 0) == PIM_RESULT_INVALID_HANDLE, "a freed op is detected");
+    pim_op_free(op);
+
+    /* The same request again: already decided, reported per request, nothing sent. */
+    CHECK(pim_deny(client, token, requests, "second thoughts", &op, NULL) == PIM_RESULT_OK, "deny starts");
+    results = drain(op);
+    CHECK(strstr(results, "\"result\":\"Failed\"") != NULL && strstr(results, "AlreadyDecided") != NULL,
+          "already decided: %s", results);
+    free(results);
+    pim_op_free(op);
+
+    /* A path-like id: refused per request. */
+    CHECK(pim_approve(client, token, "[{\"approvalId\": \"../../users\"}]", "x", &op, NULL) == PIM_RESULT_OK,
+          "approve starts");
+    results = drain(op);
+    CHECK(strstr(results, "InvalidId") != NULL, "invalid id: %s", results);
+    free(results);
+    pim_op_free(op);
+
+    /* An empty justification: refused before anything starts. */
+    op = NULL;
+    err = NULL;
+    CHECK(pim_approve(client, token, requests, "  ", &op, &err) == PIM_RESULT_INVALID_JUSTIFICATION,
+          "empty justification");
+    CHECK(op == NULL && err != NULL, "no op, an error");
+    pim_error_free(err);
+
+    /* Malformed requests JSON. */
+    err = NULL;
+    CHECK(pim_approve(client, token, "[{", "x", &op, &err) == PIM_RESULT_INVALID_INPUT, "malformed JSON");
+    pim_error_free(err);
+
+    /* An expired token: the operation fails with details. */
+    CHECK(pim_list_pending(client, expired, NULL, &op, NULL) == PIM_RESULT_OK, "list starts");
+    free(drain(op));
+    err = NULL;
+    CHECK(pim_op_error(op, &err) == PIM_RESULT_TOKEN_EXPIRED, "expired token");
+    CHECK(err != NULL && pim_error_http_status(err) == 0, "no HTTP call was made");
+    CHECK(err != NULL && strstr(pim_error_message(err), expired) == NULL, "token not echoed");
+    pim_error_free(err);
+    pim_op_free(op);
+
+    /* Token info, without the token. */
+    char *info = NULL;
+    CHECK(pim_token_info(token, &info, NULL) == PIM_RESULT_OK && strstr(info, "scopes") != NULL, "token info");
+    pim_string_free(info);
+    pim_string_free(info); /* a second free of the same string is detected and ignored */
+
+    /* Free a client with an operation still running: it finishes as cancelled. */
+    CHECK(pim_list_pending(client, token, NULL, &op, NULL) == PIM_RESULT_OK, "list starts");
+    pim_client_free(client);
+    while (pim_op_wait(op, 100) == PIM_RESULT_PENDING) {
+    }
+    pim_result last = pim_op_error(op, NULL);
+    CHECK(last == PIM_RESULT_OK || last == PIM_RESULT_CANCELLED, "finished after its client was freed: %u",
+          (unsigned)last);
+    pim_op_free(op);
+    pim_client_free(client);
+}
+
+int main(int argc, char **argv) {
+    if (argc != 4) {
+        fprintf(stderr, "usage: %s GRAPH_URI TOKEN EXPIRED_TOKEN\n", argv[0]);
+        return 2;
+    }
+    test_version();
+    test_null_and_bad_input();
+    test_flow(argv[1], argv[2], argv[3]);
+    printf("%d passed, %d failed\n", checks - failures, failures);
+    return failures == 0 ? 0 : 1;
+}
