@@ -1,0 +1,25 @@
+@{
+    RootModule           = 'PimBridge.psm1'
+    # Stamped from Cargo.toml by build.ps1; the source copy is never published.
+    ModuleVersion        = '0.0.0'
+    GUID                 = '4b6f2a57-2d1e-4b8e-9f3c-5a0e7c1d9b21'
+    Author               = 'The PimBridge authors'
+    CompanyName          = 'PimBridge'
+    Copyright            = '(c) The PimBridge authors. MIT License.'
+    Description          = 'List, approve and deny Microsoft Entra Privileged Identity Management (PIM) requests, one or a thousand at a time, quickly and safely. Reuses your Connect-MgGraph session.'
+    PowerShellVersion    = '7.4'
+    CompatiblePSEditions = @('Core')
+    RequiredAssemblies   = @('PimBridge.Interop.dll')
+    FormatsToProcess     = @('PimBridge.Format.ps1xml')
+    FunctionsToExport    = @('Approve-PimRequest', 'Deny-PimRequest', 'Get-PimPending')
+    CmdletsToExport      = @()
+    AliasesToExport      = @()
+    VariablesToExport    = @()
+    PrivateData          = @{
+        PSData = @{
+            Tags         = @('PIM', 'PrivilegedIdentityManagement', 'Entra', 'AzureAD', 'MicrosoftGraph', 'Approval', 'Security', 'Identity')
+            LicenseUri   = 'https://opensource.org/licenses/MIT'
+            ReleaseNotes = 'First release: Get-PimPending, Approve-PimRequest and Deny-PimRequest for Entra directory roles, with -WhatIf/-Confirm, pipeline input, progress, Ctrl+C, and the token of Connect-MgGraph or -AccessToken.'
+        }
+    }
+}

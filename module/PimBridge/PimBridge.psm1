@@ -1,0 +1,31 @@
+# PimBridge: list, approve and deny Microsoft Entra PIM requests from PowerShell 7.
+# The work is done by the native pim_bridge library through PimBridge.Interop.dll (RequiredAssemblies);
+# this module obtains the token, prompts, shows progress, and turns results into objects and errors.
+Set-StrictMode -Version 3.0
+
+#region functions
+# build.ps1 replaces this region with the contents of Private/ and Public/, so the built module is
+# one file (faster to import). From a source checkout the files are dot-sourced.
+foreach ($folder in 'Private', 'Public') {
+    foreach ($file in Microsoft.PowerShell.Management\Get-ChildItem -Path "$PSScriptRoot/$folder" -Filter '*.ps1') {
+        . $file.FullName
+    }
+}
+#endregion functions
+
+# Per-session state: native clients by Graph URI, and the token read from Connect-MgGraph.
+$script:PimClients = @{}
+$script:MgTokenCache = $null
+# PowerShell 7.5+ can keep ISO dates as strings; 7.4 turns them into DateTime (handled either way).
+$script:JsonArgs = @{ Depth = 8 }
+if ((Microsoft.PowerShell.Core\Get-Command -Name ConvertFrom-Json).Parameters.ContainsKey('DateKind')) {
+    $script:JsonArgs['DateKind'] = 'String'
+}
+
+$MyInvocation.MyCommand.ScriptBlock.Module.OnRemove = {
+    foreach ($client in $script:PimClients.Values) { $client.Dispose() }
+    $script:PimClients = @{}
+    $script:MgTokenCache = $null
+}
+
+Export-ModuleMember -Function 'Get-PimPending', 'Approve-PimRequest', 'Deny-PimRequest'

@@ -1,0 +1,129 @@
+# What Approve-PimRequest and Deny-PimRequest share: reading pipeline input, describing a request
+# for the confirmation prompt, and deciding a whole pipeline as one native operation.
+
+function ConvertTo-PimDecisionTarget {
+    # Pipeline input (a PendingRequest, any object or hashtable with ApprovalId, or an id string) to
+    # @{ ApprovalId; PrincipalId; Request; Description }; $null when there is no id to act on.
+    param([AllowNull()] [object] $InputObject)
+
+    if ($null -eq $InputObject) { return $null }
+    $request = $null
+    $id = $null
+    if ($InputObject -is [string]) {
+        $id = $InputObject
+    } elseif ($InputObject -is [System.Collections.IDictionary]) {
+        $id = $InputObject['ApprovalId']
+    } elseif ($InputObject.PSObject.Properties['ApprovalId']) {
+        $id = $InputObject.ApprovalId
+        $request = $InputObject
+    }
+    if ($null -eq $id) { return $null }
+    $id = [string]$id
+    $description = "PIM request $id"
+    $principalId = $null
+    if ($request -and $request.PSObject.Properties['Role']) {
+        $who = $request.Principal
+        if ($request.PSObject.Properties['PrincipalUpn'] -and $request.PrincipalUpn -and $request.PrincipalUpn -ne $who) {
+            $who = "$who ($($request.PrincipalUpn))"
+        }
+        $for = if ($request.PSObject.Properties['Duration'] -and $request.Duration) {
+            "for $(Format-PimDuration $request.Duration)"
+        } elseif ($request.PSObject.Properties['EndsAt'] -and $request.EndsAt) {
+            "until $($request.EndsAt)"
+        } else {
+            'with no end given'
+        }
+        $description = "$who`: $($request.Role) at $($request.Scope) $for (approval $id)"
+        if ($request.PSObject.Properties['PrincipalId']) { $principalId = [string]$request.PrincipalId }
+    }
+    [pscustomobject]@{
+        ApprovalId  = $id
+        PrincipalId = $principalId
+        Request     = $request
+        InputObject = $InputObject
+        Description = $description
+    }
+}
+
+function Invoke-PimDecision {
+    # Decides every target as one native operation and streams a PimBridge.Decision per request as it
+    # completes. Errors are written through -Cmdlet, so the caller's -ErrorAction applies.
+    [CmdletBinding()]
+    param(
+        [Parameter(Mandatory)] [System.Management.Automation.PSCmdlet] $Cmdlet,
+        [Parameter(Mandatory)] [ValidateSet('Approve', 'Deny')] [string] $Review,
+        [Parameter(Mandatory)] [object[]] $Targets,
+        [Parameter(Mandatory)] [string] $Justification,
+        [securestring] $AccessToken,
+        [string] $GraphUri
+    )
+
+    try {
+        $uri = Resolve-PimGraphUri -GraphUri $GraphUri
+        $token = Get-PimGraphToken -AccessToken $AccessToken -GraphUri $uri
+        $client = Get-PimClient -GraphUri $uri
+        $requests = foreach ($t in $Targets) { @{ approvalId = $t.ApprovalId; principalId = $t.PrincipalId } }
+        $json = Microsoft.PowerShell.Utility\ConvertTo-Json -InputObject @($requests) -Compress -Depth 3
+        $operation = if ($Review -eq 'Approve') {
+            [PimBridge.Interop.PimNative]::Approve($client, $token, $json, $Justification)
+        } else {
+            [PimBridge.Interop.PimNative]::Deny($client, $token, $json, $Justification)
+        }
+    } catch {
+        $Cmdlet.ThrowTerminatingError((New-PimErrorRecord -Exception $_.Exception))
+    }
+    Microsoft.PowerShell.Utility\Write-Verbose -Message "$Review`: sending $($Targets.Count) decision(s) to $uri."
+    $failure = [ref]$null
+    $activity = '{0} {1} PIM request(s)' -f $(if ($Review -eq 'Approve') { 'Approving' } else { 'Denying' }), $Targets.Count
+    Wait-PimOperation -Operation $operation -Activity $activity -Failure $failure -DoneWord 'decided' | Microsoft.PowerShell.Core\ForEach-Object {
+        $target = $Targets[[int]$_.index]
+        $request = $target.Request
+        [pscustomobject]@{
+            PSTypeName = 'PimBridge.Decision'
+            ApprovalId = $_.approvalId
+            Principal  = if ($request) { $request.Principal } else { $null }
+            Role       = if ($request -and $request.PSObject.Properties['Role']) { $request.Role } else { $null }
+            Surface    = $_.surface
+            Result     = $_.result
+            DecidedAt  = ConvertTo-PimDate $_.decidedAt
+            Error      = if ($_.error) { $_.error.message } else { $null }
+        }
+        if ($_.error) {
+            $exception = ConvertTo-PimNativeException -ErrorObject $_.error
+            $Cmdlet.WriteError((New-PimErrorRecord -Exception $exception -TargetObject $target.InputObject))
+        }
+    }
+    if ($failure.Value) {
+        $Cmdlet.ThrowTerminatingError((New-PimErrorRecord -Exception $failure.Value))
+    }
+}
+
+function Test-PimJustification {
+    # Refuses an empty or blank justification at once, before any prompt or call.
+    param([Parameter(Mandatory)] [System.Management.Automation.PSCmdlet] $Cmdlet, [AllowEmptyString()] [AllowNull()] [string] $Justification)
+    if ([string]::IsNullOrWhiteSpace($Justification)) {
+        $exception = [PimBridge.Interop.PimNativeException]::new('InvalidJustification', 'A justification is required: say why you approve or deny (the portal requires one too).', 0, $null, $null)
+        $Cmdlet.ThrowTerminatingError((New-PimErrorRecord -Exception $exception))
+    }
+}
+
+function Select-PimDecisionTarget {
+    # Reads one pipeline step's input and keeps what the user confirms (ShouldProcess: -WhatIf and
+    # -Confirm apply per request). Input without an id is an error record, and is never sent.
+    param(
+        [Parameter(Mandatory)] [System.Management.Automation.PSCmdlet] $Cmdlet,
+        [Parameter(Mandatory)] [string] $Action,
+        [AllowNull()] [AllowEmptyCollection()] [object[]] $InputObject
+    )
+    foreach ($item in @($InputObject)) {
+        $target = ConvertTo-PimDecisionTarget -InputObject $item
+        if ($null -eq $target -or [string]::IsNullOrWhiteSpace($target.ApprovalId)) {
+            $exception = [PimBridge.Interop.PimNativeException]::new('InvalidInput', 'No request was given: pipe objects from Get-PimPending or pass -ApprovalId (got $null, an empty id, or an object without ApprovalId).', 0, $null, $null)
+            $Cmdlet.WriteError((New-PimErrorRecord -Exception $exception -TargetObject $item))
+            continue
+        }
+        if ($Cmdlet.ShouldProcess($target.Description, $Action)) {
+            $target
+        }
+    }
+}

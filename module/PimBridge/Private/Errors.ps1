@@ -1,0 +1,78 @@
+# Native errors become ErrorRecords with stable ErrorIds, the right category, the request as target,
+# the service's request-id in the details, and what to do about it.
+
+# Native error kind -> ErrorId suffix, category, recommended action.
+$script:PimErrorMap = @{
+    AlreadyDecided       = 'AlreadyDecided', 'ResourceExists', 'Nothing to do: another approver (or an earlier run) decided it. Run Get-PimPending for what still waits.'
+    NotFound             = 'NotFound', 'ObjectNotFound', 'Check the approval id; requests expire after 24 hours unanswered.'
+    Forbidden            = 'Forbidden', 'PermissionDenied', 'Only an approver of the request may decide it.'
+    NotAssignedToMe      = 'Forbidden', 'PermissionDenied', 'The approval step is not assigned to you, or not in progress; only its approvers may decide it.'
+    SelfApproval         = 'SelfApproval', 'PermissionDenied', 'Another approver must decide your own request.'
+    InvalidId            = 'InvalidId', 'InvalidArgument', 'Pass the ApprovalId of a request from Get-PimPending (a GUID).'
+    InvalidJustification = 'InvalidJustification', 'InvalidArgument', 'Give a short reason in -Justification (at most 4000 characters).'
+    TokenExpired         = 'TokenExpired', 'AuthenticationError', "Sign in again ($script:PimConnectCommand) or pass a fresh -AccessToken."
+    Unauthorized         = 'TokenExpired', 'AuthenticationError', "The service refused the token. Sign in again ($script:PimConnectCommand) or pass a fresh -AccessToken."
+    MissingScope         = 'MissingScope', 'PermissionDenied', "Sign in with the permission it names: $script:PimConnectCommand"
+    AppOnlyToken         = 'AppOnlyToken', 'AuthenticationError', "Use a delegated token of a signed-in approver: $script:PimConnectCommand"
+    InvalidToken         = 'InvalidToken', 'AuthenticationError', "Pass a Microsoft Graph access token, or run $script:PimConnectCommand."
+    MissingToken         = 'NotConnected', 'AuthenticationError', "Run $script:PimConnectCommand, or pass -AccessToken."
+    Throttled            = 'Throttled', 'LimitsExceeded', 'The service is throttling; try again in a few minutes.'
+    ServiceError         = 'ServiceError', 'InvalidResult', 'The service failed; try again later, quoting the request-id if it persists.'
+    InvalidResponse      = 'ServiceError', 'InvalidResult', 'The service answered something unexpected; quote the request-id if it persists.'
+    BadRequest           = 'BadRequest', 'InvalidArgument', 'The service refused the request as sent.'
+    Network              = 'Unreachable', 'ConnectionError', 'Check -GraphUri (or PIMBRIDGE_GRAPH_URI) and your network or proxy.'
+    Timeout              = 'Timeout', 'OperationTimeout', 'The service did not answer in time; try again.'
+    InsecureUri          = 'InsecureUri', 'SecurityError', 'Use an https URI; plain http is allowed only to loopback addresses (127.0.0.1, ::1, localhost).'
+    InvalidOptions       = 'InvalidArgument', 'InvalidArgument', 'Check the -GraphUri value.'
+    InvalidInput         = 'InvalidInput', 'InvalidArgument', 'Pipe objects from Get-PimPending, or pass -ApprovalId.'
+    Cancelled            = 'Cancelled', 'OperationStopped', 'The operation was stopped; run it again to finish.'
+}
+
+function Get-PimInnerException {
+    # PowerShell wraps exceptions from .NET methods (MethodInvocationException, TypeInitializationException).
+    param([Parameter(Mandatory)] [System.Exception] $Exception)
+    $ex = $Exception
+    while ($ex -and ($ex -is [System.Management.Automation.MethodInvocationException] -or $ex -is [System.TypeInitializationException] -or $ex -is [System.Reflection.TargetInvocationException]) -and $ex.InnerException) {
+        $ex = $ex.InnerException
+    }
+    $ex
+}
+
+function New-PimErrorRecord {
+    [CmdletBinding()]
+    [OutputType([System.Management.Automation.ErrorRecord])]
+    param(
+        [Parameter(Mandatory)] [System.Exception] $Exception,
+        [object] $TargetObject
+    )
+
+    $ex = Get-PimInnerException -Exception $Exception
+    $action = $null
+    if ($ex -is [PimBridge.Interop.PimNativeException]) {
+        $entry = $script:PimErrorMap[$ex.Code.ToString()]
+        if ($entry) {
+            $id, $category, $action = $entry
+        } else {
+            $id, $category = 'ServiceError', 'NotSpecified'
+        }
+        $message = $ex.Message
+        if ($ex.RequestId) { $message += " (request-id: $($ex.RequestId))" }
+    } elseif ($ex -is [System.DllNotFoundException]) {
+        $id, $category, $message = 'NativeLibraryNotFound', 'ResourceUnavailable', $ex.Message
+        $action = 'Build the module with "pwsh ./build.ps1", or set PIMBRIDGE_NATIVE_LIB to a built library.'
+    } else {
+        $id, $category, $message = 'Unexpected', 'NotSpecified', $ex.Message
+    }
+    $record = [System.Management.Automation.ErrorRecord]::new($ex, "PimBridge.$id", $category, $TargetObject)
+    $record.ErrorDetails = [System.Management.Automation.ErrorDetails]::new($message)
+    if ($action) { $record.ErrorDetails.RecommendedAction = $action }
+    $record
+}
+
+function ConvertTo-PimNativeException {
+    # A per-request error from the native results ({kind, message, httpStatus, serviceCode, requestId}).
+    param([Parameter(Mandatory)] [object] $ErrorObject)
+    $code = [PimBridge.Interop.PimResult]::ServiceError
+    $null = [System.Enum]::TryParse([PimBridge.Interop.PimResult], [string]$ErrorObject.kind, [ref]$code)
+    [PimBridge.Interop.PimNativeException]::new($code, [string]$ErrorObject.message, [int]$ErrorObject.httpStatus, [string]$ErrorObject.serviceCode, [string]$ErrorObject.requestId)
+}

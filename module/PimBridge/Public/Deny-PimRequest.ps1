@@ -1,0 +1,140 @@
+function Deny-PimRequest {
+    <#
+    .SYNOPSIS
+    Denies PIM requests that wait on you.
+
+    .DESCRIPTION
+    Deny-PimRequest denies Privileged Identity Management requests: pipe them from Get-PimPending,
+    or name them with -ApprovalId. Each request is confirmed first (the prompt names the person, the
+    role, the scope and the duration): answer "Yes to All" to confirm the rest, or pass
+    -Confirm:$false in scripts. -WhatIf shows what would be denied and sends nothing.
+
+    The whole pipeline is denied as one operation, several requests at a time, with a progress bar;
+    one PimBridge.Decision object comes out per request as it completes, with Result 'Denied' or
+    'Failed'. A request that cannot be denied (already decided, your own, not yours to decide, not
+    found) is also written as a non-terminating error with a stable ErrorId such as
+    PimBridge.AlreadyDecided, so -ErrorAction works as usual. Ctrl+C stops at once: nothing more is
+    sent, and a warning says how many were decided.
+
+    Deciding needs the delegated permission RoleAssignmentSchedule.ReadWrite.Directory of a signed-in
+    approver: an app-only token cannot approve or deny.
+
+    .PARAMETER ApprovalId
+    The approval id of a request (a GUID; for directory roles it equals the request id). Binds from
+    the pipeline by property name.
+
+    .PARAMETER InputObject
+    Requests from Get-PimPending (or any object with an ApprovalId property, or id strings).
+
+    .PARAMETER Justification
+    Why you deny (required, at most 4000 characters). Recorded in the audit log; sent as written,
+    quotes, new lines and non-ASCII text included.
+
+    .PARAMETER AccessToken
+    A Microsoft Graph access token of the approver, as a SecureString. Without it, the token of the
+    current Connect-MgGraph session is used.
+
+    .PARAMETER GraphUri
+    The Microsoft Graph root to call (national clouds, or a pim-emulator). Defaults to
+    $env:PIMBRIDGE_GRAPH_URI, else the cloud of your Connect-MgGraph session, else
+    https://graph.microsoft.com. Plain http is refused except to loopback addresses.
+
+    .PARAMETER WhatIf
+    Shows which requests would be denied; sends nothing.
+
+    .PARAMETER Confirm
+    Asks before each request (the default, since the impact is High). -Confirm:$false asks nothing.
+
+    .EXAMPLE
+    PS> Get-PimPending | Deny-PimRequest -Justification 'No ticket given'
+
+    Asks about each request waiting on you, then denies those you confirm.
+
+    .EXAMPLE
+    PS> Get-PimPending -Principal 'Adele*' | Deny-PimRequest -Justification 'No ticket given' -Confirm:$false
+
+    Denies every request of Adele without asking: for scripts and change windows.
+
+    .EXAMPLE
+    PS> Get-PimPending | Deny-PimRequest -Justification 'No ticket given' -WhatIf
+
+    Shows what would be denied, and sends nothing.
+
+    .EXAMPLE
+    PS> Deny-PimRequest -ApprovalId 929cd687-a296-4f77-bdbc-b7cc22d3517e -Justification 'No ticket given' -Confirm:$false -ErrorAction Stop
+
+    Denies one request by id, and stops the script if that fails.
+
+    .EXAMPLE
+    PS> $results = Get-PimPending | Deny-PimRequest -Justification 'No ticket given' -Confirm:$false -ErrorAction SilentlyContinue
+    PS> $results | Where-Object Result -eq 'Failed' | Format-Table Principal, Role, Error
+
+    Decides everything and then lists what could not be denied, and why.
+
+    .INPUTS
+    PimBridge.PendingRequest, or any object with an ApprovalId property, or strings.
+
+    .OUTPUTS
+    PimBridge.Decision
+
+    .LINK
+    about_PimBridge
+
+    .LINK
+    Get-PimPending
+
+    .LINK
+    Approve-PimRequest
+    #>
+    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'High', DefaultParameterSetName = 'InputObject')]
+    [OutputType('PimBridge.Decision')]
+    param(
+        [Parameter(Mandatory, Position = 0, ParameterSetName = 'ApprovalId', ValueFromPipelineByPropertyName)]
+        [AllowNull()]
+        [AllowEmptyString()]
+        [string[]] $ApprovalId,
+
+        [Parameter(Mandatory, ParameterSetName = 'InputObject', ValueFromPipeline)]
+        [AllowNull()]
+        [object[]] $InputObject,
+
+        [Parameter(Mandatory)]
+        [AllowEmptyString()]
+        [string] $Justification,
+
+        [securestring] $AccessToken,
+
+        [string] $GraphUri
+    )
+
+    begin {
+        Test-PimJustification -Cmdlet $PSCmdlet -Justification $Justification
+        $targets = [System.Collections.Generic.List[object]]::new()
+        $received = 0
+    }
+
+    process {
+        $items = if ($PSCmdlet.ParameterSetName -eq 'ApprovalId') { $ApprovalId } else { $InputObject }
+        $received++
+        foreach ($target in (Select-PimDecisionTarget -Cmdlet $PSCmdlet -Action 'Deny PIM request' -InputObject $items)) {
+            $targets.Add($target)
+        }
+    }
+
+    end {
+        if ($received -eq 0) {
+            Microsoft.PowerShell.Utility\Write-Warning -Message 'No requests were given (the pipeline was empty); nothing was sent.'
+        }
+        if ($targets.Count -gt 0) {
+            $decide = @{
+                Cmdlet        = $PSCmdlet
+                Review        = 'Deny'
+                Targets       = $targets.ToArray()
+                Justification = $Justification
+                AccessToken   = $AccessToken
+                GraphUri      = $GraphUri
+            }
+            Invoke-PimDecision @decide
+        }
+    }
+}
