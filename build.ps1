@@ -41,6 +41,14 @@ $PesterVersion = '5.7.1'
 $Pwsh = (Get-Command pwsh -CommandType Application -ErrorAction Ignore | Select-Object -First 1).Source
 if (-not $Pwsh) { $Pwsh = Join-Path $PSHOME ($IsWindows ? 'pwsh.exe' : 'pwsh') }
 
+# Test totals by kind, for the closing summary line.
+$script:Totals = [ordered]@{}
+
+function Add-Total([string] $Kind, [int] $Passed, [int] $Failed) {
+    if (-not $script:Totals.Contains($Kind)) { $script:Totals[$Kind] = @(0, 0) }
+    $script:Totals[$Kind] = @(($script:Totals[$Kind][0] + $Passed), ($script:Totals[$Kind][1] + $Failed))
+}
+
 function Write-Step([string] $Message) {
     Write-Host "==> $Message" -ForegroundColor Cyan
 }
@@ -193,6 +201,8 @@ function Invoke-CTests {
             $output = & $command[0] @($command | Select-Object -Skip 1) 2>&1
             $code = $LASTEXITCODE
             $output | Where-Object { "$_" -match 'passed|FAIL|ERROR SUMMARY|definitely lost|possibly lost' } | ForEach-Object { "   $_" -replace [regex]::Escape($token), '<token>' }
+            $summary = $output | Where-Object { "$_" -match '^(\d+) passed, (\d+) failed$' } | Select-Object -Last 1
+            if ($summary -and "$summary" -match '^(\d+) passed, (\d+) failed$') { Add-Total "C checks ($($run.Name))" $Matches[1] $Matches[2] }
             if ($code -ne 0) { throw "The C tests failed ($($run.Name)), exit code $code." }
         } finally {
             Stop-Emulator $emulator
@@ -211,23 +221,58 @@ $config.Run.Path = Join-Path $env:PIMBRIDGE_ROOT 'tests/pester'
 $config.Run.Exit = $true
 $config.Output.Verbosity = 'Detailed'
 $config.Output.RenderMode = 'Plaintext'
-Invoke-Pester -Configuration $config
+$config.Run.PassThru = $true
+$config.Run.Exit = $false
+$result = Invoke-Pester -Configuration $config
+"$($result.PassedCount) $($result.FailedCount) $($result.SkippedCount)" | Set-Content -Path $env:PIMBRIDGE_PESTER_SUMMARY
+exit ([int]($result.Result -ne 'Passed'))
 '@
     $env:PIMBRIDGE_ROOT = $Root
-    Invoke-Native $Pwsh @('-NoProfile', '-NonInteractive', '-Command', $script)
+    $env:PIMBRIDGE_PESTER_SUMMARY = Join-Path ([IO.Path]::GetTempPath()) "pimbridge-pester-$PID.txt"
+    try {
+        & $Pwsh -NoProfile -NonInteractive -Command $script
+        $code = $LASTEXITCODE
+        if (Test-Path $env:PIMBRIDGE_PESTER_SUMMARY) {
+            $passed, $failed, $skipped = (Get-Content $env:PIMBRIDGE_PESTER_SUMMARY).Split(' ')
+            Add-Total 'Pester tests' $passed $failed
+            if ([int]$skipped -gt 0) { throw "$skipped Pester test(s) were skipped; every test must run." }
+        }
+        if ($code -ne 0) { throw "The Pester tests failed (exit code $code)." }
+    } finally {
+        Remove-Item -Force -ErrorAction Ignore $env:PIMBRIDGE_PESTER_SUMMARY
+    }
+}
+
+function Invoke-CargoTest {
+    # cargo test, echoing its output and counting its results.
+    $output = & cargo test --workspace --locked --features test-panic
+    $code = $LASTEXITCODE
+    foreach ($line in $output) {
+        Write-Host $line
+        if ($line -match 'test result: \w+\. (\d+) passed; (\d+) failed') { Add-Total 'Rust tests' $Matches[1] $Matches[2] }
+    }
+    if ($code -ne 0) { throw "cargo test failed with exit code $code" }
 }
 
 function Invoke-Test {
     Write-Step 'cargo fmt --check'
     Invoke-Native cargo @('fmt', '--all', '--check')
     Write-Step 'cargo test (unit, integration, C ABI, header freshness, forced panic)'
-    Invoke-Native cargo @('test', '--workspace', '--locked', '--features', 'test-panic')
+    Invoke-CargoTest
     Write-Step 'cargo clippy -D warnings'
     Invoke-Native cargo @('clippy', '--workspace', '--all-targets', '--locked', '--features', 'test-panic', '--', '-D', 'warnings')
     Invoke-Build
     Invoke-CTests
     Invoke-PesterTests
     Write-Step 'All tests passed.'
+    $passed = 0
+    $failed = 0
+    foreach ($kind in $script:Totals.Keys) {
+        Write-Host ('   {0,-26} {1,5} passed, {2} failed' -f $kind, $script:Totals[$kind][0], $script:Totals[$kind][1])
+        $passed += $script:Totals[$kind][0]
+        $failed += $script:Totals[$kind][1]
+    }
+    Write-Host "$passed passed, $failed failed"
 }
 
 function Invoke-Demo {

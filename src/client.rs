@@ -251,7 +251,8 @@ impl PimClient {
                 Err(e) if matches!(e.kind, ErrorKind::Network | ErrorKind::Timeout) => (e, None),
                 Err(e) => return Err(e),
             };
-            match self.options.retry.delay(attempt, started.elapsed(), retry_after) {
+            let unreachable = err.kind == ErrorKind::Network;
+            match self.options.retry.delay(attempt, started.elapsed(), retry_after, unreachable) {
                 Some(wait) => pause(cancel, wait).await?,
                 None => return Err(err),
             }
@@ -369,7 +370,8 @@ impl PimClient {
                 Err(e) if matches!(e.kind, ErrorKind::Network | ErrorKind::Timeout) => (e, None),
                 Err(e) => return Err(e),
             };
-            match self.options.retry.delay(attempt, started.elapsed(), retry_after) {
+            let unreachable = err.kind == ErrorKind::Network;
+            match self.options.retry.delay(attempt, started.elapsed(), retry_after, unreachable) {
                 Some(wait) => pause(cancel, wait).await?,
                 None => return Err(err),
             }

@@ -28,11 +28,23 @@ pub fn is_retryable_status(status: u16) -> bool {
     matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
 }
 
+/// Attempts in all when the service cannot be reached at all (refused, reset, DNS): a down or
+/// wrong endpoint should fail in about a second, not after the whole throttling budget.
+pub const NETWORK_ATTEMPTS: u32 = 3;
+
 impl RetryPolicy {
     /// The wait before attempt `attempt + 1` (attempt counts from 1), or `None` when out of
-    /// attempts or budget. A server's `Retry-After` wins over our own backoff.
-    pub fn delay(&self, attempt: u32, elapsed: Duration, retry_after: Option<Duration>) -> Option<Duration> {
-        if attempt >= self.max_attempts {
+    /// attempts or budget. A server's `Retry-After` wins over our own backoff. `unreachable` says
+    /// the last attempt got no answer at all, which allows only [`NETWORK_ATTEMPTS`].
+    pub fn delay(
+        &self,
+        attempt: u32,
+        elapsed: Duration,
+        retry_after: Option<Duration>,
+        unreachable: bool,
+    ) -> Option<Duration> {
+        let limit = if unreachable { self.max_attempts.min(NETWORK_ATTEMPTS) } else { self.max_attempts };
+        if attempt >= limit {
             return None;
         }
         let wait = retry_after.unwrap_or_else(|| {
@@ -85,14 +97,16 @@ mod tests {
     #[test]
     fn backoff_grows_and_stops() {
         let p = RetryPolicy { max_attempts: 4, base_delay_ms: 100, max_delay_ms: 1000, budget_ms: 10_000 };
-        let d1 = p.delay(1, Duration::ZERO, None).unwrap();
-        let d3 = p.delay(3, Duration::ZERO, None).unwrap();
+        let d1 = p.delay(1, Duration::ZERO, None, false).unwrap();
+        let d3 = p.delay(3, Duration::ZERO, None, false).unwrap();
         assert!(d1 >= Duration::from_millis(80) && d1 <= Duration::from_millis(120));
         assert!(d3 >= Duration::from_millis(320) && d3 <= Duration::from_millis(480));
-        assert_eq!(p.delay(4, Duration::ZERO, None), None);
-        assert_eq!(p.delay(1, Duration::from_secs(10), None), None);
-        assert_eq!(p.delay(1, Duration::ZERO, Some(Duration::from_secs(3))), Some(Duration::from_secs(3)));
-        assert_eq!(p.delay(1, Duration::ZERO, Some(Duration::from_secs(11))), None);
+        assert_eq!(p.delay(4, Duration::ZERO, None, false), None);
+        assert_eq!(p.delay(1, Duration::from_secs(10), None, false), None);
+        assert_eq!(p.delay(1, Duration::ZERO, Some(Duration::from_secs(3)), false), Some(Duration::from_secs(3)));
+        assert_eq!(p.delay(1, Duration::ZERO, Some(Duration::from_secs(11)), false), None);
+        assert!(p.delay(2, Duration::ZERO, None, true).is_some());
+        assert_eq!(p.delay(3, Duration::ZERO, None, true), None, "an unreachable service gets three attempts");
     }
 
     #[test]

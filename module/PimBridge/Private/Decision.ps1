@@ -3,7 +3,8 @@
 
 function ConvertTo-PimDecisionTarget {
     # Pipeline input (a PendingRequest, any object or hashtable with ApprovalId, or an id string) to
-    # @{ ApprovalId; PrincipalId; Request; Description }; $null when there is no id to act on.
+    # what is decided and shown: @{ ApprovalId; PrincipalId; Principal; Role; InputObject;
+    # Description }; $null when there is no id to act on.
     param([AllowNull()] [object] $InputObject)
 
     if ($null -eq $InputObject) { return $null }
@@ -21,7 +22,11 @@ function ConvertTo-PimDecisionTarget {
     $id = [string]$id
     $description = "PIM request $id"
     $principalId = $null
-    if ($request -and $request.PSObject.Properties['Role']) {
+    $principal = $null
+    $role = $null
+    if ($request -and $request.PSObject.Properties['Role'] -and $request.PSObject.Properties['Principal']) {
+        $principal = $request.Principal
+        $role = $request.Role
         $who = $request.Principal
         if ($request.PSObject.Properties['PrincipalUpn'] -and $request.PrincipalUpn -and $request.PrincipalUpn -ne $who) {
             $who = "$who ($($request.PrincipalUpn))"
@@ -39,7 +44,8 @@ function ConvertTo-PimDecisionTarget {
     [pscustomobject]@{
         ApprovalId  = $id
         PrincipalId = $principalId
-        Request     = $request
+        Principal   = $principal
+        Role        = $role
         InputObject = $InputObject
         Description = $description
     }
@@ -77,12 +83,11 @@ function Invoke-PimDecision {
     $activity = '{0} {1} PIM request(s)' -f $(if ($Review -eq 'Approve') { 'Approving' } else { 'Denying' }), $Targets.Count
     Wait-PimOperation -Operation $operation -Activity $activity -Failure $failure -DoneWord 'decided' | Microsoft.PowerShell.Core\ForEach-Object {
         $target = $Targets[[int]$_.index]
-        $request = $target.Request
         [pscustomobject]@{
             PSTypeName = 'PimBridge.Decision'
             ApprovalId = $_.approvalId
-            Principal  = if ($request) { $request.Principal } else { $null }
-            Role       = if ($request -and $request.PSObject.Properties['Role']) { $request.Role } else { $null }
+            Principal  = $target.Principal
+            Role       = $target.Role
             Surface    = $_.surface
             Result     = $_.result
             DecidedAt  = ConvertTo-PimDate $_.decidedAt

@@ -1,0 +1,238 @@
+# Approve-PimRequest and Deny-PimRequest against a running pim-emulator. Each Describe gets a fresh
+# emulator, so what it records is exactly what that Describe sent.
+
+BeforeAll {
+    . "$PSScriptRoot/TestHelpers.ps1"
+    Import-Module $ModulePath -Force
+
+    function Start-Demo {
+        $script:Emu = Start-TestEmulator -Scenario demo
+        $script:Token = New-TestToken $Emu
+        $script:Common = @{ GraphUri = $Emu.Uri; AccessToken = $Token }
+        $script:Pending = @(Get-PimPending @Common)
+    }
+    function Get-Request([string] $Name) { $Pending | Where-Object Principal -eq $Name }
+}
+
+Describe 'Approving and denying through the pipeline' {
+    BeforeAll { Start-Demo }
+    AfterAll { Stop-TestEmulator $Emu }
+
+    It 'approves one request and says so with a Decision object' {
+        $d = Get-Request 'Alex Wilber' | Approve-PimRequest -Justification 'CAB approved' -Confirm:$false @Common
+        $d.PSObject.TypeNames[0] | Should -Be 'PimBridge.Decision'
+        $d.Result | Should -Be 'Approved'
+        $d.Principal | Should -Be 'Alex Wilber'
+        $d.Role | Should -Be 'Exchange Administrator'
+        $d.ApprovalId | Should -Be (Get-Request 'Alex Wilber').ApprovalId
+        $d.DecidedAt | Should -BeOfType [datetime]
+        $d.Error | Should -BeNullOrEmpty
+        $rec = Get-TestDecisions $Emu
+        $rec | Should -HaveCount 1
+        $rec[0].approvalId | Should -Be $d.ApprovalId
+        $rec[0].reviewResult | Should -Be 'Approved'
+    }
+
+    It 'denies one request by -ApprovalId' {
+        $id = (Get-Request 'Patti Fernandez').ApprovalId
+        $d = Deny-PimRequest -ApprovalId $id -Justification 'No ticket' -Confirm:$false @Common
+        $d.Result | Should -Be 'Denied'
+        (Get-TestDecisions $Emu)[-1].reviewResult | Should -Be 'Denied'
+    }
+
+    It 'binds ApprovalId by property name from any object' {
+        $id = (Get-Request 'Diego Siciliani').ApprovalId
+        $d = [pscustomobject]@{ ApprovalId = $id; Note = 'from a CSV' } | Approve-PimRequest -Justification 'HR ticket' -Confirm:$false @Common
+        $d.Result | Should -Be 'Approved'
+    }
+
+    It 'sends the justification byte for byte: quotes, a new line, non-ASCII' {
+        $why = "He said `"ship it`" and O'Brien agreed`nZürich — ✓ 日本"
+        $d = Get-Request 'Lee Gu' | Approve-PimRequest -Justification $why -Confirm:$false @Common
+        $d.Result | Should -Be 'Approved'
+        $rec = (Get-TestDecisions $Emu) | Where-Object approvalId -eq $d.ApprovalId
+        $rec.justification | Should -BeExactly $why
+    }
+
+    It 'reports an already decided request as an error, keeps going, and sends nothing for it' {
+        $twice = @((Get-Request 'Alex Wilber'), (Get-Request 'Adele Vance'))
+        $before = (Get-TestDecisions $Emu).Count
+        $out = $twice | Approve-PimRequest -Justification 'again' -Confirm:$false -ErrorVariable errs -ErrorAction SilentlyContinue @Common
+        @($out).Count | Should -Be 2
+        ($out | Where-Object Principal -eq 'Alex Wilber').Result | Should -Be 'Failed'
+        ($out | Where-Object Principal -eq 'Adele Vance').Result | Should -Be 'Approved'
+        $errs | Should -HaveCount 1
+        $errs[0].FullyQualifiedErrorId | Should -Be 'PimBridge.AlreadyDecided,Approve-PimRequest'
+        $errs[0].TargetObject.Principal | Should -Be 'Alex Wilber'
+        (Get-TestDecisions $Emu).Count | Should -Be ($before + 1)
+    }
+}
+
+Describe 'Many at once' {
+    BeforeAll {
+        $script:Bulk = Start-TestEmulator -Scenario 'bulk:60'
+        $script:BulkCommon = @{ GraphUri = $Bulk.Uri; AccessToken = (New-TestToken $Bulk) }
+    }
+    AfterAll { Stop-TestEmulator $Bulk }
+
+    It 'decides a whole pipeline, each request exactly once' {
+        $out = @(Get-PimPending @BulkCommon | Approve-PimRequest -Justification 'Change window' -Confirm:$false @BulkCommon)
+        $out.Count | Should -Be 60
+        @($out | Where-Object Result -eq 'Approved').Count | Should -Be 60
+        $rec = Get-TestDecisions $Bulk
+        $rec.Count | Should -Be 60
+        @($rec.approvalId | Sort-Object -Unique).Count | Should -Be 60
+        @(Get-PimPending @BulkCommon) | Should -HaveCount 0
+    }
+}
+
+Describe '-WhatIf and -Confirm' {
+    BeforeAll { Start-Demo }
+    AfterAll { Stop-TestEmulator $Emu }
+
+    It '-WhatIf sends nothing that changes anything' {
+        $out = $Pending | Approve-PimRequest -Justification 'x' -WhatIf @Common
+        $out | Should -BeNullOrEmpty
+        Get-TestDecisions $Emu | Should -HaveCount 0
+        Get-TestCalls $Emu 'PATCH*' | Should -BeNullOrEmpty
+    }
+
+    It 'names the principal, the role, the scope and the duration in the prompt' {
+        # What-if text goes to the host, so read it from a transcript.
+        $transcript = Join-Path ([IO.Path]::GetTempPath()) "pim-whatif-$PID.txt"
+        Start-Transcript -Path $transcript | Out-Null
+        Get-Request 'Adele Vance' | Deny-PimRequest -Justification 'x' -WhatIf @Common
+        Stop-Transcript | Out-Null
+        $text = Get-Content -Raw $transcript
+        Remove-Item $transcript
+        $text | Should -Match 'Adele Vance \(AdeleV@contoso.onmicrosoft.com\): Global Administrator at Directory for 2 hours'
+        $text | Should -Match 'Deny PIM request'
+    }
+
+    It 'with -Confirm:$false decides without asking' {
+        $d = Get-Request 'Patti Fernandez' | Deny-PimRequest -Justification 'x' -Confirm:$false @Common
+        $d.Result | Should -Be 'Denied'
+    }
+}
+
+Describe 'Errors, each with its ErrorId' {
+    BeforeAll {
+        Start-Demo
+        $script:Me = (Get-Request 'Megan Bowen')
+    }
+    AfterAll { Stop-TestEmulator $Emu }
+
+    It 'refuses my own request as self-approval, with the request as target' {
+        $null = $Me | Approve-PimRequest -Justification 'x' -Confirm:$false -ErrorVariable errs -ErrorAction SilentlyContinue @Common
+        $errs[0].FullyQualifiedErrorId | Should -Be 'PimBridge.SelfApproval,Approve-PimRequest'
+        $errs[0].CategoryInfo.Category | Should -Be 'PermissionDenied'
+        $errs[0].TargetObject.ApprovalId | Should -Be $Me.ApprovalId
+    }
+
+    It 'refuses my own request by id with the service error and its request-id' {
+        $null = Approve-PimRequest -ApprovalId $Me.ApprovalId -Justification 'x' -Confirm:$false -ErrorVariable errs -ErrorAction SilentlyContinue @Common
+        $errs[0].FullyQualifiedErrorId | Should -Be 'PimBridge.SelfApproval,Approve-PimRequest'
+        $errs[0].ErrorDetails.Message | Should -Match 'request-id: [0-9a-f-]{36}'
+        $errs[0].Exception.RequestId | Should -Match '^[0-9a-f-]{36}$'
+        $errs[0].Exception.HttpStatus | Should -Be 400
+    }
+
+    It 'reports an unknown approval as NotFound' {
+        $null = Approve-PimRequest -ApprovalId '00000000-0000-4000-8000-000000000042' -Justification 'x' -Confirm:$false -ErrorVariable errs -ErrorAction SilentlyContinue @Common
+        $errs[0].FullyQualifiedErrorId | Should -Be 'PimBridge.NotFound,Approve-PimRequest'
+        $errs[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+    }
+
+    It 'reports a request that waits on someone else as Forbidden, and sends nothing' {
+        $lynne = New-TestToken $Emu @{ user = 'LynneR@contoso.onmicrosoft.com' }
+        $nestor = Get-PimPending -GraphUri $Emu.Uri -AccessToken $lynne -Principal 'Nestor*'
+        $patches = Get-TestCalls $Emu 'PATCH*'
+        $null = $nestor | Approve-PimRequest -Justification 'x' -Confirm:$false -ErrorVariable errs -ErrorAction SilentlyContinue @Common
+        $errs[0].FullyQualifiedErrorId | Should -Be 'PimBridge.Forbidden,Approve-PimRequest'
+        Get-TestCalls $Emu 'PATCH*' | Should -Be $patches
+    }
+
+    It 'refuses ids that are not GUIDs before any call: <_>' -ForEach @('../../users', '%2F', 'abc', '929cd687-a296-4f77-bdbc-b7cc22d3517e/steps') {
+        $calls = Get-TestCalls $Emu '*roleAssignmentApprovals*'
+        $out = Approve-PimRequest -ApprovalId $_ -Justification 'x' -Confirm:$false -ErrorVariable errs -ErrorAction SilentlyContinue @Common
+        $errs[0].FullyQualifiedErrorId | Should -Be 'PimBridge.InvalidId,Approve-PimRequest'
+        $out.Result | Should -Be 'Failed'
+        Get-TestCalls $Emu '*roleAssignmentApprovals*' | Should -Be $calls
+    }
+
+    It 'refuses $null input' {
+        $null | Approve-PimRequest -Justification 'x' -Confirm:$false -ErrorVariable errs -ErrorAction SilentlyContinue @Common
+        $errs[0].FullyQualifiedErrorId | Should -Be 'PimBridge.InvalidInput,Approve-PimRequest'
+    }
+
+    It 'warns about an empty pipeline and sends nothing' {
+        $w = @() | Approve-PimRequest -Justification 'x' -Confirm:$false @Common 3>&1
+        "$w" | Should -Match 'nothing was sent'
+    }
+
+    It 'refuses an empty or blank justification at once: <_>' -ForEach @('', '   ', "`t`n") {
+        { $Pending | Approve-PimRequest -Justification $_ -Confirm:$false @Common } | Should -Throw -ErrorId 'PimBridge.InvalidJustification,Approve-PimRequest'
+    }
+
+    It 'refuses an absurdly long justification' {
+        { $Pending[0] | Approve-PimRequest -Justification ('x' * 1MB) -Confirm:$false @Common } | Should -Throw -ErrorId 'PimBridge.InvalidJustification,Approve-PimRequest'
+    }
+
+    It 'refuses an expired token' {
+        $expired = New-TestToken $Emu @{ expiresIn = -60 }
+        { $Pending[0] | Approve-PimRequest -Justification 'x' -Confirm:$false -GraphUri $Emu.Uri -AccessToken $expired } | Should -Throw -ErrorId 'PimBridge.TokenExpired,Approve-PimRequest'
+    }
+
+    It 'names the missing scope of a read-only token' {
+        $readOnly = New-TestToken $Emu @{ scopes = @('RoleAssignmentSchedule.Read.Directory') }
+        $err = { $Pending[0] | Approve-PimRequest -Justification 'x' -Confirm:$false -GraphUri $Emu.Uri -AccessToken $readOnly } | Should -Throw -ErrorId 'PimBridge.MissingScope,Approve-PimRequest' -PassThru
+        $err.Exception.Message | Should -Match 'RoleAssignmentSchedule.ReadWrite.Directory'
+    }
+
+    It 'explains that an app-only token cannot decide' {
+        $app = New-TestToken $Emu @{ appOnly = $true }
+        $err = { $Pending[0] | Approve-PimRequest -Justification 'x' -Confirm:$false -GraphUri $Emu.Uri -AccessToken $app } | Should -Throw -ErrorId 'PimBridge.AppOnlyToken,Approve-PimRequest' -PassThru
+        $err.Exception.Message | Should -Match 'delegated'
+    }
+
+    It 'honours -ErrorAction Stop' {
+        { Approve-PimRequest -ApprovalId '00000000-0000-4000-8000-000000000042' -Justification 'x' -Confirm:$false -ErrorAction Stop @Common } | Should -Throw -ErrorId 'PimBridge.NotFound,Approve-PimRequest'
+    }
+
+    It 'sent no decision in any of these cases' {
+        Get-TestDecisions $Emu | Should -HaveCount 0
+    }
+}
+
+Describe 'Stopping' {
+    BeforeAll {
+        $script:Slow = Start-TestEmulator -Scenario 'bulk:1000' -Extra @('--latency-ms', '20')
+    }
+    AfterAll { Stop-TestEmulator $Slow }
+
+    It 'stops a long pipeline of decisions, and nothing is sent after the stop' {
+        $ps = [powershell]::Create()
+        $null = $ps.AddScript({
+            param($ModulePath, $Uri, $TokenText)
+            Import-Module $ModulePath
+            $token = ConvertTo-SecureString $TokenText -AsPlainText -Force
+            Get-PimPending -GraphUri $Uri -AccessToken $token -PageSize 999 |
+                Approve-PimRequest -Justification 'bulk' -Confirm:$false -GraphUri $Uri -AccessToken $token
+        }).AddArgument($ModulePath).AddArgument($Slow.Uri).AddArgument((Get-TestTokenText $Slow))
+        $handle = $ps.BeginInvoke()
+        $deadline = [datetime]::UtcNow.AddSeconds(30)
+        while ((Get-TestDecisions $Slow).Count -lt 20 -and [datetime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
+        $ps.Stop()
+        $atStop = (Get-TestDecisions $Slow).Count
+        $ps.InvocationStateInfo.State | Should -Be 'Stopped'
+        Start-Sleep -Milliseconds 600
+        $later = (Get-TestDecisions $Slow).Count
+        $atStop | Should -BeGreaterOrEqual 20
+        $atStop | Should -BeLessThan 1000
+        # Requests already on the wire when the stop came may still land; nothing new is started.
+        ($later - $atStop) | Should -BeLessOrEqual 8
+        Start-Sleep -Milliseconds 600
+        (Get-TestDecisions $Slow).Count | Should -Be $later
+        $ps.Dispose()
+    }
+}

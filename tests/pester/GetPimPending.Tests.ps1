@@ -1,0 +1,133 @@
+# Get-PimPending against a running pim-emulator.
+
+BeforeAll {
+    . "$PSScriptRoot/TestHelpers.ps1"
+    Import-Module $ModulePath -Force
+    $script:Demo = Start-TestEmulator -Scenario demo
+    $script:Token = New-TestToken $Demo
+    $script:Common = @{ GraphUri = $Demo.Uri; AccessToken = $Token }
+}
+
+AfterAll {
+    Stop-TestEmulator $Demo
+}
+
+Describe 'Listing' {
+    BeforeAll {
+        $script:Pending = @(Get-PimPending @Common)
+    }
+
+    It 'returns every request waiting on me' {
+        $Pending.Count | Should -Be 6
+    }
+
+    It 'returns PimBridge.PendingRequest objects with every property' {
+        foreach ($p in $Pending) {
+            $p.PSObject.TypeNames[0] | Should -Be 'PimBridge.PendingRequest'
+        }
+        $expected = 'ApprovalId', 'RequestId', 'Surface', 'Principal', 'PrincipalUpn', 'PrincipalId', 'Role', 'RoleId', 'Scope', 'ScopeId',
+            'Justification', 'Ticket', 'CreatedAt', 'StartsAt', 'Duration', 'EndsAt', 'Action', 'Status'
+        @($Pending[0].PSObject.Properties.Name) | Should -Be $expected
+    }
+
+    It 'fills names, durations and tickets from the same call' {
+        $adele = $Pending | Where-Object Principal -eq 'Adele Vance'
+        $adele.PrincipalUpn | Should -Be 'AdeleV@contoso.onmicrosoft.com'
+        $adele.Role | Should -Be 'Global Administrator'
+        $adele.RoleId | Should -Be '62e90394-69f5-4237-9190-012177145e10'
+        $adele.Scope | Should -Be 'Directory'
+        $adele.Surface | Should -Be 'DirectoryRole'
+        $adele.Duration | Should -Be ([timespan]::FromHours(2))
+        $adele.Duration | Should -BeOfType [timespan]
+        $adele.Ticket | Should -Be 'ServiceNow INC0012345'
+        $adele.CreatedAt | Should -BeOfType [datetime]
+        $adele.ApprovalId | Should -Match '^[0-9a-f-]{36}$'
+        $adele.Action | Should -Be 'SelfActivate'
+        $diego = $Pending | Where-Object Principal -eq 'Diego Siciliani'
+        $diego.Duration | Should -BeNullOrEmpty
+        $diego.EndsAt | Should -BeOfType [datetime]
+        (Get-TestCalls $Demo '*roleAssignmentScheduleRequests*') | Should -Be 1
+    }
+
+    It 'shows who, which role, where, for how long, why and how long ago by default' {
+        $table = $Pending | Out-String -Width 250
+        $table | Should -Match 'Principal\s+Role\s+Scope\s+For\s+Justification\s+Requested'
+        $table | Should -Match 'Adele Vance\s+Global Administrator\s+Directory\s+2h\s+\[ServiceNow INC0012345\] Restore'
+        $table | Should -Match '\d+m ago'
+        $table | Should -Match 'until \d\d:\d\d'
+    }
+
+    It 'filters by role and principal with wildcards' {
+        @(Get-PimPending @Common -Role '*Administrator' -Principal 'A*').Principal | Sort-Object | Should -Be @('Adele Vance', 'Alex Wilber')
+        @(Get-PimPending @Common -Role 'exchange*').Principal | Should -Be @('Alex Wilber')
+        @(Get-PimPending @Common -Principal 'LeeG@*').Principal | Should -Be @('Lee Gu')
+        @(Get-PimPending @Common -Role 'No such role') | Should -HaveCount 0
+    }
+
+    It 'reads the endpoint from PIMBRIDGE_GRAPH_URI' {
+        $env:PIMBRIDGE_GRAPH_URI = $Demo.Uri
+        try {
+            @(Get-PimPending -AccessToken $Token) | Should -HaveCount 6
+        } finally {
+            Remove-Item Env:PIMBRIDGE_GRAPH_URI
+        }
+    }
+}
+
+Describe 'Paging' {
+    BeforeAll { $script:Bulk = Start-TestEmulator -Scenario 'bulk:120' }
+    AfterAll { Stop-TestEmulator $Bulk }
+
+    It 'follows every page' {
+        $all = @(Get-PimPending -GraphUri $Bulk.Uri -AccessToken (New-TestToken $Bulk))
+        $all.Count | Should -Be 120
+        @($all.ApprovalId | Sort-Object -Unique).Count | Should -Be 120
+        Get-TestCalls $Bulk '*filterByCurrentUser*' | Should -Be 3
+    }
+
+    It 'asks for the page size given' {
+        @(Get-PimPending -GraphUri $Bulk.Uri -AccessToken (New-TestToken $Bulk) -PageSize 40).Count | Should -Be 120
+    }
+}
+
+Describe 'Refusals' {
+    It 'refuses plain http to a remote host' {
+        { Get-PimPending -AccessToken $Token -GraphUri 'http://graph.example.com' } | Should -Throw -ErrorId 'PimBridge.InsecureUri,Get-PimPending'
+    }
+
+    It 'reports an unreachable endpoint' {
+        $port = ([System.Net.Sockets.TcpListener]::new([ipaddress]::Loopback, 0)).LocalEndpoint.Port
+        { Get-PimPending -AccessToken $Token -GraphUri "http://127.0.0.1:$port" } | Should -Throw -ErrorId 'PimBridge.Unreachable,Get-PimPending'
+    }
+
+    It 'reports an expired token before calling' {
+        $expired = New-TestToken $Demo @{ expiresIn = -120 }
+        $before = Get-TestCalls $Demo
+        { Get-PimPending -GraphUri $Demo.Uri -AccessToken $expired } | Should -Throw -ErrorId 'PimBridge.TokenExpired,Get-PimPending'
+        (Get-TestCalls $Demo) | Should -Be ($before + 1) -Because 'only the stats call itself was added'
+    }
+
+    It 'reports a token the service refuses' {
+        $forged = ConvertTo-SecureString ((Get-TestTokenText $Demo) + 'x') -AsPlainText -Force
+        $err = { Get-PimPending -GraphUri $Demo.Uri -AccessToken $forged } | Should -Throw -ErrorId 'PimBridge.TokenExpired,Get-PimPending' -PassThru
+        $err.ErrorDetails.Message | Should -Match 'request-id: [0-9a-f-]{36}'
+        $err.CategoryInfo.Category | Should -Be 'AuthenticationError'
+    }
+
+    It 'reports a token for the wrong audience' {
+        $arm = New-TestToken $Demo @{ audience = 'arm' }
+        { Get-PimPending -GraphUri $Demo.Uri -AccessToken $arm } | Should -Throw -ErrorId 'PimBridge.InvalidToken,Get-PimPending'
+    }
+
+    It 'reports a malformed token' {
+        $bad = ConvertTo-SecureString 'not a token' -AsPlainText -Force
+        { Get-PimPending -GraphUri $Demo.Uri -AccessToken $bad } | Should -Throw -ErrorId 'PimBridge.InvalidToken,Get-PimPending'
+    }
+
+    It 'names the missing scope' {
+        $none = New-TestToken $Demo @{ scopes = @('User.Read') }
+        $err = { Get-PimPending -GraphUri $Demo.Uri -AccessToken $none } | Should -Throw -ErrorId 'PimBridge.MissingScope,Get-PimPending' -PassThru
+        $err.Exception.Message | Should -Match 'RoleAssignmentSchedule.Read.Directory'
+        $err.ErrorDetails.RecommendedAction | Should -Match "Connect-MgGraph -Scopes 'RoleAssignmentSchedule.ReadWrite.Directory'"
+    }
+}

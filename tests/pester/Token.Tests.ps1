@@ -1,0 +1,136 @@
+# Where the token comes from (-AccessToken, or a Connect-MgGraph session through a stand-in
+# Invoke-MgGraphRequest), and that it never shows up anywhere.
+
+BeforeAll {
+    . "$PSScriptRoot/TestHelpers.ps1"
+    Import-Module $ModulePath -Force
+    $script:Emu = Start-TestEmulator -Scenario demo
+
+    # Stand-ins for the Microsoft Graph SDK: the only thing mocked, at the module's boundary.
+    function Set-MgSession([string] $TokenText, [string] $Environment = 'Global') {
+        $global:MgTokenText = $TokenText
+        $global:MgEnvironment = $Environment
+        $global:MgCalls = [System.Collections.Generic.List[object]]::new()
+        function global:Get-MgContext { [pscustomobject]@{ Environment = $global:MgEnvironment; Account = 'MeganB@contoso.onmicrosoft.com' } }
+        function global:Invoke-MgGraphRequest {
+            param($Method, $Uri, $OutputType, $ErrorAction)
+            $global:MgCalls.Add([pscustomobject]@{ Method = $Method; Uri = $Uri; OutputType = $OutputType })
+            $request = [System.Net.Http.HttpRequestMessage]::new([System.Net.Http.HttpMethod]::Get, 'https://graph.microsoft.com/v1.0/me')
+            $request.Headers.Authorization = [System.Net.Http.Headers.AuthenticationHeaderValue]::new('Bearer', $global:MgTokenText)
+            $response = [System.Net.Http.HttpResponseMessage]::new([System.Net.HttpStatusCode]::OK)
+            $response.RequestMessage = $request
+            $response
+        }
+    }
+    function Remove-MgSession {
+        foreach ($name in 'Get-MgContext', 'Invoke-MgGraphRequest') {
+            while (Get-Item -Path "Function:\$name" -ErrorAction Ignore) { Remove-Item -Path "Function:\$name" }
+        }
+    }
+    # The module caches the session's token; a fresh import forgets it.
+    function Reset-Module { Import-Module $ModulePath -Force }
+}
+
+AfterAll {
+    Remove-MgSession
+    Remove-Item Env:PIMBRIDGE_GRAPH_URI -ErrorAction Ignore
+    Stop-TestEmulator $Emu
+}
+
+Describe 'The token of a Connect-MgGraph session' {
+    BeforeEach {
+        Reset-Module
+        $env:PIMBRIDGE_GRAPH_URI = $Emu.Uri
+    }
+    AfterEach { Remove-MgSession }
+
+    It 'is read with one Invoke-MgGraphRequest call and reused' {
+        Set-MgSession (Get-TestTokenText $Emu)
+        @(Get-PimPending) | Should -HaveCount 6
+        @(Get-PimPending -Role 'Global*') | Should -HaveCount 1
+        $null = Get-PimPending -Principal 'Patti*' | Deny-PimRequest -Justification 'No ticket' -Confirm:$false
+        $global:MgCalls | Should -HaveCount 1
+        $global:MgCalls[0].OutputType | Should -Be 'HttpResponseMessage'
+        $global:MgCalls[0].Uri | Should -BeLike '/v1.0/*' -Because 'a relative URI keeps the request in the SDK''s own cloud'
+    }
+
+    It 'is read again when it expires within five minutes' {
+        Set-MgSession (Get-TestTokenText $Emu @{ expiresIn = 200 })
+        $null = Get-PimPending
+        $null = Get-PimPending
+        $global:MgCalls | Should -HaveCount 2
+    }
+
+    It 'is not needed when -AccessToken is given' {
+        Set-MgSession 'unused'
+        @(Get-PimPending -AccessToken (New-TestToken $Emu)) | Should -Not -BeNullOrEmpty
+        $global:MgCalls | Should -HaveCount 0
+    }
+
+    It 'says exactly what to run when there is no session' {
+        Remove-MgSession
+        Get-Command Invoke-MgGraphRequest -ErrorAction Ignore | Should -BeNullOrEmpty
+        $err = { Get-PimPending } | Should -Throw -ErrorId 'PimBridge.NotConnected,Get-PimPending' -PassThru
+        $err.Exception.Message | Should -Match ([regex]::Escape("Connect-MgGraph -Scopes 'RoleAssignmentSchedule.ReadWrite.Directory'"))
+        $err.CategoryInfo.Category | Should -Be 'AuthenticationError'
+    }
+
+    It 'follows the session''s national cloud' -ForEach @(
+        @{ Environment = 'USGov'; Uri = 'https://graph.microsoft.us' }
+        @{ Environment = 'USGovDoD'; Uri = 'https://dod-graph.microsoft.us' }
+        @{ Environment = 'China'; Uri = 'https://microsoftgraph.chinacloudapi.cn' }
+        @{ Environment = 'Global'; Uri = 'https://graph.microsoft.com' }
+    ) {
+        Remove-Item Env:PIMBRIDGE_GRAPH_URI
+        Set-MgSession 'unused' $Environment
+        InModuleScope PimBridge { Resolve-PimGraphUri } | Should -Be $Uri
+        InModuleScope PimBridge { Resolve-PimGraphUri -GraphUri 'http://127.0.0.1:1/' } | Should -Be 'http://127.0.0.1:1'
+    }
+}
+
+Describe 'Token hygiene' {
+    It 'never shows the token in any stream, error, -Verbose/-Debug text or transcript' {
+        Reset-Module
+        $text = Get-TestTokenText $Emu
+        $parts = $text.Split('.')
+        $token = ConvertTo-SecureString $text -AsPlainText -Force
+        $transcript = Join-Path ([IO.Path]::GetTempPath()) "pim-hygiene-$PID.txt"
+        $common = @{ GraphUri = $Emu.Uri; AccessToken = $token; Verbose = $true; Debug = $true; ErrorAction = 'Continue' }
+        $DebugPreference = 'Continue'
+        Start-Transcript -Path $transcript | Out-Null
+        try {
+            $all = & {
+                Get-PimPending @common
+                Get-PimPending @common -Principal 'Lee*' | Approve-PimRequest -Justification 'ok' -Confirm:$false @common
+                # Forced errors: already decided, not found, self-approval, an invalid id, an unreachable endpoint.
+                Get-PimPending @common -Principal 'Adele*', 'Megan*' | Approve-PimRequest -Justification 'ok' -Confirm:$false @common
+                Get-PimPending @common -Principal 'Adele*' | Deny-PimRequest -Justification 'again' -Confirm:$false @common
+                Approve-PimRequest -ApprovalId '00000000-0000-4000-8000-000000000042', '../x' -Justification 'x' -Confirm:$false @common
+                try { Get-PimPending @common -GraphUri 'http://127.0.0.1:9' } catch { $_ }
+                try { Get-PimPending @common -GraphUri 'http://example.com' } catch { $_ }
+                $env:PIMBRIDGE_GRAPH_URI = $Emu.Uri
+                Set-MgSession $text
+                Get-PimPending -Verbose -Debug
+                Remove-MgSession
+                Remove-Item Env:PIMBRIDGE_GRAPH_URI
+            } *>&1
+        } finally {
+            Stop-Transcript | Out-Null
+        }
+        $records = @($all | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] })
+        $records.Count | Should -BeGreaterOrEqual 5 -Because 'the forced errors happened'
+        @($all | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Count | Should -BeGreaterThan 0
+        $everything = @(
+            $all | Out-String -Width 4096
+            $all | ForEach-Object { $_ | Format-List * -Force | Out-String -Width 4096 }
+            $records | ForEach-Object { $_.Exception.ToString(); $_.ErrorDetails.Message; $_.ErrorDetails.RecommendedAction; $_.ScriptStackTrace; $_.TargetObject | Out-String }
+            Get-Content -Raw $transcript
+        ) -join "`n"
+        Remove-Item $transcript
+        $everything.Length | Should -BeGreaterThan 1000
+        $everything.Contains($text) | Should -BeFalse
+        foreach ($part in $parts) {
+            $everything.Contains($part) | Should -BeFalse -Because 'no part of the token may appear'
+        }
+    }
+}
