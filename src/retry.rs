@@ -30,7 +30,7 @@ pub fn is_retryable_status(status: u16) -> bool {
 
 /// Attempts in all when the service cannot be reached at all (refused, reset, DNS): a down or
 /// wrong endpoint should fail in about a second, not after the whole throttling budget.
-pub const NETWORK_ATTEMPTS: u32 = 3;
+pub(crate) const NETWORK_ATTEMPTS: u32 = 3;
 
 impl RetryPolicy {
     /// The wait before attempt `attempt + 1` (attempt counts from 1), or `None` when out of

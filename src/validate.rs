@@ -47,7 +47,7 @@ fn printable(s: &str) -> String {
 }
 
 /// The portal refuses an empty reason; so do we, and we bound its size.
-pub const MAX_JUSTIFICATION_CHARS: usize = 4000;
+pub(crate) const MAX_JUSTIFICATION_CHARS: usize = 4000;
 
 /// A reviewer's justification: not empty, not only white space, at most
 /// [`MAX_JUSTIFICATION_CHARS`] characters. Kept byte for byte otherwise.
