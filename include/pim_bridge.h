@@ -85,7 +85,8 @@ extern "C" {
 // Creates a client.
 //
 // `options_json` may be NULL (all defaults) or a JSON object with any of: `graphUri` (default
-// `https://graph.microsoft.com`; plain http only to loopback), `timeoutMs` (100000),
+// `https://graph.microsoft.com`), `armUri` (default `https://management.azure.com`; plain http
+// only to loopback for either), `timeoutMs` (100000),
 // `connectTimeoutMs` (30000), `maxConcurrency` (8), `retry` (`{maxAttempts, baseDelayMs,
 // maxDelayMs, budgetMs}`). Unknown fields are refused with `PIM_RESULT_INVALID_OPTIONS`.
 //
@@ -99,9 +100,13 @@ pim_result pim_client_new(const char *options_json, pim_client **client_out, pim
 // or on a handle that is not a live client.
 void pim_client_free(pim_client *client);
 
-// Starts listing every request waiting on the signed-in approver. Returns at once.
+// Starts listing every request of one surface waiting on the signed-in approver. Returns at once.
 //
-// `token` is the bearer token (required). `options_json` may be NULL or `{"pageSize": N}`.
+// `token` is the bearer token for that surface (required): a Microsoft Graph token for
+// directory roles and groups, an Azure Resource Manager token for Azure resources.
+// `options_json` may be NULL (directory roles) or `{"surface": "DirectoryRole" | "Group" |
+// "AzureResource", "armScope": "/subscriptions/..." (Azure only; default the tenant root),
+// "pageSize": N}`.
 // On success `*op_out` receives an operation: poll it with `pim_op_wait`, take pending requests
 // (JSON objects) with `pim_op_take_results` as pages arrive, read the final outcome with
 // `pim_op_error`, and free it with `pim_op_free`. `pim_op_progress` counts requests listed;
@@ -115,11 +120,16 @@ pim_result pim_list_pending(const pim_client *client,
                             pim_op **op_out,
                             pim_error **err_out);
 
-// Starts approving requests. Returns at once.
+// Starts approving requests, of any surfaces, as one operation. Returns at once.
 //
-// `requests_json` is a JSON array of `{"approvalId": "<guid>", "surface": "DirectoryRole",
-// "principalId": "<guid>"}` (only `approvalId` is required). `justification` is required: empty,
-// white-space-only or longer than 4000 characters is refused before anything is sent.
+// `graph_token` (directory roles and groups) and `arm_token` (Azure resources) may each be NULL
+// when no request needs it, not both. `requests_json` is a JSON array of `{"approvalId": "...",
+// "surface": "DirectoryRole" | "Group" | "AzureResource", "principalId": "<guid>"}` (only
+// `approvalId` is required; `surface` defaults to `DirectoryRole`). Graph approval ids are GUIDs;
+// Azure ones are `/providers/Microsoft.Authorization/roleAssignmentApprovals/<guid>` paths.
+// `justification` is required: empty, white-space-only or longer than 4000 characters is refused
+// before anything is sent. A token that cannot decide a surface present in the list (expired,
+// wrong audience, missing scope, app-only, absent) ends the operation before anything is sent.
 // On success `*op_out` receives an operation whose results are one JSON object per request as it
 // completes: `{index, approvalId, surface, result: "Approved"|"Denied"|"Failed", stepId,
 // decidedAt, error: {kind, code, httpStatus, serviceCode, message, requestId}}`.
@@ -127,7 +137,8 @@ pim_result pim_list_pending(const pim_client *client,
 // # Safety
 // Pointers are NULL or valid as described; `op_out` must be writable.
 pim_result pim_approve(const pim_client *client,
-                       const char *token,
+                       const char *graph_token,
+                       const char *arm_token,
                        const char *requests_json,
                        const char *justification,
                        pim_op **op_out,
@@ -138,7 +149,8 @@ pim_result pim_approve(const pim_client *client,
 // # Safety
 // Pointers are NULL or valid as described; `op_out` must be writable.
 pim_result pim_deny(const pim_client *client,
-                    const char *token,
+                    const char *graph_token,
+                    const char *arm_token,
                     const char *requests_json,
                     const char *justification,
                     pim_op **op_out,

@@ -10,10 +10,10 @@ use serde::de::DeserializeOwned;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{ErrorKind, PimError, Result};
-use crate::model::{DecisionOutcome, DecisionTarget, PendingRequest, Review};
+use crate::model::{DecisionOutcome, DecisionTarget, PendingRequest, Review, Surface};
 use crate::retry::{RetryPolicy, is_retryable_status, parse_retry_after};
 use crate::token::AccessToken;
-use crate::validate::{ApprovalId, Justification, service_uri};
+use crate::validate::{ApprovalId, ArmApprovalId, Justification, service_uri};
 use crate::wire;
 
 /// Delegated scopes that may list directory-role requests waiting on me.
@@ -26,6 +26,16 @@ pub const DIRECTORY_READ_SCOPES: &[&str] = &[
 ];
 /// The one delegated scope that may decide directory-role approvals.
 pub const DIRECTORY_DECIDE_SCOPES: &[&str] = &["RoleAssignmentSchedule.ReadWrite.Directory"];
+/// Delegated scopes that may list group requests waiting on me.
+pub const GROUP_READ_SCOPES: &[&str] =
+    &["PrivilegedAssignmentSchedule.Read.AzureADGroup", "PrivilegedAssignmentSchedule.ReadWrite.AzureADGroup"];
+/// The one delegated scope that may decide group approvals.
+pub const GROUP_DECIDE_SCOPES: &[&str] = &["PrivilegedAssignmentSchedule.ReadWrite.AzureADGroup"];
+
+const ARM_LIST_API: &str = "2020-10-01";
+const ARM_APPROVAL_API: &str = "2021-01-01-preview";
+/// ARM statuses that still wait for an approver.
+const ARM_PENDING: &[&str] = &["PendingApproval", "PendingApprovalProvisioning", "PendingAdminDecision"];
 
 /// How a client is set up, from the JSON a C caller passes (every field optional).
 #[derive(Clone, Debug, Deserialize)]
@@ -33,6 +43,8 @@ pub const DIRECTORY_DECIDE_SCOPES: &[&str] = &["RoleAssignmentSchedule.ReadWrite
 pub struct ClientOptions {
     /// Graph's service root; national clouds and the emulator use other hosts.
     pub graph_uri: String,
+    /// Azure Resource Manager's service root.
+    pub arm_uri: String,
     pub timeout_ms: u64,
     pub connect_timeout_ms: u64,
     /// Decisions in flight at once.
@@ -44,6 +56,7 @@ impl Default for ClientOptions {
     fn default() -> Self {
         ClientOptions {
             graph_uri: "https://graph.microsoft.com".into(),
+            arm_uri: "https://management.azure.com".into(),
             timeout_ms: 100_000,
             connect_timeout_ms: 30_000,
             max_concurrency: 8,
@@ -72,11 +85,21 @@ impl ClientOptions {
 }
 
 /// How to list.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct ListOptions {
-    /// Page size asked of the service (`$top`); the service's default when absent.
+    /// Which surface to list; the token passed must be for it (Graph, or ARM for Azure resources).
+    pub surface: Surface,
+    /// Azure resources only: where to ask (`/subscriptions/...`); the tenant root when absent.
+    pub arm_scope: Option<String>,
+    /// Page size asked of the service (`$top`, Graph only); the service's default when absent.
     pub page_size: Option<u32>,
+}
+
+impl Default for ListOptions {
+    fn default() -> Self {
+        ListOptions { surface: Surface::DirectoryRole, arm_scope: None, page_size: None }
+    }
 }
 
 impl ListOptions {
@@ -84,6 +107,9 @@ impl ListOptions {
         let o: ListOptions = parse_options(json, "list options")?;
         if o.page_size.is_some_and(|n| n == 0 || n > 999) {
             return Err(PimError::new(ErrorKind::InvalidOptions, "pageSize must be between 1 and 999."));
+        }
+        if let Some(scope) = &o.arm_scope {
+            crate::validate::arm_scope(scope)?;
         }
         Ok(o)
     }
@@ -94,7 +120,33 @@ impl ListOptions {
 pub struct PimClient {
     http: reqwest::Client,
     graph: Url,
+    arm: Url,
     options: ClientOptions,
+}
+
+/// The tokens a decision run may need: Graph for directory roles and groups, ARM for Azure
+/// resources. Either may be absent when no request needs it.
+#[derive(Clone, Debug, Default)]
+pub struct Tokens {
+    pub graph: Option<AccessToken>,
+    pub arm: Option<AccessToken>,
+}
+
+impl Tokens {
+    /// The token for `surface`, or the error that says which one is missing.
+    pub fn for_surface(&self, surface: Surface) -> Result<&AccessToken> {
+        let (token, what) = if surface.uses_graph() {
+            (&self.graph, "a Microsoft Graph token")
+        } else {
+            (&self.arm, "an Azure Resource Manager token (audience https://management.azure.com/)")
+        };
+        token.as_ref().ok_or_else(|| {
+            PimError::new(
+                ErrorKind::MissingToken,
+                format!("Deciding {surface:?} requests needs {what}, and none was given."),
+            )
+        })
+    }
 }
 
 /// Runs `fut` unless `cancel` fires first.
@@ -139,6 +191,7 @@ impl Answer {
 impl PimClient {
     pub fn new(options: ClientOptions) -> Result<PimClient> {
         let graph = service_uri(&options.graph_uri, "The Graph URI")?;
+        let arm = service_uri(&options.arm_uri, "The ARM URI")?;
         if options.max_concurrency == 0 || options.max_concurrency > 64 {
             return Err(PimError::new(ErrorKind::InvalidOptions, "maxConcurrency must be between 1 and 64."));
         }
@@ -165,7 +218,7 @@ impl PimClient {
             .user_agent(concat!("PimBridge/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| PimError::new(ErrorKind::InvalidOptions, format!("Cannot create the HTTP client: {e}.")))?;
-        Ok(PimClient { http, graph, options })
+        Ok(PimClient { http, graph, arm, options })
     }
 
     pub fn options(&self) -> &ClientOptions {
@@ -187,13 +240,27 @@ impl PimClient {
         url
     }
 
+    /// The one place ARM URLs are built: validated segments pushed one by one, and the api-version.
+    fn arm_url<'a>(&self, segments: impl IntoIterator<Item = &'a str>, api_version: &str, filter: Option<&str>) -> Url {
+        let mut url = self.arm.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        let mut q = format!("api-version={}", encode_query(api_version));
+        if let Some(f) = filter {
+            q.push_str(&format!("&$filter={}", encode_query(f)));
+        }
+        url.set_query(Some(&q));
+        url
+    }
+
     /// A `nextLink` is followed whole, as given, but only back to the service we started on:
     /// a link elsewhere would carry our token to a stranger.
-    fn same_origin(&self, link: &str) -> Result<Url> {
+    fn same_origin(&self, link: &str, service: &Url) -> Result<Url> {
         let url = Url::parse(link).map_err(|e| {
             PimError::new(ErrorKind::InvalidResponse, format!("The service sent an invalid nextLink: {e}."))
         })?;
-        if url.origin() != self.graph.origin() {
+        if url.origin() != service.origin() {
             return Err(PimError::new(
                 ErrorKind::InvalidResponse,
                 format!(
@@ -219,7 +286,7 @@ impl PimClient {
         let status = resp.status().as_u16();
         let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
         let retry_after = header("retry-after").and_then(|v| parse_retry_after(&v, SystemTime::now()));
-        let request_id = header("request-id");
+        let request_id = header("request-id").or_else(|| header("x-ms-request-id"));
         let body = resp.bytes().await.map_err(|e| transport_error(&e, &url))?.to_vec();
         Ok(Answer { status, retry_after, request_id, body })
     }
@@ -260,7 +327,7 @@ impl PimClient {
         }
     }
 
-    /// Lists every directory-role request waiting on the signed-in approver, page by page, names
+    /// Lists every request of one surface waiting on the signed-in approver, page by page, names
     /// expanded in the same call. `on_page` sees each page as it arrives. Returns the count.
     pub async fn list_pending(
         &self,
@@ -269,42 +336,209 @@ impl PimClient {
         cancel: &CancellationToken,
         mut on_page: impl FnMut(Vec<PendingRequest>),
     ) -> Result<usize> {
-        if let Some(info) = token.claims() {
-            info.check_graph(DIRECTORY_READ_SCOPES, false)?;
+        let claims = token.claims();
+        match options.surface {
+            Surface::DirectoryRole => {
+                if let Some(info) = &claims {
+                    info.check_graph(DIRECTORY_READ_SCOPES, false)?;
+                }
+                let segments = [
+                    "roleManagement",
+                    "directory",
+                    "roleAssignmentScheduleRequests",
+                    "filterByCurrentUser(on='approver')",
+                ];
+                let url = self.graph_list_url(&segments, "principal,roleDefinition", options);
+                self.follow_pages::<wire::Page<wire::RoleRequest>, _>(
+                    token,
+                    url,
+                    &self.graph,
+                    cancel,
+                    |page| {
+                        let items = pending(
+                            page.value,
+                            |r| r.status.as_deref(),
+                            &["PendingApproval"],
+                            PendingRequest::from_directory_role,
+                        );
+                        (items, page.next_link)
+                    },
+                    &mut on_page,
+                )
+                .await
+            }
+            Surface::Group => {
+                if let Some(info) = &claims {
+                    info.check_graph(GROUP_READ_SCOPES, false)?;
+                }
+                let segments = [
+                    "identityGovernance",
+                    "privilegedAccess",
+                    "group",
+                    "assignmentScheduleRequests",
+                    "filterByCurrentUser(on='approver')",
+                ];
+                let url = self.graph_list_url(&segments, "group,principal", options);
+                self.follow_pages::<wire::Page<wire::GroupRequest>, _>(
+                    token,
+                    url,
+                    &self.graph,
+                    cancel,
+                    |page| {
+                        let items = pending(
+                            page.value,
+                            |r| r.status.as_deref(),
+                            &["PendingApproval"],
+                            PendingRequest::from_group,
+                        );
+                        (items, page.next_link)
+                    },
+                    &mut on_page,
+                )
+                .await
+            }
+            Surface::AzureResource => {
+                if let Some(info) = &claims {
+                    info.check_arm(false)?;
+                }
+                let scope = crate::validate::arm_scope(options.arm_scope.as_deref().unwrap_or(""))?;
+                let segments = scope.iter().map(String::as_str).chain([
+                    "providers",
+                    "Microsoft.Authorization",
+                    "roleAssignmentScheduleRequests",
+                ]);
+                let url = self.arm_url(segments, ARM_LIST_API, Some("asApprover()"));
+                self.follow_pages::<wire::ArmPage<wire::ArmRequest>, _>(
+                    token,
+                    url,
+                    &self.arm,
+                    cancel,
+                    |page| {
+                        let items = pending(
+                            page.value,
+                            |r| r.properties.as_ref().and_then(|p| p.status.as_deref()),
+                            ARM_PENDING,
+                            PendingRequest::from_arm,
+                        );
+                        (items, page.next_link)
+                    },
+                    &mut on_page,
+                )
+                .await
+            }
         }
+    }
+
+    /// `{version}/...?$filter=status eq 'PendingApproval'&$expand=...[&$top=N]` on Graph.
+    fn graph_list_url(&self, segments: &[&str], expand: &str, options: &ListOptions) -> Url {
         let filter = format!("status eq {}", crate::validate::odata_literal("PendingApproval"));
         let top = options.page_size.map(|n| n.to_string());
-        let mut query = vec![("$filter", filter.as_str()), ("$expand", "principal,roleDefinition")];
+        let mut query = vec![("$filter", filter.as_str()), ("$expand", expand)];
         if let Some(t) = &top {
             query.push(("$top", t));
         }
-        let mut url = self.graph_url(
-            "v1.0",
-            &["roleManagement", "directory", "roleAssignmentScheduleRequests", "filterByCurrentUser(on='approver')"],
-            &query,
-        );
+        self.graph_url("v1.0", segments, &query)
+    }
+
+    /// Reads pages until there is no next link, handing each page's requests to `on_page`.
+    async fn follow_pages<P: DeserializeOwned, F>(
+        &self,
+        token: &AccessToken,
+        first: Url,
+        service: &Url,
+        cancel: &CancellationToken,
+        split: F,
+        on_page: &mut impl FnMut(Vec<PendingRequest>),
+    ) -> Result<usize>
+    where
+        F: Fn(P) -> (Vec<PendingRequest>, Option<String>),
+    {
+        let mut url = first;
         let mut count = 0;
         loop {
-            let page: wire::Page<wire::RoleRequest> = self.get_json(token, &url, cancel).await?;
-            let items: Vec<PendingRequest> = page
-                .value
-                .into_iter()
-                .filter(|r| wire::eq(r.status.as_deref(), "PendingApproval"))
-                .map(PendingRequest::from_directory_role)
-                .collect();
+            let page: P = self.get_json(token, &url, cancel).await?;
+            let (items, next) = split(page);
             count += items.len();
             on_page(items);
-            match page.next_link {
-                Some(link) => url = self.same_origin(&link)?,
+            match next {
+                Some(link) => url = self.same_origin(&link, service)?,
                 None => return Ok(count),
             }
         }
     }
 
-    /// Decides one request: read its approval, pick the step that is mine, unreviewed and in
-    /// progress, and PATCH it. An attempt whose outcome is unknown (timeout, reset, 5xx, 429) is
-    /// never blindly repeated: the approval is read again first, and if our decision is there it
-    /// is reported as made. Returns the step id.
+    /// Where and how a decision on `target` is read and sent: the approval URL, the URL of a
+    /// step, the method, and the body. Ids are validated here, before any URL exists.
+    fn decision_route(
+        &self,
+        target: &DecisionTarget,
+        review: Review,
+        justification: &Justification,
+    ) -> Result<DecisionRoute> {
+        let body = wire::ReviewBody { review_result: review.wire_value(), justification: justification.as_str() };
+        let serialize = |r: std::result::Result<Vec<u8>, serde_json::Error>| {
+            r.map_err(|e| PimError::new(ErrorKind::InvalidInput, e.to_string()))
+        };
+        match target.surface {
+            Surface::DirectoryRole | Surface::Group => {
+                let id = ApprovalId::parse(&target.approval_id)?;
+                let (version, base, steps): (&str, Vec<&str>, &str) = if target.surface == Surface::DirectoryRole {
+                    // Directory-role approvals exist in beta only, as steps.
+                    ("beta", vec!["roleManagement", "directory", "roleAssignmentApprovals"], "steps")
+                } else {
+                    ("v1.0", vec!["identityGovernance", "privilegedAccess", "group", "assignmentApprovals"], "stages")
+                };
+                let mut approval = base.clone();
+                approval.push(id.as_str());
+                Ok(DecisionRoute {
+                    approval: self.graph_url(version, &approval, &[]),
+                    step_base: {
+                        let mut s = approval.clone();
+                        s.push(steps);
+                        self.graph_url(version, &s, &[])
+                    },
+                    step_query: None,
+                    method: Method::PATCH,
+                    body: serialize(serde_json::to_vec(&body))?,
+                    arm: false,
+                })
+            }
+            Surface::AzureResource => {
+                let id = ArmApprovalId::parse(&target.approval_id)?;
+                let mut stages: Vec<&str> = id.segments().collect();
+                stages.push("stages");
+                Ok(DecisionRoute {
+                    approval: self.arm_url(id.segments(), ARM_APPROVAL_API, None),
+                    step_base: self.arm_url(stages, ARM_APPROVAL_API, None),
+                    step_query: Some(format!("api-version={ARM_APPROVAL_API}")),
+                    // The form known to work against ARM: PUT with the body wrapped in `properties`.
+                    method: Method::PUT,
+                    body: serialize(serde_json::to_vec(&wire::ArmReviewBody { properties: body }))?,
+                    arm: true,
+                })
+            }
+        }
+    }
+
+    /// Reads an approval on any surface, as steps.
+    async fn read_approval(
+        &self,
+        token: &AccessToken,
+        route: &DecisionRoute,
+        cancel: &CancellationToken,
+    ) -> Result<wire::Approval> {
+        if route.arm {
+            let a: wire::ArmApproval = self.get_json(token, &route.approval, cancel).await?;
+            Ok(a.into())
+        } else {
+            self.get_json(token, &route.approval, cancel).await
+        }
+    }
+
+    /// Decides one request: read its approval, pick the step (stage) that is mine, unreviewed and
+    /// in progress, and send the decision to it. An attempt whose outcome is unknown (timeout,
+    /// reset, 5xx, 429) is never blindly repeated: the approval is read again first, and if our
+    /// decision is there it is reported as made. Returns the step id.
     pub async fn decide(
         &self,
         token: &AccessToken,
@@ -313,7 +547,7 @@ impl PimClient {
         justification: &Justification,
         cancel: &CancellationToken,
     ) -> Result<String> {
-        let id = ApprovalId::parse(&target.approval_id)?;
+        let route = self.decision_route(target, review, justification)?;
         let me = token.claims().and_then(|c| c.object_id);
         if let (Some(p), Some(me)) = (&target.principal_id, &me) {
             if p.eq_ignore_ascii_case(me) {
@@ -323,18 +557,11 @@ impl PimClient {
                 ));
             }
         }
-        let approval_url =
-            self.graph_url("beta", &["roleManagement", "directory", "roleAssignmentApprovals", id.as_str()], &[]);
-        let body = serde_json::to_vec(&wire::ReviewBody {
-            review_result: review.wire_value(),
-            justification: justification.as_str(),
-        })
-        .map_err(|e| PimError::new(ErrorKind::InvalidInput, e.to_string()))?;
         let started = Instant::now();
         let mut attempt = 1;
         let mut sent = false;
         loop {
-            let approval: wire::Approval = self.get_json(token, &approval_url, cancel).await?;
+            let approval = self.read_approval(token, &route, cancel).await?;
             let step = match approval.steps().iter().find(|s| s.is_open_for_me()) {
                 Some(s) => s,
                 None => {
@@ -351,16 +578,14 @@ impl PimClient {
                 ));
             }
             let step_id = step.id.clone();
-            let step_url = self.graph_url(
-                "beta",
-                &["roleManagement", "directory", "roleAssignmentApprovals", id.as_str(), "steps", &step_id],
-                &[],
-            );
+            let step_url = route.step_url(&step_id);
             if cancel.is_cancelled() {
                 return Err(PimError::new(ErrorKind::Cancelled, "The operation was cancelled."));
             }
             sent = true;
-            let outcome = cancellable(cancel, self.execute(token, Method::PATCH, step_url, Some(body.clone()))).await;
+            let outcome =
+                cancellable(cancel, self.execute(token, route.method.clone(), step_url, Some(route.body.clone())))
+                    .await;
             let (err, retry_after) = match outcome {
                 Ok(a) if a.is_success() => return Ok(step_id),
                 // Our own earlier attempt may be the one that decided it: read again and see.
@@ -379,23 +604,36 @@ impl PimClient {
         }
     }
 
-    /// Decides many requests with bounded concurrency; `on_outcome` sees each as it completes.
-    /// A token that cannot decide fails the whole call before anything is sent.
+    /// Decides many requests, of any surfaces, with bounded concurrency; `on_outcome` sees each as
+    /// it completes. A token that cannot decide a surface present in `targets` fails the whole
+    /// call before anything is sent.
     pub async fn decide_many(
         &self,
-        token: &AccessToken,
+        tokens: &Tokens,
         targets: Vec<DecisionTarget>,
         review: Review,
         justification: &Justification,
         cancel: &CancellationToken,
         mut on_outcome: impl FnMut(DecisionOutcome),
     ) -> Result<()> {
-        if let Some(info) = token.claims() {
-            info.check_graph(DIRECTORY_DECIDE_SCOPES, true)?;
+        for surface in [Surface::DirectoryRole, Surface::Group, Surface::AzureResource] {
+            if targets.iter().any(|t| t.surface == surface) {
+                let token = tokens.for_surface(surface)?;
+                if let Some(info) = token.claims() {
+                    match surface {
+                        Surface::DirectoryRole => info.check_graph(DIRECTORY_DECIDE_SCOPES, true)?,
+                        Surface::Group => info.check_graph(GROUP_DECIDE_SCOPES, true)?,
+                        Surface::AzureResource => info.check_arm(true)?,
+                    }
+                }
+            }
         }
         let mut outcomes = futures::stream::iter(targets.into_iter().enumerate())
             .map(|(index, target)| async move {
-                let r = self.decide(token, &target, review, justification, cancel).await;
+                let r = match tokens.for_surface(target.surface) {
+                    Ok(token) => self.decide(token, &target, review, justification, cancel).await,
+                    Err(e) => Err(e),
+                };
                 DecisionOutcome::new(index, target, review, r)
             })
             .buffer_unordered(self.options.max_concurrency);
@@ -407,6 +645,39 @@ impl PimClient {
         }
         Ok(())
     }
+}
+
+/// How one decision is read and sent, whatever the surface.
+struct DecisionRoute {
+    approval: Url,
+    /// The URL of the step collection; a step id is pushed onto it.
+    step_base: Url,
+    step_query: Option<String>,
+    method: Method,
+    body: Vec<u8>,
+    /// ARM nests approvals differently.
+    arm: bool,
+}
+
+impl DecisionRoute {
+    fn step_url(&self, step_id: &str) -> Url {
+        let mut url = self.step_base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.push(step_id);
+        }
+        url.set_query(self.step_query.as_deref());
+        url
+    }
+}
+
+/// Keeps the requests whose status says they wait, as the domain model.
+fn pending<W>(
+    items: Vec<W>,
+    status: impl Fn(&W) -> Option<&str>,
+    waiting: &[&str],
+    convert: impl Fn(W) -> PendingRequest,
+) -> Vec<PendingRequest> {
+    items.into_iter().filter(|w| waiting.iter().any(|s| wire::eq(status(w), s))).map(convert).collect()
 }
 
 impl DecisionOutcome {
@@ -561,9 +832,15 @@ mod tests {
     #[test]
     fn next_links_must_stay_on_the_service() {
         let c = client();
-        assert!(c.same_origin("https://graph.microsoft.com/v1.0/x?$skiptoken=1").is_ok());
-        assert_eq!(c.same_origin("https://evil.example/v1.0/x").unwrap_err().kind, ErrorKind::InvalidResponse);
-        assert_eq!(c.same_origin("http://graph.microsoft.com/v1.0/x").unwrap_err().kind, ErrorKind::InvalidResponse);
+        let g = c.graph.clone();
+        assert!(c.same_origin("https://graph.microsoft.com/v1.0/x?$skiptoken=1", &g).is_ok());
+        assert_eq!(c.same_origin("https://evil.example/v1.0/x", &g).unwrap_err().kind, ErrorKind::InvalidResponse);
+        assert_eq!(
+            c.same_origin("http://graph.microsoft.com/v1.0/x", &g).unwrap_err().kind,
+            ErrorKind::InvalidResponse
+        );
+        let arm = c.arm.clone();
+        assert_eq!(c.same_origin("https://graph.microsoft.com/x", &arm).unwrap_err().kind, ErrorKind::InvalidResponse);
     }
 
     #[test]

@@ -9,7 +9,19 @@ use crate::wire;
 /// Where a request lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Surface {
+    /// Entra directory roles, over Microsoft Graph.
     DirectoryRole,
+    /// PIM for Groups (membership and ownership), over Microsoft Graph.
+    Group,
+    /// Azure resource roles, over Azure Resource Manager.
+    AzureResource,
+}
+
+impl Surface {
+    /// Whether this surface is reached with a Graph token (else an ARM token).
+    pub fn uses_graph(self) -> bool {
+        !matches!(self, Surface::AzureResource)
+    }
 }
 
 /// A request waiting on the signed-in approver.
@@ -39,6 +51,10 @@ pub struct PendingRequest {
     pub ends_at: Option<String>,
     pub action: Option<String>,
     pub status: Option<String>,
+    /// Groups only: the group, and `member` or `owner`.
+    pub group_id: Option<String>,
+    pub group_name: Option<String>,
+    pub access_type: Option<String>,
 }
 
 /// Empty strings (Graph sends `"ticketNumber": ""`) are as good as absent.
@@ -79,8 +95,94 @@ impl PendingRequest {
             ends_at: non_empty(expiration.end_date_time),
             action: non_empty(r.action),
             status: non_empty(r.status),
+            group_id: None,
+            group_name: None,
+            access_type: None,
         }
     }
+
+    pub fn from_group(r: wire::GroupRequest) -> PendingRequest {
+        let schedule = r.schedule_info.unwrap_or_default();
+        let expiration = schedule.expiration.unwrap_or_default();
+        let ticket = r.ticket_info.unwrap_or_default();
+        let principal = r.principal.unwrap_or_default();
+        let group = r.group.unwrap_or_default();
+        let duration = non_empty(expiration.duration);
+        let group_name = non_empty(group.display_name);
+        let access = non_empty(r.access_id);
+        PendingRequest {
+            surface: Surface::Group,
+            approval_id: non_empty(r.approval_id).unwrap_or_else(|| r.id.clone()),
+            request_id: r.id,
+            principal_id: non_empty(r.principal_id).or(principal.id),
+            principal_name: non_empty(principal.display_name),
+            principal_upn: non_empty(principal.user_principal_name),
+            // What is granted is the access (Member or Owner) to the group: that is the "role".
+            role_id: access.clone(),
+            role_name: access.as_deref().map(capitalize),
+            scope_id: non_empty(r.group_id.clone()),
+            scope_name: group_name.clone(),
+            justification: r.justification,
+            ticket_system: non_empty(ticket.ticket_system),
+            ticket_number: non_empty(ticket.ticket_number),
+            created_at: non_empty(r.created_date_time),
+            starts_at: non_empty(schedule.start_date_time),
+            duration_seconds: duration.as_deref().and_then(iso8601_seconds),
+            duration,
+            ends_at: non_empty(expiration.end_date_time),
+            action: non_empty(r.action),
+            status: non_empty(r.status),
+            group_id: non_empty(r.group_id).or(group.id),
+            group_name,
+            access_type: access,
+        }
+    }
+
+    pub fn from_arm(r: wire::ArmRequest) -> PendingRequest {
+        let p = r.properties.unwrap_or_default();
+        let schedule = p.schedule_info.unwrap_or_default();
+        let expiration = schedule.expiration.unwrap_or_default();
+        let ticket = p.ticket_info.unwrap_or_default();
+        let expanded = p.expanded_properties.unwrap_or_default();
+        let principal = expanded.principal.unwrap_or_default();
+        let role = expanded.role_definition.unwrap_or_default();
+        let scope = expanded.scope.unwrap_or_default();
+        let duration = non_empty(expiration.duration);
+        let request_id = non_empty(r.name)
+            .or_else(|| r.id.as_deref().and_then(|i| i.rsplit('/').next()).map(str::to_string))
+            .unwrap_or_default();
+        PendingRequest {
+            surface: Surface::AzureResource,
+            approval_id: non_empty(p.approval_id).unwrap_or_else(|| request_id.clone()),
+            request_id,
+            principal_id: non_empty(p.principal_id).or(principal.id),
+            principal_name: non_empty(principal.display_name),
+            principal_upn: non_empty(principal.email),
+            role_id: non_empty(p.role_definition_id).or(role.id),
+            role_name: non_empty(role.display_name),
+            scope_id: non_empty(p.scope).or(scope.id),
+            scope_name: non_empty(scope.display_name),
+            justification: p.justification,
+            ticket_system: non_empty(ticket.ticket_system),
+            ticket_number: non_empty(ticket.ticket_number),
+            created_at: non_empty(p.created_on),
+            starts_at: non_empty(schedule.start_date_time),
+            duration_seconds: duration.as_deref().and_then(iso8601_seconds),
+            duration,
+            ends_at: non_empty(expiration.end_date_time),
+            action: non_empty(p.request_type),
+            status: non_empty(p.status),
+            group_id: None,
+            group_name: None,
+            access_type: None,
+        }
+    }
+}
+
+/// `member` to `Member`.
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
 }
 
 /// Approve or deny.

@@ -74,6 +74,17 @@ const GRAPH_AUDIENCES: &[&str] = &[
     "https://microsoftgraph.chinacloudapi.cn",
 ];
 
+/// Azure Resource Manager's audience, as URI or app id, in the public and national clouds.
+const ARM_AUDIENCES: &[&str] = &[
+    "https://management.azure.com/",
+    "https://management.azure.com",
+    "https://management.core.windows.net/",
+    "https://management.core.windows.net",
+    "797f4846-ba00-4fd7-ba43-dac1f8f63013",
+    "https://management.usgovcloudapi.net/",
+    "https://management.chinacloudapi.cn/",
+];
+
 impl TokenInfo {
     pub fn decode(token: &str) -> Option<TokenInfo> {
         let mut parts = token.split('.');
@@ -92,6 +103,46 @@ impl TokenInfo {
         })
     }
 
+    pub fn is_arm(&self) -> bool {
+        ARM_AUDIENCES.iter().any(|a| a.eq_ignore_ascii_case(&self.audience))
+    }
+
+    /// Refuses, before any call, an ARM token that is expired, for another audience, or app-only
+    /// where a signed-in user is needed.
+    pub fn check_arm(&self, needs_user: bool) -> Result<()> {
+        self.check_expiry()?;
+        if !self.is_arm() {
+            return Err(PimError::new(
+                ErrorKind::InvalidToken,
+                format!(
+                    "The Azure token is for '{}', not Azure Resource Manager; use a token for https://management.azure.com/ (Get-AzAccessToken).",
+                    self.audience
+                ),
+            ));
+        }
+        if self.app_only && needs_user {
+            return Err(PimError::new(
+                ErrorKind::AppOnlyToken,
+                "The Azure token is app-only; approving and denying needs the token of a signed-in approver.",
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_expiry(&self) -> Result<()> {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+        if self.expires_at <= now {
+            return Err(PimError::new(
+                ErrorKind::TokenExpired,
+                format!(
+                    "The access token expired {} minute(s) ago; get a new one and try again.",
+                    (now - self.expires_at) / 60
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     pub fn is_graph(&self) -> bool {
         GRAPH_AUDIENCES.iter().any(|a| a.eq_ignore_ascii_case(&self.audience))
     }
@@ -103,16 +154,7 @@ impl TokenInfo {
     /// Refuses, before any call, a Graph token that is expired, meant for another audience, app-only
     /// where a signed-in user is needed, or missing every one of `scopes`.
     pub fn check_graph(&self, scopes: &[&str], needs_user: bool) -> Result<()> {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
-        if self.expires_at <= now {
-            return Err(PimError::new(
-                ErrorKind::TokenExpired,
-                format!(
-                    "The access token expired {} minute(s) ago; get a new one (Connect-MgGraph) and try again.",
-                    (now - self.expires_at) / 60
-                ),
-            ));
-        }
+        self.check_expiry()?;
         if !self.is_graph() {
             return Err(PimError::new(
                 ErrorKind::InvalidToken,

@@ -30,6 +30,95 @@ impl ApprovalId {
     }
 }
 
+/// An ARM approval: `/providers/Microsoft.Authorization/roleAssignmentApprovals/{guid}`, possibly
+/// under a scope, or a bare GUID (which means that path). Kept as its path segments, each checked,
+/// so it can only ever be pushed onto a URL segment by segment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ArmApprovalId(Vec<String>);
+
+const ARM_APPROVALS: [&str; 3] = ["providers", "Microsoft.Authorization", "roleAssignmentApprovals"];
+
+impl ArmApprovalId {
+    pub fn parse(raw: &str) -> Result<ArmApprovalId> {
+        if is_guid(raw) {
+            let mut segments: Vec<String> = ARM_APPROVALS.iter().map(|s| s.to_string()).collect();
+            segments.push(raw.to_ascii_lowercase());
+            return Ok(ArmApprovalId(segments));
+        }
+        let invalid = || {
+            PimError::new(
+                ErrorKind::InvalidId,
+                format!(
+                    "'{}' is not a valid Azure approval id: expected /providers/Microsoft.Authorization/roleAssignmentApprovals/<guid> (optionally under a scope) or a GUID.",
+                    printable(raw)
+                ),
+            )
+        };
+        let path = raw.strip_prefix('/').ok_or_else(invalid)?;
+        if raw.len() > 1024 {
+            return Err(invalid());
+        }
+        let segments: Vec<&str> = path.split('/').collect();
+        if segments.len() < 4 || !segments.iter().all(|s| is_arm_segment(s)) {
+            return Err(invalid());
+        }
+        let (head, tail) = segments.split_at(segments.len() - 4);
+        let shape = tail[..3].iter().zip(ARM_APPROVALS).all(|(a, b)| a.eq_ignore_ascii_case(b)) && is_guid(tail[3]);
+        if !shape || (!head.is_empty() && arm_scope_segments(head).is_none()) {
+            return Err(invalid());
+        }
+        Ok(ArmApprovalId(segments.iter().map(|s| s.to_string()).collect()))
+    }
+
+    pub fn segments(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(String::as_str)
+    }
+}
+
+/// One segment of an ARM path: letters, digits and `.-_()`, never `.` or `..` alone.
+fn is_arm_segment(s: &str) -> bool {
+    !s.is_empty()
+        && s != "."
+        && s != ".."
+        && s.len() <= 256
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._()".contains(&b))
+}
+
+/// An ARM scope: the tenant root (`""` or `/`), a management group, or a subscription and below.
+pub fn arm_scope(raw: &str) -> Result<Vec<String>> {
+    let trimmed = raw.trim().trim_end_matches('/');
+    if trimmed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let segments: Vec<&str> = trimmed.strip_prefix('/').map(|p| p.split('/').collect()).unwrap_or_default();
+    arm_scope_segments(&segments).ok_or_else(|| {
+        PimError::new(
+            ErrorKind::InvalidInput,
+            format!(
+                "'{}' is not an Azure scope: expected /subscriptions/<id>[/resourceGroups/<name>[/providers/...]] or /providers/Microsoft.Management/managementGroups/<id>.",
+                printable(raw)
+            ),
+        )
+    })
+}
+
+fn arm_scope_segments(segments: &[&str]) -> Option<Vec<String>> {
+    if !segments.iter().all(|s| is_arm_segment(s)) {
+        return None;
+    }
+    let first = segments.first()?.to_ascii_lowercase();
+    let ok = match first.as_str() {
+        "subscriptions" => segments.len() >= 2,
+        "providers" => {
+            segments.len() == 4
+                && segments[1].eq_ignore_ascii_case("Microsoft.Management")
+                && segments[2].eq_ignore_ascii_case("managementGroups")
+        }
+        _ => false,
+    };
+    ok.then(|| segments.iter().map(|s| s.to_string()).collect())
+}
+
 /// `8-4-4-4-12` hexadecimal digits, nothing else.
 pub fn is_guid(s: &str) -> bool {
     let b = s.as_bytes();
@@ -146,6 +235,47 @@ mod tests {
         ] {
             let e = ApprovalId::parse(bad).unwrap_err();
             assert_eq!(e.kind, ErrorKind::InvalidId, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn arm_approval_ids_are_checked_by_shape() {
+        let g = "929cd687-a296-4f77-bdbc-b7cc22d3517e";
+        for ok in [
+            format!("/providers/Microsoft.Authorization/roleAssignmentApprovals/{g}"),
+            format!("/subscriptions/{g}/providers/microsoft.authorization/roleassignmentapprovals/{g}"),
+            format!(
+                "/providers/Microsoft.Management/managementGroups/mg1/providers/Microsoft.Authorization/roleAssignmentApprovals/{g}"
+            ),
+            g.to_string(),
+        ] {
+            assert!(ArmApprovalId::parse(&ok).is_ok(), "{ok}");
+        }
+        assert_eq!(ArmApprovalId::parse(g).unwrap().segments().count(), 4);
+        for bad in [
+            "".to_string(),
+            "../x".to_string(),
+            format!("/providers/Microsoft.Authorization/roleAssignmentApprovals/{g}/../../x"),
+            format!("/providers/Microsoft.Authorization/roleAssignments/{g}"),
+            format!("/subscriptions/../providers/Microsoft.Authorization/roleAssignmentApprovals/{g}"),
+            format!("/evil/providers/Microsoft.Authorization/roleAssignmentApprovals/{g}"),
+            format!("providers/Microsoft.Authorization/roleAssignmentApprovals/{g}"),
+            format!("/providers/Microsoft.Authorization/roleAssignmentApprovals/{g}?x=1"),
+            format!("/providers/Microsoft.Authorization/roleAssignmentApprovals/{g}%2F"),
+            format!("/providers/Microsoft.Authorization/roleAssignmentApprovals/not-a-guid"),
+        ] {
+            assert_eq!(ArmApprovalId::parse(&bad).unwrap_err().kind, ErrorKind::InvalidId, "{bad}");
+        }
+    }
+
+    #[test]
+    fn arm_scopes() {
+        assert!(arm_scope("").unwrap().is_empty());
+        assert!(arm_scope("/").unwrap().is_empty());
+        assert_eq!(arm_scope("/subscriptions/abc/resourceGroups/rg-1").unwrap().len(), 4);
+        assert!(arm_scope("/providers/Microsoft.Management/managementGroups/mg").is_ok());
+        for bad in ["/subscriptions", "/x/y", "/subscriptions/../x", "subscriptions/a", "/subscriptions/a b"] {
+            assert!(arm_scope(bad).is_err(), "{bad}");
         }
     }
 

@@ -3,6 +3,7 @@
 mod common;
 
 use common::{Env, UPN};
+use pim_bridge::client::Tokens;
 use pim_bridge::{DecisionTarget, ErrorKind, Justification, ListOptions, PendingRequest, Review, Surface};
 use pim_emulator::Scenario;
 use serde_json::json;
@@ -21,6 +22,10 @@ fn target(id: &str) -> DecisionTarget {
     DecisionTarget { approval_id: id.to_string(), surface: Surface::DirectoryRole, principal_id: None }
 }
 
+fn graph(token: pim_bridge::AccessToken) -> Tokens {
+    Tokens { graph: Some(token), arm: None }
+}
+
 fn why(s: &str) -> Justification {
     Justification::parse(s).unwrap()
 }
@@ -35,6 +40,7 @@ async fn lists_what_waits_on_me_with_names_in_one_call() {
     let env = Env::start(Scenario::Demo).await;
     let all = list(&env, &ListOptions::default()).await;
     assert_eq!(all.len(), 6, "five requests from others and my own; not Lynne's-only nor the granted one");
+    assert!(all.iter().all(|r| r.surface == Surface::DirectoryRole));
     let adele = all.iter().find(|r| r.principal_name.as_deref() == Some("Adele Vance")).unwrap();
     assert_eq!(adele.principal_upn.as_deref(), Some(&*format!("AdeleV{UPN}")));
     assert_eq!(adele.role_name.as_deref(), Some("Global Administrator"));
@@ -60,7 +66,7 @@ async fn follows_every_page() {
     assert_eq!(env.calls("filterByCurrentUser").await, 3, "pages of 50, 50 and 20");
 
     let env = Env::start(Scenario::Bulk(10)).await;
-    let small = list(&env, &ListOptions { page_size: Some(3) }).await;
+    let small = list(&env, &ListOptions { page_size: Some(3), ..ListOptions::default() }).await;
     assert_eq!(small.len(), 10);
     assert_eq!(env.calls("filterByCurrentUser").await, 4);
 }
@@ -108,7 +114,7 @@ async fn decides_many_each_exactly_once() {
     let mut outcomes = Vec::new();
     env.client()
         .decide_many(
-            &env.token().await,
+            &graph(env.token().await),
             targets,
             Review::Approve,
             &why("Change window"),
@@ -197,7 +203,15 @@ async fn tokens_are_checked_before_calling() {
     let run = |token: pim_bridge::AccessToken| {
         let c = &c;
         async move {
-            c.decide_many(&token, vec![target(id)], Review::Approve, &why("x"), &CancellationToken::new(), |_| {}).await
+            c.decide_many(
+                &graph(token),
+                vec![target(id)],
+                Review::Approve,
+                &why("x"),
+                &CancellationToken::new(),
+                |_| {},
+            )
+            .await
         }
     };
     let expired = env.token_for(json!({"expiresIn": -60})).await;
@@ -247,7 +261,7 @@ async fn cancelled_work_sends_nothing() {
     let targets = all.iter().map(|r| target(&r.approval_id)).collect();
     let e = env
         .client()
-        .decide_many(&env.token().await, targets, Review::Approve, &why("x"), &cancel, |_| {})
+        .decide_many(&graph(env.token().await), targets, Review::Approve, &why("x"), &cancel, |_| {})
         .await
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::Cancelled);

@@ -136,7 +136,7 @@ fn freed_foreign_and_wrong_kind_handles_are_detected() {
     let tok = CString::new("a.b.c").unwrap();
     let empty = CString::new("").unwrap();
     let reqs = CString::new("[]").unwrap();
-    let rc = unsafe { pim_approve(client, tok.as_ptr(), reqs.as_ptr(), empty.as_ptr(), &mut op, &mut err) };
+    let rc = unsafe { pim_approve(client, tok.as_ptr(), null(), reqs.as_ptr(), empty.as_ptr(), &mut op, &mut err) };
     assert_eq!(rc, ErrorKind::InvalidJustification);
     pim_client_free(err as *mut pim_client);
     assert_eq!(pim_error_code(err), ErrorKind::InvalidJustification);
@@ -164,20 +164,20 @@ fn bad_requests_are_refused_before_anything_is_sent() {
     ];
     for (reqs, why, expected) in cases {
         let (r, w) = (CString::new(*reqs).unwrap(), CString::new(*why).unwrap());
-        let rc = unsafe { pim_approve(client, token.as_ptr(), r.as_ptr(), w.as_ptr(), &mut op, null_mut()) };
+        let rc = unsafe { pim_approve(client, token.as_ptr(), null(), r.as_ptr(), w.as_ptr(), &mut op, null_mut()) };
         assert_eq!(rc, *expected, "{reqs} / {why:?}");
     }
     let huge = CString::new("x".repeat(1 << 20)).unwrap();
     let r = CString::new("[]").unwrap();
-    let rc = unsafe { pim_deny(client, token.as_ptr(), r.as_ptr(), huge.as_ptr(), &mut op, null_mut()) };
+    let rc = unsafe { pim_deny(client, token.as_ptr(), null(), r.as_ptr(), huge.as_ptr(), &mut op, null_mut()) };
     assert_eq!(rc, ErrorKind::InvalidJustification);
-    let rc = unsafe { pim_deny(client, null(), r.as_ptr(), huge.as_ptr(), &mut op, null_mut()) };
+    let rc = unsafe { pim_deny(client, null(), null(), r.as_ptr(), huge.as_ptr(), &mut op, null_mut()) };
     assert_eq!(rc, ErrorKind::MissingToken);
     // Ids that are not GUIDs fail per request, and nothing is sent.
     let r = CString::new(r#"[{"approvalId":"../../users"},{"approvalId":"%2F"},{"approvalId":""}]"#).unwrap();
     let w = CString::new("ok").unwrap();
     assert_eq!(
-        unsafe { pim_approve(client, token.as_ptr(), r.as_ptr(), w.as_ptr(), &mut op, null_mut()) },
+        unsafe { pim_approve(client, token.as_ptr(), null(), r.as_ptr(), w.as_ptr(), &mut op, null_mut()) },
         ErrorKind::Ok
     );
     let (results, rc) = drain(op);
@@ -208,7 +208,7 @@ fn lists_then_approves_through_the_c_abi() {
     let r = CString::new(Value::from(reqs).to_string()).unwrap();
     let w = CString::new("Approved for the change window").unwrap();
     assert_eq!(
-        unsafe { pim_approve(client, token.as_ptr(), r.as_ptr(), w.as_ptr(), &mut op, null_mut()) },
+        unsafe { pim_approve(client, token.as_ptr(), null(), r.as_ptr(), w.as_ptr(), &mut op, null_mut()) },
         ErrorKind::Ok
     );
     let (results, rc) = drain(op);

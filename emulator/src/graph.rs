@@ -1,21 +1,57 @@
-//! Microsoft Graph routes for Entra directory roles: listing schedule requests and deciding approvals.
-
-use std::time::SystemTime;
+//! Microsoft Graph routes for Entra directory roles and PIM for Groups: listing schedule requests
+//! and deciding approvals (directory roles: beta `steps`; groups: v1.0 `stages`, beta `steps`).
 
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::odata;
-use crate::state::{Decision, RoleRequest, Tenant};
+use crate::state::{Refusal, Request, Surface, Tenant};
 use crate::token::{self, Caller};
 use crate::{Answer, App, Call};
 
-const LIST_ROUTE: &str = "/{ver}/roleManagement/directory/roleAssignmentScheduleRequests";
-const MINE_ROUTE: &str =
-    "/{ver}/roleManagement/directory/roleAssignmentScheduleRequests/filterByCurrentUser(on='approver')";
-const APPROVAL_ROUTE: &str = "/beta/roleManagement/directory/roleAssignmentApprovals/{id}";
-const STEPS_ROUTE: &str = "/beta/roleManagement/directory/roleAssignmentApprovals/{id}/steps";
-const STEP_ROUTE: &str = "/beta/roleManagement/directory/roleAssignmentApprovals/{id}/steps/{stepId}";
+/// What differs between the two Graph surfaces; the behaviour is shared.
+struct Spec {
+    surface: Surface,
+    list_route: &'static str,
+    mine_route: &'static str,
+    approval_route: &'static str,
+    steps_route: &'static str,
+    step_route: &'static str,
+    read_requests: &'static [&'static str],
+    read_approvals: &'static [&'static str],
+    decide: &'static [&'static str],
+    entity: &'static str,
+}
+
+const DIRECTORY: Spec = Spec {
+    surface: Surface::Directory,
+    list_route: "/{ver}/roleManagement/directory/roleAssignmentScheduleRequests",
+    mine_route: "/{ver}/roleManagement/directory/roleAssignmentScheduleRequests/filterByCurrentUser(on='approver')",
+    approval_route: "/beta/roleManagement/directory/roleAssignmentApprovals/{id}",
+    steps_route: "/beta/roleManagement/directory/roleAssignmentApprovals/{id}/steps",
+    step_route: "/beta/roleManagement/directory/roleAssignmentApprovals/{id}/steps/{stepId}",
+    read_requests: READ_REQUESTS,
+    read_approvals: READ_APPROVALS,
+    decide: DECIDE,
+    entity: "unifiedRoleAssignmentScheduleRequest",
+};
+
+const GROUP: Spec = Spec {
+    surface: Surface::Group,
+    list_route: "/{ver}/identityGovernance/privilegedAccess/group/assignmentScheduleRequests",
+    mine_route: "/{ver}/identityGovernance/privilegedAccess/group/assignmentScheduleRequests/filterByCurrentUser(on='approver')",
+    approval_route: "/{ver}/identityGovernance/privilegedAccess/group/assignmentApprovals/{id}",
+    steps_route: "/{ver}/identityGovernance/privilegedAccess/group/assignmentApprovals/{id}/{stages|steps}",
+    step_route: "/{ver}/identityGovernance/privilegedAccess/group/assignmentApprovals/{id}/{stages|steps}/{stageId}",
+    read_requests: GROUP_READ,
+    read_approvals: GROUP_READ,
+    decide: GROUP_DECIDE,
+    entity: "privilegedAccessGroupAssignmentScheduleRequest",
+};
+
+const GROUP_READ: &[&str] =
+    &["PrivilegedAssignmentSchedule.Read.AzureADGroup", "PrivilegedAssignmentSchedule.ReadWrite.AzureADGroup"];
+const GROUP_DECIDE: &[&str] = &["PrivilegedAssignmentSchedule.ReadWrite.AzureADGroup"];
 
 const READ_REQUESTS: &[&str] = &[
     "RoleAssignmentSchedule.Read.Directory",
@@ -38,29 +74,49 @@ pub(crate) fn route(app: &App, call: &Call) -> Answer {
         return Answer::error("/*", StatusCode::NOT_FOUND, "NotFound", "Unsupported API version.");
     }
     let rest = &seg[1..];
+    let beta = version == "beta";
+    let group = ["identityGovernance", "privilegedAccess", "group"];
     match (call.method, rest) {
         (&Method::GET, ["roleManagement", "directory", "roleAssignmentScheduleRequests"]) => {
-            list_requests(app, call, LIST_ROUTE, false)
+            list_requests(app, call, &DIRECTORY, false)
         }
-        (&Method::GET, ["roleManagement", "directory", "roleAssignmentScheduleRequests", f])
-            if f.eq_ignore_ascii_case("filterByCurrentUser(on='approver')") =>
-        {
-            list_requests(app, call, MINE_ROUTE, true)
+        (&Method::GET, ["roleManagement", "directory", "roleAssignmentScheduleRequests", f]) if is_mine(f) => {
+            list_requests(app, call, &DIRECTORY, true)
         }
-        (_, ["roleManagement", "directory", "roleAssignmentApprovals", ..]) if version != "beta" => Answer::error(
-            APPROVAL_ROUTE,
+        (_, ["roleManagement", "directory", "roleAssignmentApprovals", ..]) if !beta => Answer::error(
+            DIRECTORY.approval_route,
             StatusCode::BAD_REQUEST,
             "BadRequest",
             "Resource not found for the segment 'roleAssignmentApprovals'.",
         ),
         (&Method::GET, ["roleManagement", "directory", "roleAssignmentApprovals", id]) => {
-            get_approval(app, call, id, APPROVAL_ROUTE, false)
+            get_approval(app, call, &DIRECTORY, id, false)
         }
         (&Method::GET, ["roleManagement", "directory", "roleAssignmentApprovals", id, "steps"]) => {
-            get_approval(app, call, id, STEPS_ROUTE, true)
+            get_approval(app, call, &DIRECTORY, id, true)
         }
         (&Method::PATCH, ["roleManagement", "directory", "roleAssignmentApprovals", id, "steps", step]) => {
-            decide(app, call, id, step)
+            decide(app, call, &DIRECTORY, id, step)
+        }
+        (&Method::GET, [a, b, c, "assignmentScheduleRequests"]) if [*a, *b, *c] == group => {
+            list_requests(app, call, &GROUP, false)
+        }
+        (&Method::GET, [a, b, c, "assignmentScheduleRequests", f]) if [*a, *b, *c] == group && is_mine(f) => {
+            list_requests(app, call, &GROUP, true)
+        }
+        (&Method::GET, [a, b, c, "assignmentApprovals", id]) if [*a, *b, *c] == group => {
+            get_approval(app, call, &GROUP, id, false)
+        }
+        // v1.0 calls them stages, beta steps; each version knows only its own word.
+        (&Method::GET, [a, b, c, "assignmentApprovals", id, kind])
+            if [*a, *b, *c] == group && *kind == stage_word(beta) =>
+        {
+            get_approval(app, call, &GROUP, id, true)
+        }
+        (&Method::PATCH, [a, b, c, "assignmentApprovals", id, kind, step])
+            if [*a, *b, *c] == group && *kind == stage_word(beta) =>
+        {
+            decide(app, call, &GROUP, id, step)
         }
         _ => Answer::error(
             "/*",
@@ -69,6 +125,14 @@ pub(crate) fn route(app: &App, call: &Call) -> Answer {
             format!("No route for {} {}.", call.method, call.segments.join("/")),
         ),
     }
+}
+
+fn is_mine(segment: &str) -> bool {
+    segment.eq_ignore_ascii_case("filterByCurrentUser(on='approver')")
+}
+
+fn stage_word(beta: bool) -> &'static str {
+    if beta { "steps" } else { "stages" }
 }
 
 /// Checks the bearer token and one of the scopes; the error is the whole answer.
@@ -101,7 +165,7 @@ fn authorize(app: &App, call: &Call, route: &'static str, scopes: &[&str]) -> Re
     Ok(caller)
 }
 
-fn is_approver(r: &RoleRequest, oid: &str) -> bool {
+fn is_approver(r: &Request, oid: &str) -> bool {
     r.steps.iter().any(|s| s.approvers.iter().any(|a| a == oid))
 }
 
@@ -115,21 +179,26 @@ const FILTERABLE: &[&str] = &[
     "roledefinitionid",
     "directoryscopeid",
     "action",
+    "groupid",
+    "accessid",
 ];
 
-fn field<'a>(r: &'a RoleRequest, name: &str) -> &'a str {
+fn field<'a>(r: &'a Request, name: &str) -> &'a str {
     match name.to_ascii_lowercase().as_str() {
         "status" => &r.status,
         "principalid" => &r.principal_id,
         "roledefinitionid" => &r.role_definition_id,
-        "directoryscopeid" => &r.directory_scope_id,
+        "directoryscopeid" => &r.scope,
         "action" => &r.action,
+        "groupid" => r.group_id.as_deref().unwrap_or_default(),
+        "accessid" => r.access_id.as_deref().unwrap_or_default(),
         _ => &r.id,
     }
 }
 
-fn list_requests(app: &App, call: &Call, route: &'static str, approver_only: bool) -> Answer {
-    let caller = match authorize(app, call, route, READ_REQUESTS) {
+fn list_requests(app: &App, call: &Call, spec: &Spec, approver_only: bool) -> Answer {
+    let route = if approver_only { spec.mine_route } else { spec.list_route };
+    let caller = match authorize(app, call, route, spec.read_requests) {
         Ok(c) => c,
         Err(a) => return a,
     };
@@ -138,21 +207,32 @@ fn list_requests(app: &App, call: &Call, route: &'static str, approver_only: boo
         Some(Ok(c)) => c,
         Some(Err(msg)) => return Answer::error(route, StatusCode::BAD_REQUEST, "BadRequest", msg),
     };
-    let (mut expand_principal, mut expand_role) = (false, false);
+    // Like Graph, the plain Groups collection needs a groupId or principalId filter.
+    if spec.surface == Surface::Group
+        && !approver_only
+        && !clauses.iter().any(|c| ["groupid", "principalid"].contains(&c.field.to_ascii_lowercase().as_str()))
+    {
+        return Answer::error(
+            route,
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "Filter on groupId or principalId is required when listing group assignment schedule requests.",
+        );
+    }
+    let (mut expand_principal, mut expand_target) = (false, false);
     if let Some(expand) = call.query.get("$expand") {
         for item in expand.split(',').map(|e| e.split('(').next().unwrap_or("").trim()) {
-            match item {
-                "principal" => expand_principal = true,
-                "roleDefinition" => expand_role = true,
-                "activatedUsing" | "targetSchedule" | "directoryScope" | "appScope" => {}
-                other => {
+            match (spec.surface, item) {
+                (_, "principal") => expand_principal = true,
+                (Surface::Directory, "roleDefinition") | (Surface::Group, "group") => expand_target = true,
+                (_, "activatedUsing" | "targetSchedule") => {}
+                (Surface::Directory, "directoryScope" | "appScope") => {}
+                (_, other) => {
                     return Answer::error(
                         route,
                         StatusCode::BAD_REQUEST,
                         "BadRequest",
-                        format!(
-                            "Could not find a property named '{other}' on type 'microsoft.graph.unifiedRoleAssignmentScheduleRequest'."
-                        ),
+                        format!("Could not find a property named '{other}' on type 'microsoft.graph.{}'.", spec.entity),
                     );
                 }
             }
@@ -183,9 +263,10 @@ fn list_requests(app: &App, call: &Call, route: &'static str, approver_only: boo
         }
     }
     let t = app.tenant();
-    let matching: Vec<&RoleRequest> = t
+    let matching: Vec<&Request> = t
         .requests
         .iter()
+        .filter(|r| r.surface == spec.surface)
         .filter(|r| !approver_only || is_approver(r, &caller.oid))
         .filter(|r| clauses.iter().all(|c| field(r, &c.field).eq_ignore_ascii_case(&c.value) != c.negate))
         .collect();
@@ -193,11 +274,14 @@ fn list_requests(app: &App, call: &Call, route: &'static str, approver_only: boo
         .iter()
         .skip(offset)
         .take(page_size)
-        .map(|r| t.request_json(r, expand_principal, expand_role))
+        .map(|r| match spec.surface {
+            Surface::Group => t.group_request_json(r, expand_target, expand_principal),
+            _ => t.request_json(r, expand_principal, expand_target),
+        })
         .collect();
     let version = &call.segments[0];
     let mut body = json!({
-        "@odata.context": format!("{}/{}/$metadata#Collection(unifiedRoleAssignmentScheduleRequest)", call.base, version),
+        "@odata.context": format!("{}/{}/$metadata#Collection({})", call.base, version, spec.entity),
         "value": page,
     });
     if offset + page_size < matching.len() {
@@ -247,57 +331,58 @@ fn step_json(t: &Tenant, s: &crate::state::Step, oid: &str) -> Value {
     })
 }
 
-fn get_approval(app: &App, call: &Call, id: &str, route: &'static str, steps_only: bool) -> Answer {
-    let caller = match authorize(app, call, route, READ_APPROVALS) {
+fn get_approval(app: &App, call: &Call, spec: &Spec, id: &str, steps_only: bool) -> Answer {
+    let route = if steps_only { spec.steps_route } else { spec.approval_route };
+    let caller = match authorize(app, call, route, spec.read_approvals) {
         Ok(c) => c,
         Err(a) => return a,
     };
     let t = app.tenant();
-    let Some(i) = t.find(id) else {
+    let Some(i) = t.find(id).filter(|i| t.requests[*i].surface == spec.surface) else {
         return Answer::error(route, StatusCode::NOT_FOUND, "NotFound", format!("The approval '{id}' was not found."));
     };
     let r = &t.requests[i];
     let steps: Vec<Value> = r.steps.iter().map(|s| step_json(&t, s, &caller.oid)).collect();
-    let ctx = format!("{}/beta/$metadata#roleManagement/directory/roleAssignmentApprovals", call.base);
+    let version = &call.segments[0];
+    let word = if spec.surface == Surface::Directory { "steps" } else { stage_word(version == "beta") };
+    let ctx = format!("{}/{version}/$metadata#approvals", call.base);
     let body = if steps_only {
-        json!({"@odata.context": format!("{ctx}('{}')/steps", r.id), "value": steps})
+        json!({"@odata.context": format!("{ctx}('{}')/{word}", r.id), "value": steps})
     } else {
-        json!({
-            "@odata.context": format!("{ctx}/$entity"),
-            "id": r.id,
-            "steps@odata.context": format!("{ctx}('{}')/steps", r.id),
-            "steps": steps,
-        })
+        let mut v = json!({"@odata.context": format!("{ctx}/$entity"), "id": r.id});
+        v[format!("{word}@odata.context")] = json!(format!("{ctx}('{}')/{word}", r.id));
+        v[word] = Value::Array(steps);
+        v
     };
     Answer::json(route, StatusCode::OK, body)
 }
 
-fn decide(app: &App, call: &Call, id: &str, step_id: &str) -> Answer {
-    const R: &str = STEP_ROUTE;
-    let caller = match authorize(app, call, R, DECIDE) {
+fn decide(app: &App, call: &Call, spec: &Spec, id: &str, step_id: &str) -> Answer {
+    let r = spec.step_route;
+    let caller = match authorize(app, call, r, spec.decide) {
         Ok(c) => c,
         Err(a) => return a,
     };
     let body: Value = match serde_json::from_slice(call.body) {
         Ok(v @ Value::Object(_)) => v,
-        _ => return Answer::error(R, StatusCode::BAD_REQUEST, "BadRequest", "The request body is not a JSON object."),
+        _ => return Answer::error(r, StatusCode::BAD_REQUEST, "BadRequest", "The request body is not a JSON object."),
     };
     for key in body.as_object().map(|o| o.keys()).into_iter().flatten() {
         if key != "reviewResult" && key != "justification" && key != "@odata.type" {
             return Answer::error(
-                R,
+                r,
                 StatusCode::BAD_REQUEST,
                 "BadRequest",
-                format!("Invalid property '{key}' on type 'microsoft.graph.approvalStep'."),
+                format!("Invalid property '{key}' on type 'microsoft.graph.approvalStage'."),
             );
         }
     }
-    let result = match body.get("reviewResult").and_then(Value::as_str) {
-        Some(r) if r.eq_ignore_ascii_case("approve") => "Approved",
-        Some(r) if r.eq_ignore_ascii_case("deny") => "Denied",
+    let approve = match body.get("reviewResult").and_then(Value::as_str) {
+        Some(v) if v.eq_ignore_ascii_case("approve") => true,
+        Some(v) if v.eq_ignore_ascii_case("deny") => false,
         _ => {
             return Answer::error(
-                R,
+                r,
                 StatusCode::BAD_REQUEST,
                 "BadRequest",
                 "reviewResult must be 'Approve' or 'Deny'.",
@@ -307,59 +392,16 @@ fn decide(app: &App, call: &Call, id: &str, step_id: &str) -> Answer {
     let justification = match body.get("justification") {
         None | Some(Value::Null) => String::new(),
         Some(Value::String(s)) => s.clone(),
-        Some(_) => return Answer::error(R, StatusCode::BAD_REQUEST, "BadRequest", "justification must be a string."),
+        Some(_) => return Answer::error(r, StatusCode::BAD_REQUEST, "BadRequest", "justification must be a string."),
     };
     let mut t = app.tenant();
-    let Some(i) = t.find(id) else {
-        return Answer::error(R, StatusCode::NOT_FOUND, "NotFound", format!("The approval '{id}' was not found."));
+    let Some(i) = t.find(id).filter(|i| t.requests[*i].surface == spec.surface) else {
+        return Answer::error(r, StatusCode::NOT_FOUND, "NotFound", format!("The approval '{id}' was not found."));
     };
-    let Some(si) = t.requests[i].steps.iter().position(|s| s.id.eq_ignore_ascii_case(step_id)) else {
-        return Answer::error(R, StatusCode::NOT_FOUND, "NotFound", format!("The step '{step_id}' was not found."));
-    };
-    let r = &t.requests[i];
-    let step = &r.steps[si];
-    if !step.approvers.contains(&caller.oid) {
-        return Answer::error(
-            R,
-            StatusCode::FORBIDDEN,
-            "Authorization_RequestDenied",
-            "The caller is not an approver of this step.",
-        );
+    match t.apply_decision(i, step_id, &caller.oid, approve, justification) {
+        Ok(()) => Answer::empty(r, StatusCode::NO_CONTENT),
+        Err(Refusal(status, code, message)) => {
+            Answer::error(r, StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST), code, message)
+        }
     }
-    if r.principal_id == caller.oid {
-        return Answer::error(
-            R,
-            StatusCode::BAD_REQUEST,
-            "SelfApprovalNotAllowed",
-            "Approvers cannot approve or deny their own requests.",
-        );
-    }
-    if !step.review_result.eq_ignore_ascii_case("NotReviewed") || !r.status.eq_ignore_ascii_case("PendingApproval") {
-        return Answer::error(
-            R,
-            StatusCode::CONFLICT,
-            "Conflict",
-            "The request has already been approved or denied by another approver in this stage.",
-        );
-    }
-    let now = SystemTime::now();
-    let approval_id = r.id.clone();
-    let step_id = step.id.clone();
-    let r = &mut t.requests[i];
-    r.status = if result == "Approved" { "Granted" } else { "Denied" }.into();
-    let s = &mut r.steps[si];
-    s.review_result = result.into();
-    s.status = "Completed".into();
-    s.reviewed_by = Some(caller.oid.clone());
-    s.reviewed_at = Some(now);
-    s.justification = justification.clone();
-    t.decisions.push(Decision {
-        approval_id,
-        step_id,
-        reviewer: caller.oid,
-        review_result: result.into(),
-        justification,
-        time: now,
-    });
-    Answer::empty(R, StatusCode::NO_CONTENT)
 }

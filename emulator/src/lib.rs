@@ -1,13 +1,16 @@
-//! `pim-emulator`: a local stand-in for the Microsoft Graph endpoints that PIM approvals use.
+//! `pim-emulator`: a local stand-in for the Microsoft Graph and Azure Resource Manager endpoints
+//! that PIM approvals use.
 //!
-//! It serves the real routes under the real paths (`/v1.0/...`, `/beta/...`) with Graph's paging,
-//! `$filter`, `$expand`, error bodies and status codes, checks bearer tokens it minted itself, and
+//! It serves the real routes under the real paths (`/v1.0/...`, `/beta/...`,
+//! `/providers/Microsoft.Authorization/...`) with the services' paging, filters, expansions, error
+//! bodies and status codes, checks bearer tokens it minted itself (audience `graph` or `arm`), and
 //! offers a control API under `/_emulator/` for tests, benchmarks and demos.
 
 pub mod odata;
 pub mod state;
 pub mod token;
 
+mod arm;
 mod graph;
 
 use std::net::SocketAddr;
@@ -135,7 +138,13 @@ async fn dispatch(State(app): State<Arc<App>>, method: Method, uri: Uri, headers
         base: format!("http://{host}"),
     };
     let is_control = call.segments.first().map(String::as_str) == Some("_emulator");
-    let mut answer = if is_control { control(&app, &call) } else { graph::route(&app, &call) };
+    let mut answer = if is_control {
+        control(&app, &call)
+    } else if arm::is_arm_path(&path) {
+        arm::route(&app, &call, &path)
+    } else {
+        graph::route(&app, &call)
+    };
     if !is_control && !app.latency.is_zero() {
         tokio::time::sleep(app.latency).await;
     }
@@ -158,6 +167,7 @@ async fn dispatch(State(app): State<Arc<App>>, method: Method, uri: Uri, headers
     let h = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         h.insert("request-id", v.clone());
+        h.insert("x-ms-request-id", v.clone());
         h.insert("client-request-id", v);
     }
     if answer.status == StatusCode::UNAUTHORIZED {

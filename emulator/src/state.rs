@@ -16,15 +16,32 @@ pub struct User {
     pub upn: String,
 }
 
-/// A pending or decided role-assignment schedule request, with the approval that gates it.
+/// Which PIM surface a request belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Surface {
+    /// Entra directory roles (Graph `roleManagement/directory`).
+    Directory,
+    /// PIM for Groups (Graph `identityGovernance/privilegedAccess/group`).
+    Group,
+    /// Azure resource roles (ARM `Microsoft.Authorization`).
+    Arm,
+}
+
+/// A pending or decided assignment schedule request, with the approval that gates it.
 #[derive(Clone, Debug)]
-pub struct RoleRequest {
+pub struct Request {
+    pub surface: Surface,
     pub id: String,
     pub status: String,
     pub action: String,
     pub principal_id: String,
+    /// Directory: a role template id. ARM: a full role definition id. Groups: unused.
     pub role_definition_id: String,
-    pub directory_scope_id: String,
+    /// Directory: `directoryScopeId`. ARM: the scope path. Groups: unused.
+    pub scope: String,
+    /// Groups only: the group and `member` or `owner`.
+    pub group_id: Option<String>,
+    pub access_id: Option<String>,
     pub justification: Option<String>,
     pub ticket_system: Option<String>,
     pub ticket_number: Option<String>,
@@ -66,7 +83,13 @@ pub struct Tenant {
     pub default_approver: String,
     pub users: HashMap<String, User>,
     pub roles: HashMap<String, String>,
-    pub requests: Vec<RoleRequest>,
+    /// Group id -> display name.
+    pub groups: HashMap<String, String>,
+    /// Full ARM role definition id (lower case) -> display name.
+    pub arm_roles: HashMap<String, String>,
+    /// ARM scope path (lower case) -> (display name, type).
+    pub arm_scopes: HashMap<String, (String, String)>,
+    pub requests: Vec<Request>,
     pub decisions: Vec<Decision>,
     /// `(route template, status)` -> count, for `/_emulator/stats`.
     pub stats: BTreeMap<(String, u16), u64>,
@@ -180,7 +203,10 @@ impl Tenant {
         let mut t = Tenant::base();
         match scenario {
             Scenario::Empty => {}
-            Scenario::Demo => t.add_demo(),
+            Scenario::Demo => {
+                t.add_demo();
+                t.add_demo_groups_and_azure();
+            }
             Scenario::Bulk(n) => t.add_bulk(*n),
         }
         t
@@ -204,13 +230,16 @@ impl Tenant {
         approvers: Vec<String>,
     ) {
         let step_id = stable_guid(9, self.requests.len() as u64);
-        self.requests.push(RoleRequest {
+        self.requests.push(Request {
+            surface: Surface::Directory,
             id,
             status: "PendingApproval".into(),
             action: "SelfActivate".into(),
             principal_id: principal_id.into(),
             role_definition_id: role_id.into(),
-            directory_scope_id: "/".into(),
+            scope: "/".into(),
+            group_id: None,
+            access_id: None,
             justification: justification.map(str::to_string),
             ticket_system: ticket.map(|t| t.0.to_string()),
             ticket_number: ticket.map(|t| t.1.to_string()),
@@ -357,8 +386,10 @@ impl Tenant {
         }
     }
 
-    /// Loads `{"value": [request, ...]}` (a Graph list response) and adds each request as pending,
-    /// decidable by the default approver. Unknown principals and roles get placeholder names.
+    /// Loads `{"value": [request, ...]}` (a Graph or ARM list response) and adds each request as
+    /// pending, decidable by the default approver: directory-role requests, group requests (objects
+    /// with `groupId`) and ARM requests (objects with `properties`). Unknown principals, roles and
+    /// groups get placeholder names.
     pub fn load_seed(&mut self, doc: &Value) -> Result<usize, String> {
         let items = doc
             .get("value")
@@ -366,52 +397,108 @@ impl Tenant {
             .ok_or("the seed file must be a JSON object with a \"value\" array")?;
         let me = self.default_approver.clone();
         for (i, item) in items.iter().enumerate() {
-            let text = |k: &str| item.get(k).and_then(Value::as_str).map(str::to_string);
-            let id = text("id").ok_or(format!("seed request {i} has no \"id\""))?;
-            let principal = text("principalId").ok_or(format!("seed request {i} has no \"principalId\""))?;
-            let role = text("roleDefinitionId").ok_or(format!("seed request {i} has no \"roleDefinitionId\""))?;
-            if !self.users.contains_key(&principal) {
-                let short = &principal[..principal.len().min(8)];
-                self.users.insert(
-                    principal.clone(),
-                    User {
-                        id: principal.clone(),
-                        display_name: format!("User {short}"),
-                        upn: format!("user.{short}@{DOMAIN}"),
-                    },
-                );
+            let arm = item.get("properties").filter(|p| p.is_object());
+            let body = arm.unwrap_or(item);
+            let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
+            let id = match arm {
+                Some(_) => item.get("name").and_then(Value::as_str).map(str::to_string),
+                None => text("id"),
             }
-            self.roles.entry(role.clone()).or_insert_with(|| format!("Role {}", &role[..role.len().min(8)]));
-            let created = text("createdDateTime").and_then(|s| httpdate_from_iso(&s)).unwrap_or_else(SystemTime::now);
-            let exp = item.pointer("/scheduleInfo/expiration");
-            let ticket = item.get("ticketInfo");
-            let tstr = |k: &str| {
-                ticket.and_then(|t| t.get(k)).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string)
-            };
-            self.add_pending(
-                id,
-                &principal,
-                &role,
-                text("justification").as_deref(),
-                None,
-                created,
-                None,
-                vec![me.clone()],
-            );
+            .ok_or(format!("seed request {i} has no id"))?;
+            let principal = text("principalId").ok_or(format!("seed request {i} has no \"principalId\""))?;
+            self.ensure_user(&principal);
+            let created = text("createdDateTime")
+                .or_else(|| text("createdOn"))
+                .and_then(|s| httpdate_from_iso(&s))
+                .unwrap_or_else(SystemTime::now);
+            let justification = text("justification");
+            if let Some(group) = text("groupId") {
+                self.groups.entry(group.clone()).or_insert_with(|| format!("Group {}", &group[..group.len().min(8)]));
+                let access = text("accessId").unwrap_or_else(|| "member".into());
+                self.add_group_pending(
+                    id,
+                    &principal,
+                    &group,
+                    &access,
+                    justification.as_deref(),
+                    created,
+                    None,
+                    vec![me.clone()],
+                );
+            } else if arm.is_some() {
+                let scope = text("scope").ok_or(format!("seed request {i} has no \"properties.scope\""))?;
+                let role = text("roleDefinitionId").ok_or(format!("seed request {i} has no \"roleDefinitionId\""))?;
+                let role_guid = role.rsplit('/').next().unwrap_or_default().to_string();
+                if let Some(name) = body.pointer("/expandedProperties/scope/displayName").and_then(Value::as_str) {
+                    self.arm_scopes.insert(scope.to_ascii_lowercase(), (name.to_string(), "unknown".into()));
+                }
+                self.add_arm_pending(
+                    id,
+                    &principal,
+                    &scope,
+                    &role_guid,
+                    justification.as_deref(),
+                    None,
+                    created,
+                    None,
+                    vec![me.clone()],
+                );
+                if let Some(r) = self.requests.last_mut() {
+                    r.role_definition_id = role;
+                }
+            } else {
+                let role = text("roleDefinitionId").ok_or(format!("seed request {i} has no \"roleDefinitionId\""))?;
+                self.roles.entry(role.clone()).or_insert_with(|| format!("Role {}", &role[..role.len().min(8)]));
+                self.add_pending(
+                    id,
+                    &principal,
+                    &role,
+                    justification.as_deref(),
+                    None,
+                    created,
+                    None,
+                    vec![me.clone()],
+                );
+                if let Some(r) = self.requests.last_mut() {
+                    r.scope = text("directoryScopeId").unwrap_or_else(|| "/".into());
+                }
+            }
             let r = self.requests.last_mut().ok_or("internal: request not added")?;
-            r.ticket_system = tstr("ticketSystem");
-            r.ticket_number = tstr("ticketNumber");
-            r.action = text("action").unwrap_or_else(|| "SelfActivate".into());
-            r.directory_scope_id = text("directoryScopeId").unwrap_or_else(|| "/".into());
-            if let Some(exp) = exp {
+            let ticket = |k: &str| {
+                body.pointer(&format!("/ticketInfo/{k}"))
+                    .and_then(Value::as_str)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+            };
+            r.ticket_system = ticket("ticketSystem");
+            r.ticket_number = ticket("ticketNumber");
+            if let Some(action) = text("action").or_else(|| text("requestType")) {
+                r.action = action;
+            }
+            if let Some(exp) = body.pointer("/scheduleInfo/expiration") {
                 let s = |k: &str| exp.get(k).and_then(Value::as_str).map(str::to_string);
                 r.expiration_type = s("type").unwrap_or_else(|| "notSpecified".into());
                 r.duration = s("duration");
                 r.end = s("endDateTime").and_then(|d| httpdate_from_iso(&d));
             }
-            r.start = item.pointer("/scheduleInfo/startDateTime").and_then(Value::as_str).and_then(httpdate_from_iso);
+            r.start = body.pointer("/scheduleInfo/startDateTime").and_then(Value::as_str).and_then(httpdate_from_iso);
         }
         Ok(items.len())
+    }
+
+    /// A user for an id we have not seen, with a placeholder name.
+    fn ensure_user(&mut self, id: &str) {
+        if !self.users.contains_key(id) {
+            let short = &id[..id.len().min(8)];
+            self.users.insert(
+                id.to_string(),
+                User {
+                    id: id.to_string(),
+                    display_name: format!("User {short}"),
+                    upn: format!("user.{short}@{DOMAIN}"),
+                },
+            );
+        }
     }
 
     pub fn find(&self, id: &str) -> Option<usize> {
@@ -419,7 +506,7 @@ impl Tenant {
     }
 
     /// The request as Graph serialises a `unifiedRoleAssignmentScheduleRequest`.
-    pub fn request_json(&self, r: &RoleRequest, expand_principal: bool, expand_role: bool) -> Value {
+    pub fn request_json(&self, r: &Request, expand_principal: bool, expand_role: bool) -> Value {
         let mut v = json!({
             "id": r.id,
             "status": r.status,
@@ -428,7 +515,7 @@ impl Tenant {
             "approvalId": r.id,
             "principalId": r.principal_id,
             "roleDefinitionId": r.role_definition_id,
-            "directoryScopeId": r.directory_scope_id,
+            "directoryScopeId": r.scope,
             "appScopeId": null,
             "targetScheduleId": r.id,
             "justification": r.justification,
@@ -462,6 +549,291 @@ impl Tenant {
             };
         }
         v
+    }
+}
+
+/// Why a decision was refused: the status, Graph/ARM error code and message to answer with.
+pub struct Refusal(pub u16, pub &'static str, pub String);
+
+/// Real ids of built-in Azure roles.
+pub const ARM_ROLES: &[(&str, &str)] = &[
+    ("8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "Owner"),
+    ("b24988ac-6180-42a0-ab88-20f7382dd24c", "Contributor"),
+    ("acdd72a7-3385-48ef-bd42-f606fba81ae7", "Reader"),
+    ("b86a8fe4-44ce-4948-aee5-eccb2c155cd7", "Key Vault Secrets Officer"),
+    ("18d7d88d-d35e-4fb5-a5c3-7773c20a72d9", "User Access Administrator"),
+];
+
+impl Tenant {
+    /// Adds a pending PIM for Groups request (`accessId` is `member` or `owner`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_group_pending(
+        &mut self,
+        id: String,
+        principal_id: &str,
+        group_id: &str,
+        access_id: &str,
+        justification: Option<&str>,
+        created: SystemTime,
+        duration: Option<&str>,
+        approvers: Vec<String>,
+    ) {
+        self.add_pending(id, principal_id, "", justification, None, created, duration, approvers);
+        if let Some(r) = self.requests.last_mut() {
+            r.surface = Surface::Group;
+            r.group_id = Some(group_id.to_string());
+            r.access_id = Some(access_id.to_string());
+            r.scope = String::new();
+            r.expiration_type = "AfterDuration".into();
+        }
+    }
+
+    /// Adds a pending Azure resource request at `scope` for the built-in role `role_guid`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_arm_pending(
+        &mut self,
+        id: String,
+        principal_id: &str,
+        scope: &str,
+        role_guid: &str,
+        justification: Option<&str>,
+        ticket: Option<(&str, &str)>,
+        created: SystemTime,
+        duration: Option<&str>,
+        approvers: Vec<String>,
+    ) {
+        let role_id = format!("{scope}/providers/Microsoft.Authorization/roleDefinitions/{role_guid}");
+        self.add_pending(id, principal_id, &role_id, justification, ticket, created, duration, approvers);
+        if let Some(r) = self.requests.last_mut() {
+            r.surface = Surface::Arm;
+            r.scope = scope.to_string();
+            r.expiration_type = "AfterDuration".into();
+        }
+    }
+
+    /// Groups, Azure scopes and the pending requests on them for the demo scenario.
+    pub(crate) fn add_demo_groups_and_azure(&mut self) {
+        let me = self.default_approver.clone();
+        let lynne = self.user_id("LynneR");
+        let finance = stable_guid(5, 0);
+        let sites = stable_guid(5, 1);
+        self.groups.insert(finance.clone(), "Finance Approvers".into());
+        self.groups.insert(sites.clone(), "SharePoint Site Admins".into());
+        for (i, (nick, group, access, why, mins, dur)) in [
+            ("AlexW", &finance, "member", "Approve the Q4 supplier invoices", 18, "PT4H"),
+            ("IsaiahL", &sites, "owner", "Add the new Legal site owners", 42, "PT2H"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let principal = self.user_id(nick);
+            self.add_group_pending(
+                stable_guid(6, i as u64),
+                &principal,
+                group,
+                access,
+                Some(why),
+                Tenant::ago(mins),
+                Some(dur),
+                vec![me.clone(), lynne.clone()],
+            );
+        }
+        let sub = format!("/subscriptions/{}", stable_guid(7, 0));
+        let rg = format!("{sub}/resourceGroups/rg-payments");
+        let mg = "/providers/Microsoft.Management/managementGroups/contoso-platform".to_string();
+        for (scope, name, kind) in [
+            (&sub, "Contoso Production", "subscription"),
+            (&rg, "rg-payments", "resourcegroup"),
+            (&mg, "Contoso Platform", "managementgroup"),
+        ] {
+            self.arm_scopes.insert(scope.to_ascii_lowercase(), (name.to_string(), kind.to_string()));
+        }
+        for (i, (nick, scope, role, why, ticket, mins, dur)) in [
+            (
+                "JohannaL",
+                &sub,
+                ARM_ROLES[1].0,
+                "Scale out the checkout service for the sale",
+                Some(("ServiceNow", "CHG0004900")),
+                9,
+                "PT8H",
+            ),
+            (
+                "NestorW",
+                &rg,
+                ARM_ROLES[3].0,
+                "Rotate the payment gateway secrets",
+                Some(("ServiceNow", "CHG0004911")),
+                27,
+                "PT1H",
+            ),
+            ("PradeepG", &mg, ARM_ROLES[2].0, "Audit the platform policies", None, 75, "P1D"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let principal = self.user_id(nick);
+            self.add_arm_pending(
+                stable_guid(8, i as u64),
+                &principal,
+                scope,
+                role,
+                Some(why),
+                ticket,
+                Tenant::ago(mins),
+                Some(dur),
+                vec![me.clone(), lynne.clone()],
+            );
+        }
+        // One ARM request in the provisioning flavour of pending.
+        if let Some(r) = self.requests.last_mut() {
+            r.status = "PendingApprovalProvisioning".into();
+        }
+    }
+
+    /// Whether a request still waits for a decision.
+    pub fn is_pending(r: &Request) -> bool {
+        ["PendingApproval", "PendingApprovalProvisioning", "PendingAdminDecision"]
+            .iter()
+            .any(|s| r.status.eq_ignore_ascii_case(s))
+    }
+
+    /// Applies a decision to step/stage `step_id` of request `index` by `caller`, or says why not.
+    /// Shared by every surface: the rules are the same.
+    pub fn apply_decision(
+        &mut self,
+        index: usize,
+        step_id: &str,
+        caller: &str,
+        approve: bool,
+        justification: String,
+    ) -> Result<(), Refusal> {
+        let Some(si) = self.requests[index].steps.iter().position(|s| s.id.eq_ignore_ascii_case(step_id)) else {
+            return Err(Refusal(404, "NotFound", format!("The stage '{step_id}' was not found.")));
+        };
+        let r = &self.requests[index];
+        let step = &r.steps[si];
+        if !step.approvers.iter().any(|a| a == caller) {
+            return Err(Refusal(
+                403,
+                "Authorization_RequestDenied",
+                "The caller is not an approver of this stage.".into(),
+            ));
+        }
+        if r.principal_id == caller {
+            return Err(Refusal(
+                400,
+                "SelfApprovalNotAllowed",
+                "Approvers cannot approve or deny their own requests.".into(),
+            ));
+        }
+        if !step.review_result.eq_ignore_ascii_case("NotReviewed") || !Tenant::is_pending(r) {
+            return Err(Refusal(
+                409,
+                "Conflict",
+                "The request has already been approved or denied by another approver in this stage.".into(),
+            ));
+        }
+        let now = SystemTime::now();
+        let result = if approve { "Approved" } else { "Denied" };
+        let approval_id = r.id.clone();
+        let step_id = step.id.clone();
+        let r = &mut self.requests[index];
+        r.status = if approve { "Granted" } else { "Denied" }.into();
+        let s = &mut r.steps[si];
+        s.review_result = result.into();
+        s.status = "Completed".into();
+        s.reviewed_by = Some(caller.to_string());
+        s.reviewed_at = Some(now);
+        s.justification = justification.clone();
+        self.decisions.push(Decision {
+            approval_id,
+            step_id,
+            reviewer: caller.to_string(),
+            review_result: result.into(),
+            justification,
+            time: now,
+        });
+        Ok(())
+    }
+
+    fn user_json(&self, id: &str) -> Value {
+        match self.users.get(id) {
+            Some(u) => json!({
+                "@odata.type": "#microsoft.graph.user",
+                "id": u.id, "displayName": u.display_name, "userPrincipalName": u.upn
+            }),
+            None => Value::Null,
+        }
+    }
+
+    /// A `privilegedAccessGroupAssignmentScheduleRequest`.
+    pub fn group_request_json(&self, r: &Request, expand_group: bool, expand_principal: bool) -> Value {
+        let group_id = r.group_id.clone().unwrap_or_default();
+        let mut v = json!({
+            "id": r.id, "status": r.status, "action": r.action, "isValidationOnly": false,
+            "approvalId": r.id, "principalId": r.principal_id, "groupId": group_id,
+            "accessId": r.access_id, "memberType": "direct", "targetScheduleId": r.id,
+            "justification": r.justification, "customData": null,
+            "createdDateTime": iso(r.created), "completedDateTime": null,
+            "createdBy": {"user": {"id": r.principal_id}},
+            "scheduleInfo": {
+                "startDateTime": r.start.map(iso), "recurrence": null,
+                "expiration": {"type": r.expiration_type, "endDateTime": r.end.map(iso), "duration": r.duration}
+            },
+            "ticketInfo": {"ticketNumber": r.ticket_number, "ticketSystem": r.ticket_system},
+        });
+        if expand_group {
+            v["group"] = match self.groups.get(&group_id) {
+                Some(name) => json!({"id": group_id, "displayName": name, "mail": null}),
+                None => Value::Null,
+            };
+        }
+        if expand_principal {
+            v["principal"] = self.user_json(&r.principal_id);
+        }
+        v
+    }
+
+    /// An ARM `RoleAssignmentScheduleRequest`, names in `expandedProperties`.
+    pub fn arm_request_json(&self, r: &Request) -> Value {
+        let (scope_name, scope_type) = self
+            .arm_scopes
+            .get(&r.scope.to_ascii_lowercase())
+            .cloned()
+            .unwrap_or_else(|| (r.scope.clone(), "unknown".into()));
+        let role_guid = r.role_definition_id.rsplit('/').next().unwrap_or_default();
+        let role_name = ARM_ROLES.iter().find(|(g, _)| *g == role_guid).map(|(_, n)| n.to_string());
+        let principal = self.users.get(&r.principal_id);
+        let approval = format!("/providers/Microsoft.Authorization/roleAssignmentApprovals/{}", r.id);
+        json!({
+            "id": format!("{}/providers/Microsoft.Authorization/roleAssignmentScheduleRequests/{}", r.scope, r.id),
+            "name": r.id,
+            "type": "Microsoft.Authorization/RoleAssignmentScheduleRequests",
+            "properties": {
+                "scope": r.scope, "roleDefinitionId": r.role_definition_id, "principalId": r.principal_id,
+                "principalType": "User", "requestType": r.action, "status": r.status,
+                "approvalId": approval,
+                "scheduleInfo": {
+                    "startDateTime": r.start.map(iso).unwrap_or_else(|| iso(r.created)),
+                    "expiration": {"type": r.expiration_type, "endDateTime": r.end.map(iso), "duration": r.duration}
+                },
+                "justification": r.justification,
+                "ticketInfo": {"ticketNumber": r.ticket_number, "ticketSystem": r.ticket_system},
+                "requestorId": r.principal_id,
+                "createdOn": iso(r.created),
+                "expandedProperties": {
+                    "scope": {"id": r.scope, "displayName": scope_name, "type": scope_type},
+                    "roleDefinition": {"id": r.role_definition_id, "displayName": role_name, "type": "BuiltInRole"},
+                    "principal": {
+                        "id": r.principal_id,
+                        "displayName": principal.map(|u| u.display_name.clone()),
+                        "email": principal.map(|u| u.upn.clone()),
+                        "type": "User"
+                    }
+                }
+            }
+        })
     }
 }
 

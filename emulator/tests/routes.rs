@@ -281,3 +281,140 @@ async fn stats_count_requests_per_route_and_status() {
     assert_eq!((count(200), count(401)), (2, 1));
     assert_eq!(v["httpRequests"], 3);
 }
+
+const GROUPS: &str = "/v1.0/identityGovernance/privilegedAccess/group";
+const ARM_LIST: &str =
+    "/providers/Microsoft.Authorization/roleAssignmentScheduleRequests?api-version=2020-10-01&$filter=asApprover()";
+
+#[tokio::test]
+async fn groups_answer_with_stages_in_v1_and_steps_in_beta() {
+    let t = start(Scenario::Demo).await;
+    let tok = t.token(json!({})).await;
+    let list = t.get(&format!("{GROUPS}/assignmentScheduleRequests/filterByCurrentUser(on='approver')?$filter=status eq 'PendingApproval'&$expand=group,principal"), &tok).await;
+    let items = list["value"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert!(items[0]["group"]["displayName"].is_string() && items[0]["principal"]["displayName"].is_string());
+    assert!(items[0]["accessId"].is_string());
+    let id = items[0]["id"].as_str().unwrap().to_string();
+    let v1 = t.get(&format!("{GROUPS}/assignmentApprovals/{id}"), &tok).await;
+    let stage = v1["stages"][0]["id"].as_str().unwrap().to_string();
+    assert!(v1.get("steps").is_none());
+    let beta = t.get(&format!("/beta/identityGovernance/privilegedAccess/group/assignmentApprovals/{id}"), &tok).await;
+    assert_eq!(beta["steps"][0]["id"], stage.as_str());
+    // The plain collection needs a groupId or principalId filter, as in Graph.
+    let (s, h, b) = t.call(Method::GET, &format!("{GROUPS}/assignmentScheduleRequests"), Some(&tok), None).await;
+    assert_graph_error(s, &h, &b, StatusCode::BAD_REQUEST);
+    // v1.0 has no steps; beta decides through them.
+    let (s, _, _) = t
+        .call(
+            Method::PATCH,
+            &format!("{GROUPS}/assignmentApprovals/{id}/steps/{stage}"),
+            Some(&tok),
+            Some(json!({"reviewResult": "Approve"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _, _) = t
+        .call(
+            Method::PATCH,
+            &format!("/beta/identityGovernance/privilegedAccess/group/assignmentApprovals/{id}/steps/{stage}"),
+            Some(&tok),
+            Some(json!({"reviewResult": "Approve", "justification": "ok"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    // A directory-only token may not decide groups.
+    let dir = t.token(json!({"scopes": ["RoleAssignmentSchedule.ReadWrite.Directory"]})).await;
+    let other = items[1]["id"].as_str().unwrap();
+    let st = t.get(&format!("{GROUPS}/assignmentApprovals/{other}"), &tok).await["stages"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (s, h, b) = t
+        .call(
+            Method::PATCH,
+            &format!("{GROUPS}/assignmentApprovals/{other}/stages/{st}"),
+            Some(&dir),
+            Some(json!({"reviewResult": "Approve"})),
+        )
+        .await;
+    assert_graph_error(s, &h, &b, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn arm_lists_pages_and_decides_with_either_body_form() {
+    let t = start(Scenario::Demo).await;
+    let arm = t.token(json!({"audience": "arm"})).await;
+    let graph = t.token(json!({})).await;
+    let (s, _, b) = t.call(Method::GET, ARM_LIST, Some(&graph), None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "a Graph token is refused by ARM: {b}");
+    assert!(b["error"]["code"].is_string() && b["error"].get("innerError").is_none(), "ARM's own error body");
+    let (s, _, b) = t
+        .call(Method::GET, "/providers/Microsoft.Authorization/roleAssignmentScheduleRequests", Some(&arm), None)
+        .await;
+    assert_eq!((s, b["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("MissingApiVersionParameter")));
+    let list = t.get(ARM_LIST, &arm).await;
+    let items = list["value"].as_array().unwrap();
+    assert_eq!(items.len(), 3);
+    assert!(items[0]["properties"]["expandedProperties"]["principal"]["displayName"].is_string());
+    let approval = items[0]["properties"]["approvalId"].as_str().unwrap().to_string();
+    let a = t.get(&format!("{approval}?api-version=2021-01-01-preview"), &arm).await;
+    let stage = a["properties"]["stages"][0]["name"].as_str().unwrap().to_string();
+    assert_eq!(a["properties"]["stages"][0]["properties"]["assignedToMe"], true);
+    // PATCH with the body at the top level.
+    let (s, _, b) = t
+        .call(
+            Method::PATCH,
+            &format!("{approval}/stages/{stage}?api-version=2021-01-01-preview"),
+            Some(&arm),
+            Some(json!({"reviewResult": "Approve", "justification": "top"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["properties"]["reviewResult"], "Approve");
+    // PUT with the body wrapped in properties.
+    let second = items[1]["properties"]["approvalId"].as_str().unwrap().to_string();
+    let a2 = t.get(&format!("{second}?api-version=2021-01-01-preview"), &arm).await;
+    let stage2 = a2["properties"]["stages"][0]["name"].as_str().unwrap().to_string();
+    let (s, _, b) = t
+        .call(
+            Method::PUT,
+            &format!("{second}/stages/{stage2}?api-version=2021-01-01-preview"),
+            Some(&arm),
+            Some(json!({"properties": {"reviewResult": "Deny", "justification": "wrapped"}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["properties"]["reviewResult"], "Deny");
+    let (s, _, _) = t
+        .call(
+            Method::PUT,
+            &format!("{second}/stages/{stage2}?api-version=2021-01-01-preview"),
+            Some(&arm),
+            Some(json!({"properties": {"reviewResult": "Deny"}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let d = t.decisions().await;
+    assert_eq!((d[0]["justification"].as_str(), d[1]["justification"].as_str()), (Some("top"), Some("wrapped")));
+    let after = t.get(ARM_LIST, &arm).await;
+    assert_eq!(after["value"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn arm_filters_by_scope() {
+    let t = start(Scenario::Demo).await;
+    let arm = t.token(json!({"audience": "arm"})).await;
+    let all = t.get(ARM_LIST, &arm).await;
+    let sub_scope = all["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["properties"]["scope"].as_str().unwrap().to_string())
+        .find(|s| s.matches('/').count() == 2)
+        .unwrap();
+    let at_sub = t.get(&format!("{sub_scope}{ARM_LIST}"), &arm).await;
+    assert_eq!(at_sub["value"].as_array().unwrap().len(), 2);
+    let mg = t.get(&format!("/providers/Microsoft.Management/managementGroups/contoso-platform{ARM_LIST}"), &arm).await;
+    assert_eq!(mg["value"].as_array().unwrap().len(), 1);
+}

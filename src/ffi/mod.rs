@@ -27,7 +27,7 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use zeroize::Zeroizing;
 
-use crate::client::{ClientOptions, ListOptions, PimClient};
+use crate::client::{ClientOptions, ListOptions, PimClient, Tokens};
 use crate::error::{ErrorKind, PimError};
 use crate::model::{DecisionTarget, Review};
 use crate::token::{AccessToken, TokenInfo};
@@ -164,12 +164,22 @@ fn error_of(p: *const pim_error) -> Option<Arc<ErrorObject>> {
 /// # Safety
 /// As `plumbing::read_str`.
 unsafe fn read_token(token: *const c_char) -> Result<AccessToken, PimError> {
+    // SAFETY: forwarded contract.
+    unsafe { read_opt_token(token, "token") }?
+        .ok_or_else(|| PimError::new(ErrorKind::MissingToken, "No access token was given (token is NULL)."))
+}
+
+/// Reads an optional token argument (NULL means none) into zeroizing memory.
+///
+/// # Safety
+/// As `plumbing::read_str`.
+unsafe fn read_opt_token(token: *const c_char, what: &str) -> Result<Option<AccessToken>, PimError> {
     if token.is_null() {
-        return Err(PimError::new(ErrorKind::MissingToken, "No access token was given (token is NULL)."));
+        return Ok(None);
     }
     // SAFETY: forwarded contract.
-    let raw = Zeroizing::new(unsafe { read_str(token, "token") }?);
-    AccessToken::new(&raw)
+    let raw = Zeroizing::new(unsafe { read_str(token, what) }?);
+    AccessToken::new(&raw).map(Some)
 }
 
 /// Starts `work` on the client's runtime and hands C the operation handle.
@@ -195,7 +205,8 @@ where
 /// Creates a client.
 ///
 /// `options_json` may be NULL (all defaults) or a JSON object with any of: `graphUri` (default
-/// `https://graph.microsoft.com`; plain http only to loopback), `timeoutMs` (100000),
+/// `https://graph.microsoft.com`), `armUri` (default `https://management.azure.com`; plain http
+/// only to loopback for either), `timeoutMs` (100000),
 /// `connectTimeoutMs` (30000), `maxConcurrency` (8), `retry` (`{maxAttempts, baseDelayMs,
 /// maxDelayMs, budgetMs}`). Unknown fields are refused with `PIM_RESULT_INVALID_OPTIONS`.
 ///
@@ -245,9 +256,13 @@ pub extern "C" fn pim_client_free(client: *mut pim_client) {
     })
 }
 
-/// Starts listing every request waiting on the signed-in approver. Returns at once.
+/// Starts listing every request of one surface waiting on the signed-in approver. Returns at once.
 ///
-/// `token` is the bearer token (required). `options_json` may be NULL or `{"pageSize": N}`.
+/// `token` is the bearer token for that surface (required): a Microsoft Graph token for
+/// directory roles and groups, an Azure Resource Manager token for Azure resources.
+/// `options_json` may be NULL (directory roles) or `{"surface": "DirectoryRole" | "Group" |
+/// "AzureResource", "armScope": "/subscriptions/..." (Azure only; default the tenant root),
+/// "pageSize": N}`.
 /// On success `*op_out` receives an operation: poll it with `pim_op_wait`, take pending requests
 /// (JSON objects) with `pim_op_take_results` as pages arrive, read the final outcome with
 /// `pim_op_error`, and free it with `pim_op_free`. `pim_op_progress` counts requests listed;
@@ -290,10 +305,12 @@ pub unsafe extern "C" fn pim_list_pending(
 ///
 /// # Safety
 /// As those functions.
+#[allow(clippy::too_many_arguments)]
 unsafe fn decide(
     review: Review,
     client: *const pim_client,
-    token: *const c_char,
+    graph_token: *const c_char,
+    arm_token: *const c_char,
     requests_json: *const c_char,
     justification: *const c_char,
     op_out: *mut *mut pim_op,
@@ -304,7 +321,16 @@ unsafe fn decide(
         ffi_call(err_out, || {
             check_out(op_out, "op_out")?;
             let client = client_of(client)?;
-            let token = read_token(token)?;
+            let tokens = Tokens {
+                graph: read_opt_token(graph_token, "graph_token")?,
+                arm: read_opt_token(arm_token, "arm_token")?,
+            };
+            if tokens.graph.is_none() && tokens.arm.is_none() {
+                return Err(PimError::new(
+                    ErrorKind::MissingToken,
+                    "No access token was given (both tokens are NULL).",
+                ));
+            }
             let justification = Justification::parse(&read_str(justification, "justification")?)?;
             let targets: Vec<DecisionTarget> = serde_json::from_str(&read_str(requests_json, "requests_json")?)
                 .map_err(|e| {
@@ -316,7 +342,7 @@ unsafe fn decide(
             let core = client.core.clone();
             let op = start_op(&client, targets.len() as u64, move |shared| async move {
                 let cancel = shared.cancel.clone();
-                core.decide_many(&token, targets, review, &justification, &cancel, |outcome| {
+                core.decide_many(&tokens, targets, review, &justification, &cancel, |outcome| {
                     shared.push(serde_json::to_value(outcome).ok());
                 })
                 .await
@@ -327,11 +353,16 @@ unsafe fn decide(
     }
 }
 
-/// Starts approving requests. Returns at once.
+/// Starts approving requests, of any surfaces, as one operation. Returns at once.
 ///
-/// `requests_json` is a JSON array of `{"approvalId": "<guid>", "surface": "DirectoryRole",
-/// "principalId": "<guid>"}` (only `approvalId` is required). `justification` is required: empty,
-/// white-space-only or longer than 4000 characters is refused before anything is sent.
+/// `graph_token` (directory roles and groups) and `arm_token` (Azure resources) may each be NULL
+/// when no request needs it, not both. `requests_json` is a JSON array of `{"approvalId": "...",
+/// "surface": "DirectoryRole" | "Group" | "AzureResource", "principalId": "<guid>"}` (only
+/// `approvalId` is required; `surface` defaults to `DirectoryRole`). Graph approval ids are GUIDs;
+/// Azure ones are `/providers/Microsoft.Authorization/roleAssignmentApprovals/<guid>` paths.
+/// `justification` is required: empty, white-space-only or longer than 4000 characters is refused
+/// before anything is sent. A token that cannot decide a surface present in the list (expired,
+/// wrong audience, missing scope, app-only, absent) ends the operation before anything is sent.
 /// On success `*op_out` receives an operation whose results are one JSON object per request as it
 /// completes: `{index, approvalId, surface, result: "Approved"|"Denied"|"Failed", stepId,
 /// decidedAt, error: {kind, code, httpStatus, serviceCode, message, requestId}}`.
@@ -341,14 +372,15 @@ unsafe fn decide(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn pim_approve(
     client: *const pim_client,
-    token: *const c_char,
+    graph_token: *const c_char,
+    arm_token: *const c_char,
     requests_json: *const c_char,
     justification: *const c_char,
     op_out: *mut *mut pim_op,
     err_out: *mut *mut pim_error,
 ) -> ErrorKind {
     // SAFETY: forwarded contract.
-    unsafe { decide(Review::Approve, client, token, requests_json, justification, op_out, err_out) }
+    unsafe { decide(Review::Approve, client, graph_token, arm_token, requests_json, justification, op_out, err_out) }
 }
 
 /// Starts denying requests. Returns at once. Arguments and results as for `pim_approve`.
@@ -358,14 +390,15 @@ pub unsafe extern "C" fn pim_approve(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn pim_deny(
     client: *const pim_client,
-    token: *const c_char,
+    graph_token: *const c_char,
+    arm_token: *const c_char,
     requests_json: *const c_char,
     justification: *const c_char,
     op_out: *mut *mut pim_op,
     err_out: *mut *mut pim_error,
 ) -> ErrorKind {
     // SAFETY: forwarded contract.
-    unsafe { decide(Review::Deny, client, token, requests_json, justification, op_out, err_out) }
+    unsafe { decide(Review::Deny, client, graph_token, arm_token, requests_json, justification, op_out, err_out) }
 }
 
 /// Waits up to `timeout_ms` for the operation to finish. Returns `PIM_RESULT_OK` once it has

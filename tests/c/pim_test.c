@@ -141,7 +141,7 @@ static void test_flow(const char *uri, const char *token, const char *expired) {
     char requests[128];
     snprintf(requests, sizeof requests, "[{\"approvalId\": \"%s\"}]", id);
     const char *why = "Ticket \"INC0012345\" checked\nby O'Brien in Z\xc3\xbcrich";
-    CHECK(pim_approve(client, token, requests, why, &op, NULL) == PIM_RESULT_OK, "approve starts");
+    CHECK(pim_approve(client, token, NULL, requests, why, &op, NULL) == PIM_RESULT_OK, "approve starts");
     char *results = drain(op);
     CHECK(strstr(results, "\"result\":\"Approved\"") != NULL, "approved: %s", results);
     free(results);
@@ -152,7 +152,7 @@ static void test_flow(const char *uri, const char *token, const char *expired) {
     pim_op_free(op);
 
     /* The same request again: already decided, reported per request, nothing sent. */
-    CHECK(pim_deny(client, token, requests, "second thoughts", &op, NULL) == PIM_RESULT_OK, "deny starts");
+    CHECK(pim_deny(client, token, NULL, requests, "second thoughts", &op, NULL) == PIM_RESULT_OK, "deny starts");
     results = drain(op);
     CHECK(strstr(results, "\"result\":\"Failed\"") != NULL && strstr(results, "AlreadyDecided") != NULL,
           "already decided: %s", results);
@@ -160,7 +160,7 @@ static void test_flow(const char *uri, const char *token, const char *expired) {
     pim_op_free(op);
 
     /* A path-like id: refused per request. */
-    CHECK(pim_approve(client, token, "[{\"approvalId\": \"../../users\"}]", "x", &op, NULL) == PIM_RESULT_OK,
+    CHECK(pim_approve(client, token, NULL, "[{\"approvalId\": \"../../users\"}]", "x", &op, NULL) == PIM_RESULT_OK,
           "approve starts");
     results = drain(op);
     CHECK(strstr(results, "InvalidId") != NULL, "invalid id: %s", results);
@@ -170,14 +170,14 @@ static void test_flow(const char *uri, const char *token, const char *expired) {
     /* An empty justification: refused before anything starts. */
     op = NULL;
     err = NULL;
-    CHECK(pim_approve(client, token, requests, "  ", &op, &err) == PIM_RESULT_INVALID_JUSTIFICATION,
+    CHECK(pim_approve(client, token, NULL, requests, "  ", &op, &err) == PIM_RESULT_INVALID_JUSTIFICATION,
           "empty justification");
     CHECK(op == NULL && err != NULL, "no op, an error");
     pim_error_free(err);
 
     /* Malformed requests JSON. */
     err = NULL;
-    CHECK(pim_approve(client, token, "[{", "x", &op, &err) == PIM_RESULT_INVALID_INPUT, "malformed JSON");
+    CHECK(pim_approve(client, token, NULL, "[{", "x", &op, &err) == PIM_RESULT_INVALID_INPUT, "malformed JSON");
     pim_error_free(err);
 
     /* An expired token: the operation fails with details. */

@@ -29,6 +29,7 @@ impl Env {
         let options = ClientOptions::from_json(Some(
             &json!({
                 "graphUri": self.base(),
+                "armUri": self.base(),
                 "retry": {"maxAttempts": 3, "baseDelayMs": 10, "maxDelayMs": 50, "budgetMs": 2000}
             })
             .to_string(),
@@ -53,6 +54,10 @@ impl Env {
 
     pub async fn token(&self) -> AccessToken {
         AccessToken::new(&self.raw_token(json!({})).await).unwrap()
+    }
+
+    pub async fn arm_token(&self) -> AccessToken {
+        AccessToken::new(&self.raw_token(json!({"audience": "arm"})).await).unwrap()
     }
 
     pub async fn token_for(&self, body: Value) -> AccessToken {
@@ -92,3 +97,17 @@ impl Env {
 }
 
 pub const UPN: &str = "@contoso.onmicrosoft.com";
+
+/// Lists one surface with `token`.
+pub async fn list_surface(
+    env: &Env,
+    token: &AccessToken,
+    options: pim_bridge::ListOptions,
+) -> Vec<pim_bridge::PendingRequest> {
+    let mut all = Vec::new();
+    env.client()
+        .list_pending(token, &options, &tokio_util::sync::CancellationToken::new(), |page| all.extend(page))
+        .await
+        .expect("listing works");
+    all
+}
