@@ -262,7 +262,7 @@ mod tests {
             format!("providers/Microsoft.Authorization/roleAssignmentApprovals/{g}"),
             format!("/providers/Microsoft.Authorization/roleAssignmentApprovals/{g}?x=1"),
             format!("/providers/Microsoft.Authorization/roleAssignmentApprovals/{g}%2F"),
-            format!("/providers/Microsoft.Authorization/roleAssignmentApprovals/not-a-guid"),
+            "/providers/Microsoft.Authorization/roleAssignmentApprovals/not-a-guid".to_string(),
         ] {
             assert_eq!(ArmApprovalId::parse(&bad).unwrap_err().kind, ErrorKind::InvalidId, "{bad}");
         }
