@@ -281,22 +281,26 @@ function Invoke-Demo {
     try {
         Write-Step "pim-emulator --scenario demo is listening at $($emulator.Uri)"
         Import-Module $ModuleOut -Force
-        # Against the emulator, a token it minted stands in for Connect-MgGraph.
-        $token = ConvertTo-SecureString (Get-EmulatorToken $emulator) -AsPlainText -Force
-        $common = @{ GraphUri = $emulator.Uri; AccessToken = $token }
+        # Against the emulator, tokens it minted stand in for Connect-MgGraph and Connect-AzAccount.
+        $common = @{
+            GraphUri       = $emulator.Uri
+            ArmUri         = $emulator.Uri
+            AccessToken    = ConvertTo-SecureString (Get-EmulatorToken $emulator) -AsPlainText -Force
+            ArmAccessToken = ConvertTo-SecureString (Get-EmulatorToken $emulator @{ audience = 'arm' }) -AsPlainText -Force
+        }
 
-        Write-Step 'Get-PimPending'
+        Write-Step 'Get-PimPending (directory roles, groups and Azure resources)'
         $pending = Get-PimPending @common
         $pending | Format-Table | Out-String -Width 160 | Out-Host
 
-        Write-Step "Approve-PimRequest (Alex's request) and Deny-PimRequest (Lee's request)"
-        $alex = $pending | Where-Object Principal -eq 'Alex Wilber'
-        $lee = $pending | Where-Object Principal -eq 'Lee Gu'
+        Write-Step 'Approve-PimRequest and Deny-PimRequest, one pipeline each, across the surfaces'
+        $approve = $pending | Where-Object { $_.Principal -eq 'Alex Wilber' -and $_.Surface -eq 'DirectoryRole' -or $_.Principal -in 'Isaiah Langer', 'Johanna Lorenz' }
+        $deny = $pending | Where-Object { $_.Principal -eq 'Lee Gu' -or $_.Principal -eq 'Nestor Wilke' }
         $decisions = @(
-            $alex | Approve-PimRequest -Justification 'CHG0004821 approved by the CAB on Tuesday' -Confirm:$false @common
-            $lee | Deny-PimRequest -Justification 'Please attach the security incident number first' -Confirm:$false @common
+            $approve | Approve-PimRequest -Justification 'CHG0004821 approved by the CAB on Tuesday' -Confirm:$false @common
+            $deny | Deny-PimRequest -Justification 'Please attach the security incident number first' -Confirm:$false @common
         )
-        $decisions | Format-Table | Out-String -Width 160 | Out-Host
+        $decisions | Format-Table Result, Surface, Principal, Role, DecidedAt | Out-String -Width 160 | Out-Host
 
         Write-Step 'What the emulator received (/_emulator/decisions)'
         (Invoke-RestMethod -Uri "$($emulator.Uri)/_emulator/decisions").value |

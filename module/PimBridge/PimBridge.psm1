@@ -13,9 +13,11 @@ foreach ($folder in 'Private', 'Public') {
 }
 #endregion functions
 
-# Per-session state: native clients by Graph URI, and the token read from Connect-MgGraph.
+# Per-session state: native clients by endpoints, and the tokens read from Connect-MgGraph and
+# Connect-AzAccount sessions.
 $script:PimClients = @{}
 $script:MgTokenCache = $null
+$script:AzTokenCache = $null
 # PowerShell 7.5+ can keep ISO dates as strings; 7.4 turns them into DateTime (handled either way).
 $script:JsonArgs = @{ Depth = 8 }
 if ((Microsoft.PowerShell.Core\Get-Command -Name ConvertFrom-Json).Parameters.ContainsKey('DateKind')) {
@@ -26,6 +28,7 @@ $MyInvocation.MyCommand.ScriptBlock.Module.OnRemove = {
     foreach ($client in $script:PimClients.Values) { $client.Dispose() }
     $script:PimClients = @{}
     $script:MgTokenCache = $null
+    $script:AzTokenCache = $null
 }
 
 Export-ModuleMember -Function 'Get-PimPending', 'Approve-PimRequest', 'Deny-PimRequest'

@@ -9,7 +9,7 @@ BeforeAll {
         $script:Emu = Start-TestEmulator -Scenario demo
         $script:Token = New-TestToken $Emu
         $script:Common = @{ GraphUri = $Emu.Uri; AccessToken = $Token }
-        $script:Pending = @(Get-PimPending @Common)
+        $script:Pending = @(Get-PimPending @Common -Surface DirectoryRole)
     }
     function Get-Request([string] $Name) { $Pending | Where-Object Principal -eq $Name }
 }

@@ -14,7 +14,7 @@ AfterAll {
 
 Describe 'Listing' {
     BeforeAll {
-        $script:Pending = @(Get-PimPending @Common)
+        $script:Pending = @(Get-PimPending @Common -Surface DirectoryRole)
     }
 
     It 'returns every request waiting on me' {
@@ -26,7 +26,7 @@ Describe 'Listing' {
             $p.PSObject.TypeNames[0] | Should -Be 'PimBridge.PendingRequest'
         }
         $expected = 'ApprovalId', 'RequestId', 'Surface', 'Principal', 'PrincipalUpn', 'PrincipalId', 'Role', 'RoleId', 'Scope', 'ScopeId',
-            'Justification', 'Ticket', 'CreatedAt', 'StartsAt', 'Duration', 'EndsAt', 'Action', 'Status'
+            'Justification', 'Ticket', 'CreatedAt', 'StartsAt', 'Duration', 'EndsAt', 'Action', 'Status', 'Group', 'AccessType'
         @($Pending[0].PSObject.Properties.Name) | Should -Be $expected
     }
 
@@ -67,7 +67,7 @@ Describe 'Listing' {
     It 'reads the endpoint from PIMBRIDGE_GRAPH_URI' {
         $env:PIMBRIDGE_GRAPH_URI = $Demo.Uri
         try {
-            @(Get-PimPending -AccessToken $Token) | Should -HaveCount 6
+            @(Get-PimPending -AccessToken $Token -Surface DirectoryRole) | Should -HaveCount 6
         } finally {
             Remove-Item Env:PIMBRIDGE_GRAPH_URI
         }
@@ -79,14 +79,14 @@ Describe 'Paging' {
     AfterAll { Stop-TestEmulator $Bulk }
 
     It 'follows every page' {
-        $all = @(Get-PimPending -GraphUri $Bulk.Uri -AccessToken (New-TestToken $Bulk))
+        $all = @(Get-PimPending -GraphUri $Bulk.Uri -AccessToken (New-TestToken $Bulk) -Surface DirectoryRole)
         $all.Count | Should -Be 120
         @($all.ApprovalId | Sort-Object -Unique).Count | Should -Be 120
         Get-TestCalls $Bulk '*filterByCurrentUser*' | Should -Be 3
     }
 
     It 'asks for the page size given' {
-        @(Get-PimPending -GraphUri $Bulk.Uri -AccessToken (New-TestToken $Bulk) -PageSize 40).Count | Should -Be 120
+        @(Get-PimPending -GraphUri $Bulk.Uri -AccessToken (New-TestToken $Bulk) -PageSize 40 -Surface DirectoryRole).Count | Should -Be 120
     }
 }
 
@@ -97,31 +97,31 @@ Describe 'Refusals' {
 
     It 'reports an unreachable endpoint' {
         $port = ([System.Net.Sockets.TcpListener]::new([ipaddress]::Loopback, 0)).LocalEndpoint.Port
-        { Get-PimPending -AccessToken $Token -GraphUri "http://127.0.0.1:$port" } | Should -Throw -ErrorId 'PimBridge.Unreachable,Get-PimPending'
+        { Get-PimPending -AccessToken $Token -GraphUri "http://127.0.0.1:$port" -Surface DirectoryRole } | Should -Throw -ErrorId 'PimBridge.Unreachable,Get-PimPending'
     }
 
     It 'reports an expired token before calling' {
         $expired = New-TestToken $Demo @{ expiresIn = -120 }
         $before = Get-TestCalls $Demo
-        { Get-PimPending -GraphUri $Demo.Uri -AccessToken $expired } | Should -Throw -ErrorId 'PimBridge.TokenExpired,Get-PimPending'
+        { Get-PimPending -GraphUri $Demo.Uri -AccessToken $expired -Surface DirectoryRole } | Should -Throw -ErrorId 'PimBridge.TokenExpired,Get-PimPending'
         (Get-TestCalls $Demo) | Should -Be ($before + 1) -Because 'only the stats call itself was added'
     }
 
     It 'reports a token the service refuses' {
         $forged = ConvertTo-SecureString ((Get-TestTokenText $Demo) + 'x') -AsPlainText -Force
-        $err = { Get-PimPending -GraphUri $Demo.Uri -AccessToken $forged } | Should -Throw -ErrorId 'PimBridge.TokenExpired,Get-PimPending' -PassThru
+        $err = { Get-PimPending -GraphUri $Demo.Uri -AccessToken $forged -Surface DirectoryRole } | Should -Throw -ErrorId 'PimBridge.TokenExpired,Get-PimPending' -PassThru
         $err.ErrorDetails.Message | Should -Match 'request-id: [0-9a-f-]{36}'
         $err.CategoryInfo.Category | Should -Be 'AuthenticationError'
     }
 
     It 'reports a token for the wrong audience' {
         $arm = New-TestToken $Demo @{ audience = 'arm' }
-        { Get-PimPending -GraphUri $Demo.Uri -AccessToken $arm } | Should -Throw -ErrorId 'PimBridge.InvalidToken,Get-PimPending'
+        { Get-PimPending -GraphUri $Demo.Uri -AccessToken $arm -Surface DirectoryRole } | Should -Throw -ErrorId 'PimBridge.InvalidToken,Get-PimPending'
     }
 
     It 'reports a malformed token' {
         $bad = ConvertTo-SecureString 'not a token' -AsPlainText -Force
-        { Get-PimPending -GraphUri $Demo.Uri -AccessToken $bad } | Should -Throw -ErrorId 'PimBridge.InvalidToken,Get-PimPending'
+        { Get-PimPending -GraphUri $Demo.Uri -AccessToken $bad -Surface DirectoryRole } | Should -Throw -ErrorId 'PimBridge.InvalidToken,Get-PimPending'
     }
 
     It 'names the missing scope' {
@@ -129,5 +129,16 @@ Describe 'Refusals' {
         $err = { Get-PimPending -GraphUri $Demo.Uri -AccessToken $none } | Should -Throw -ErrorId 'PimBridge.MissingScope,Get-PimPending' -PassThru
         $err.Exception.Message | Should -Match 'RoleAssignmentSchedule.Read.Directory'
         $err.ErrorDetails.RecommendedAction | Should -Match "Connect-MgGraph -Scopes 'RoleAssignmentSchedule.ReadWrite.Directory'"
+    }
+
+    It 'lists what it can when one of several surfaces fails, and reports the other' {
+        $dirOnly = New-TestToken $Demo @{ scopes = @('RoleAssignmentSchedule.Read.Directory') }
+        $out = @(Get-PimPending -GraphUri $Demo.Uri -AccessToken $dirOnly -Surface DirectoryRole, Group -ErrorVariable errs -ErrorAction SilentlyContinue)
+        $out.Count | Should -Be 6
+        $errs | Should -HaveCount 1
+        $errs[0].FullyQualifiedErrorId | Should -Be 'PimBridge.MissingScope,Get-PimPending'
+        $errs[0].TargetObject | Should -Be 'Group'
+        # Listing by default, the surface the token cannot read is skipped quietly.
+        @(Get-PimPending -GraphUri $Demo.Uri -AccessToken $dirOnly -ErrorAction Stop).Count | Should -Be 6
     }
 }

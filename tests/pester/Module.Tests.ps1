@@ -71,20 +71,20 @@ Describe 'Help' {
 }
 
 Describe 'Parameters' {
-    It 'Get-PimPending takes <_>' -ForEach @('Role', 'Principal', 'AccessToken', 'GraphUri', 'PageSize') {
+    It 'Get-PimPending takes <_>' -ForEach @('Surface', 'Role', 'Principal', 'AccessToken', 'ArmAccessToken', 'GraphUri', 'ArmUri', 'ArmScope', 'PageSize') {
         (Get-Command Get-PimPending).Parameters.Keys | Should -Contain $_
     }
 
     It 'Get-PimPending has exactly its documented parameters' {
         $common = [System.Management.Automation.PSCmdlet]::CommonParameters
         @((Get-Command Get-PimPending).Parameters.Keys | Where-Object { $_ -notin $common } | Sort-Object) |
-            Should -Be @('AccessToken', 'GraphUri', 'PageSize', 'Principal', 'Role')
+            Should -Be @('AccessToken', 'ArmAccessToken', 'ArmScope', 'ArmUri', 'GraphUri', 'PageSize', 'Principal', 'Role', 'Surface')
     }
 
     It '<_> has exactly its documented parameters' -ForEach @('Approve-PimRequest', 'Deny-PimRequest') {
         $common = [System.Management.Automation.PSCmdlet]::CommonParameters + [System.Management.Automation.PSCmdlet]::OptionalCommonParameters
         @((Get-Command $_).Parameters.Keys | Where-Object { $_ -notin $common } | Sort-Object) |
-            Should -Be @('AccessToken', 'ApprovalId', 'GraphUri', 'InputObject', 'Justification')
+            Should -Be @('AccessToken', 'ApprovalId', 'ArmAccessToken', 'ArmUri', 'GraphUri', 'InputObject', 'Justification')
     }
 
     It '<_> confirms with high impact and binds ApprovalId by property name' -ForEach @('Approve-PimRequest', 'Deny-PimRequest') {
@@ -98,6 +98,7 @@ Describe 'Parameters' {
         $input.ValueFromPipeline | Should -BeTrue
         ($command.Parameters['Justification'].Attributes | Where-Object { $_ -is [System.Management.Automation.ParameterAttribute] }).Mandatory | Should -BeTrue
         $command.Parameters['AccessToken'].ParameterType | Should -Be ([securestring])
+        $command.Parameters['ArmAccessToken'].ParameterType | Should -Be ([securestring])
     }
 }
 

@@ -46,7 +46,8 @@ Describe 'The token of a Connect-MgGraph session' {
 
     It 'is read with one Invoke-MgGraphRequest call and reused' {
         Set-MgSession (Get-TestTokenText $Emu)
-        @(Get-PimPending) | Should -HaveCount 6
+        @(Get-PimPending) | Should -HaveCount 8 -Because 'six directory-role and two group requests'
+        Get-PimPending | Where-Object Surface -eq 'AzureResource' | Should -BeNullOrEmpty -Because 'there is no Azure token'
         @(Get-PimPending -Role 'Global*') | Should -HaveCount 1
         $null = Get-PimPending -Principal 'Patti*' | Deny-PimRequest -Justification 'No ticket' -Confirm:$false
         $global:MgCalls | Should -HaveCount 1
@@ -71,7 +72,7 @@ Describe 'The token of a Connect-MgGraph session' {
         Remove-MgSession
         Get-Command Invoke-MgGraphRequest -ErrorAction Ignore | Should -BeNullOrEmpty
         $err = { Get-PimPending } | Should -Throw -ErrorId 'PimBridge.NotConnected,Get-PimPending' -PassThru
-        $err.Exception.Message | Should -Match ([regex]::Escape("Connect-MgGraph -Scopes 'RoleAssignmentSchedule.ReadWrite.Directory'"))
+        $err.Exception.Message | Should -Match ([regex]::Escape("Connect-MgGraph -Scopes 'RoleAssignmentSchedule.ReadWrite.Directory', 'PrivilegedAssignmentSchedule.ReadWrite.AzureADGroup'"))
         $err.CategoryInfo.Category | Should -Be 'AuthenticationError'
     }
 

@@ -1,5 +1,6 @@
-# Where to call and with which token: -GraphUri / -AccessToken, else PIMBRIDGE_GRAPH_URI and the
-# Connect-MgGraph session, else Graph's public cloud.
+# Where to call and with which token. Graph: -GraphUri / -AccessToken, else PIMBRIDGE_GRAPH_URI and
+# the Connect-MgGraph session, else Graph's public cloud. Azure Resource Manager: -ArmUri /
+# -ArmAccessToken, else PIMBRIDGE_ARM_URI and the Connect-AzAccount session (Az.Accounts).
 
 # Graph's host for each Connect-MgGraph environment (national clouds).
 $script:PimGraphHosts = @{
@@ -9,8 +10,11 @@ $script:PimGraphHosts = @{
     China    = 'https://microsoftgraph.chinacloudapi.cn'
 }
 
-# The Connect-MgGraph command that gives a token able to list and decide directory-role requests.
-$script:PimConnectCommand = "Connect-MgGraph -Scopes 'RoleAssignmentSchedule.ReadWrite.Directory'"
+# The Connect-MgGraph command that gives a token able to list and decide directory-role and group requests.
+$script:PimConnectCommand = "Connect-MgGraph -Scopes 'RoleAssignmentSchedule.ReadWrite.Directory', 'PrivilegedAssignmentSchedule.ReadWrite.AzureADGroup'"
+
+# What to do when Azure resource requests need a token and there is none.
+$script:PimArmTokenHelp = "Azure resource requests need an Azure Resource Manager token: pass -ArmAccessToken (for example (Get-AzAccessToken -ResourceUrl 'https://management.azure.com/' -AsSecureString).Token), or run Connect-AzAccount in this session (Az.Accounts)."
 
 function Get-PimMgContext {
     # The Microsoft Graph SDK is optional: without it there is simply no session to reuse.
@@ -33,18 +37,69 @@ function Resolve-PimGraphUri {
     $script:PimGraphHosts['Global']
 }
 
-function Get-PimClient {
-    # One native client (connection pool and runtime) per Graph URI, kept for the session.
-    [CmdletBinding()]
-    param([Parameter(Mandatory)] [string] $GraphUri)
+function Get-PimAzContext {
+    # Az.Accounts is optional too.
+    if (Microsoft.PowerShell.Core\Get-Command -Name 'Get-AzContext' -ErrorAction Ignore) {
+        Get-AzContext -ErrorAction Ignore
+    }
+}
 
-    $client = $script:PimClients[$GraphUri]
+function Resolve-PimArmUri {
+    [CmdletBinding()]
+    [OutputType([string])]
+    param([string] $ArmUri)
+
+    if ($ArmUri) { return $ArmUri.TrimEnd('/') }
+    if ($env:PIMBRIDGE_ARM_URI) { return $env:PIMBRIDGE_ARM_URI.TrimEnd('/') }
+    $context = Get-PimAzContext
+    if ($context -and $context.PSObject.Properties['Environment'] -and $context.Environment -and $context.Environment.PSObject.Properties['ResourceManagerUrl'] -and $context.Environment.ResourceManagerUrl) {
+        return ([string]$context.Environment.ResourceManagerUrl).TrimEnd('/')
+    }
+    'https://management.azure.com'
+}
+
+function Get-PimClient {
+    # One native client (connection pool and runtime) per pair of endpoints, kept for the session.
+    [CmdletBinding()]
+    param([Parameter(Mandatory)] [string] $GraphUri, [Parameter(Mandatory)] [string] $ArmUri)
+
+    $key = "$GraphUri|$ArmUri"
+    $client = $script:PimClients[$key]
     if ($null -eq $client -or $client.IsClosed) {
-        $options = Microsoft.PowerShell.Utility\ConvertTo-Json -InputObject @{ graphUri = $GraphUri } -Compress
+        $options = Microsoft.PowerShell.Utility\ConvertTo-Json -InputObject @{ graphUri = $GraphUri; armUri = $ArmUri } -Compress
         $client = [PimBridge.Interop.PimNative]::CreateClient($options)
-        $script:PimClients[$GraphUri] = $client
+        $script:PimClients[$key] = $client
     }
     $client
+}
+
+function Get-PimArmToken {
+    # The caller's -ArmAccessToken, or a token from the Connect-AzAccount session (Get-AzAccessToken),
+    # reused until five minutes before it expires; $null when there is neither.
+    [CmdletBinding()]
+    [OutputType([securestring])]
+    param([securestring] $ArmAccessToken)
+
+    if ($ArmAccessToken) { return $ArmAccessToken }
+    $cache = $script:AzTokenCache
+    if ($cache -and $cache.ExpiresAt -gt [DateTimeOffset]::UtcNow.AddMinutes(5)) { return $cache.Token }
+    $context = Get-PimAzContext
+    if (-not $context -or -not (Microsoft.PowerShell.Core\Get-Command -Name 'Get-AzAccessToken' -ErrorAction Ignore)) { return $null }
+    $resource = 'https://management.azure.com/'
+    if ($context.PSObject.Properties['Environment'] -and $context.Environment -and $context.Environment.PSObject.Properties['ResourceManagerUrl'] -and $context.Environment.ResourceManagerUrl) {
+        $resource = [string]$context.Environment.ResourceManagerUrl
+    }
+    Microsoft.PowerShell.Utility\Write-Verbose -Message 'Reading an Azure Resource Manager token from the current Connect-AzAccount session.'
+    $result = Get-AzAccessToken -ResourceUrl $resource -ErrorAction Stop
+    # Az.Accounts 3+ returns a SecureString (and offers -AsSecureString); older versions plain text.
+    $token = if ($result.Token -is [securestring]) {
+        $result.Token
+    } else {
+        Microsoft.PowerShell.Security\ConvertTo-SecureString -String ([string]$result.Token) -AsPlainText -Force
+    }
+    $expiresAt = if ($result.PSObject.Properties['ExpiresOn'] -and $result.ExpiresOn) { [DateTimeOffset]$result.ExpiresOn } else { [DateTimeOffset]::UtcNow.AddMinutes(10) }
+    $script:AzTokenCache = @{ Token = $token; ExpiresAt = $expiresAt }
+    $token
 }
 
 function Get-PimGraphToken {
@@ -54,7 +109,9 @@ function Get-PimGraphToken {
     [OutputType([securestring])]
     param(
         [securestring] $AccessToken,
-        [Parameter(Mandatory)] [string] $GraphUri
+        [Parameter(Mandatory)] [string] $GraphUri,
+        # Return $null instead of failing when there is no session.
+        [switch] $Optional
     )
 
     if ($AccessToken) { return $AccessToken }
@@ -64,6 +121,7 @@ function Get-PimGraphToken {
     }
     $notConnected = "Not connected: run $script:PimConnectCommand (needs the Microsoft.Graph.Authentication module), or pass -AccessToken."
     if (-not (Microsoft.PowerShell.Core\Get-Command -Name 'Invoke-MgGraphRequest' -ErrorAction Ignore) -or -not (Get-PimMgContext)) {
+        if ($Optional) { return $null }
         throw [PimBridge.Interop.PimNativeException]::new('MissingToken', $notConnected, 0, $null, $null)
     }
     Microsoft.PowerShell.Utility\Write-Verbose -Message 'Reading the access token of the current Connect-MgGraph session.'

@@ -1,3 +1,6 @@
+# The surfaces, as the native library names them.
+$script:PimSurfaces = @('DirectoryRole', 'Group', 'AzureResource')
+
 # What Approve-PimRequest and Deny-PimRequest share: reading pipeline input, describing a request
 # for the confirmation prompt, and deciding a whole pipeline as one native operation.
 
@@ -20,6 +23,18 @@ function ConvertTo-PimDecisionTarget {
     }
     if ($null -eq $id) { return $null }
     $id = [string]$id
+    # The surface: from the object when it says; else by shape (Azure approval ids are paths).
+    $surface = if ($request -and $request.PSObject.Properties['Surface'] -and $request.Surface) {
+        [string]$request.Surface
+    } elseif ($InputObject -is [System.Collections.IDictionary] -and $InputObject['Surface']) {
+        [string]$InputObject['Surface']
+    } elseif ($id.StartsWith('/')) {
+        'AzureResource'
+    } else {
+        'DirectoryRole'
+    }
+    # Normalised to the native names; an unknown surface leaves $null, which is refused.
+    $surface = $script:PimSurfaces | Microsoft.PowerShell.Core\Where-Object { $_ -eq $surface } | Microsoft.PowerShell.Utility\Select-Object -First 1
     $description = "PIM request $id"
     $principalId = $null
     $principal = $null
@@ -43,6 +58,7 @@ function ConvertTo-PimDecisionTarget {
     }
     [pscustomobject]@{
         ApprovalId  = $id
+        Surface     = $surface
         PrincipalId = $principalId
         Principal   = $principal
         Role        = $role
@@ -61,19 +77,33 @@ function Invoke-PimDecision {
         [Parameter(Mandatory)] [object[]] $Targets,
         [Parameter(Mandatory)] [string] $Justification,
         [securestring] $AccessToken,
-        [string] $GraphUri
+        [string] $GraphUri,
+        [securestring] $ArmAccessToken,
+        [string] $ArmUri
     )
 
     try {
         $uri = Resolve-PimGraphUri -GraphUri $GraphUri
-        $token = Get-PimGraphToken -AccessToken $AccessToken -GraphUri $uri
-        $client = Get-PimClient -GraphUri $uri
-        $requests = foreach ($t in $Targets) { @{ approvalId = $t.ApprovalId; principalId = $t.PrincipalId } }
+        $armUri = Resolve-PimArmUri -ArmUri $ArmUri
+        # Only the tokens the requests need: Graph for directory roles and groups, ARM for Azure.
+        $token = $null
+        $armToken = $null
+        if ($Targets | Microsoft.PowerShell.Core\Where-Object Surface -ne 'AzureResource') {
+            $token = Get-PimGraphToken -AccessToken $AccessToken -GraphUri $uri
+        }
+        if ($Targets | Microsoft.PowerShell.Core\Where-Object Surface -eq 'AzureResource') {
+            $armToken = Get-PimArmToken -ArmAccessToken $ArmAccessToken
+            if (-not $armToken) {
+                throw [PimBridge.Interop.PimNativeException]::new('MissingToken', $script:PimArmTokenHelp, 0, $null, $null)
+            }
+        }
+        $client = Get-PimClient -GraphUri $uri -ArmUri $armUri
+        $requests = foreach ($t in $Targets) { @{ approvalId = $t.ApprovalId; surface = $t.Surface; principalId = $t.PrincipalId } }
         $json = Microsoft.PowerShell.Utility\ConvertTo-Json -InputObject @($requests) -Compress -Depth 3
         $operation = if ($Review -eq 'Approve') {
-            [PimBridge.Interop.PimNative]::Approve($client, $token, $json, $Justification)
+            [PimBridge.Interop.PimNative]::Approve($client, $token, $armToken, $json, $Justification)
         } else {
-            [PimBridge.Interop.PimNative]::Deny($client, $token, $json, $Justification)
+            [PimBridge.Interop.PimNative]::Deny($client, $token, $armToken, $json, $Justification)
         }
     } catch {
         $Cmdlet.ThrowTerminatingError((New-PimErrorRecord -Exception $_.Exception))
@@ -122,8 +152,8 @@ function Select-PimDecisionTarget {
     )
     foreach ($item in @($InputObject)) {
         $target = ConvertTo-PimDecisionTarget -InputObject $item
-        if ($null -eq $target -or [string]::IsNullOrWhiteSpace($target.ApprovalId)) {
-            $exception = [PimBridge.Interop.PimNativeException]::new('InvalidInput', 'No request was given: pipe objects from Get-PimPending or pass -ApprovalId (got $null, an empty id, or an object without ApprovalId).', 0, $null, $null)
+        if ($null -eq $target -or [string]::IsNullOrWhiteSpace($target.ApprovalId) -or -not $target.Surface) {
+            $exception = [PimBridge.Interop.PimNativeException]::new('InvalidInput', "No request was given: pipe objects from Get-PimPending or pass -ApprovalId (got `$null, an empty id, an object without ApprovalId, or a Surface other than $($script:PimSurfaces -join ', ')).", 0, $null, $null)
             $Cmdlet.WriteError((New-PimErrorRecord -Exception $exception -TargetObject $item))
             continue
         }

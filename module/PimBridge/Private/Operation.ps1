@@ -91,5 +91,7 @@ function ConvertTo-PimPendingRequest {
         EndsAt        = ConvertTo-PimDate $Item.endsAt
         Action        = $Item.action
         Status        = $Item.status
+        Group         = $Item.groupName
+        AccessType    = $Item.accessType
     }
 }

@@ -16,12 +16,19 @@ function Deny-PimRequest {
     PimBridge.AlreadyDecided, so -ErrorAction works as usual. Ctrl+C stops at once: nothing more is
     sent, and a warning says how many were decided.
 
-    Deciding needs the delegated permission RoleAssignmentSchedule.ReadWrite.Directory of a signed-in
-    approver: an app-only token cannot approve or deny.
+    One pipeline may hold requests of every surface: directory roles and groups are decided with a
+    Microsoft Graph token (-AccessToken, or the Connect-MgGraph session), Azure resource requests with
+    an Azure Resource Manager token (-ArmAccessToken, or the Connect-AzAccount session). Deciding needs
+    the delegated permissions RoleAssignmentSchedule.ReadWrite.Directory (directory roles) and
+    PrivilegedAssignmentSchedule.ReadWrite.AzureADGroup (groups) of a signed-in approver: an app-only
+    token cannot approve or deny. A token that cannot decide a surface in the pipeline stops the
+    command before anything is sent.
 
     .PARAMETER ApprovalId
-    The approval id of a request (a GUID; for directory roles it equals the request id). Binds from
-    the pipeline by property name.
+    The approval id of a request: a GUID for directory roles (it equals the request id), or a
+    /providers/Microsoft.Authorization/roleAssignmentApprovals/<guid> path for Azure resources. Binds
+    from the pipeline by property name. To decide a group request by id, pipe an object with
+    ApprovalId and Surface = 'Group' (as Get-PimPending outputs).
 
     .PARAMETER InputObject
     Requests from Get-PimPending (or any object with an ApprovalId property, or id strings).
@@ -39,6 +46,14 @@ function Deny-PimRequest {
     $env:PIMBRIDGE_GRAPH_URI, else the cloud of your Connect-MgGraph session, else
     https://graph.microsoft.com. Plain http is refused except to loopback addresses.
 
+    .PARAMETER ArmAccessToken
+    An Azure Resource Manager access token of the approver, as a SecureString, for Azure resource
+    requests. Without it, Get-AzAccessToken is used when Az.Accounts is loaded and connected.
+
+    .PARAMETER ArmUri
+    The Azure Resource Manager root to call. Defaults to $env:PIMBRIDGE_ARM_URI, else the cloud of
+    your Connect-AzAccount session, else https://management.azure.com.
+
     .PARAMETER WhatIf
     Shows which requests would be denied; sends nothing.
 
@@ -46,9 +61,12 @@ function Deny-PimRequest {
     Asks before each request (the default, since the impact is High). -Confirm:$false asks nothing.
 
     .EXAMPLE
+    PS> Connect-MgGraph -Scopes 'RoleAssignmentSchedule.ReadWrite.Directory', 'PrivilegedAssignmentSchedule.ReadWrite.AzureADGroup'
+    PS> Connect-AzAccount
     PS> Get-PimPending | Deny-PimRequest -Justification 'No ticket given'
 
-    Asks about each request waiting on you, then denies those you confirm.
+    Signs in to Graph and Azure, then asks about each request waiting on you (directory roles, groups
+    and Azure resources alike), and denies those you confirm.
 
     .EXAMPLE
     PS> Get-PimPending -Principal 'Adele*' | Deny-PimRequest -Justification 'No ticket given' -Confirm:$false
@@ -104,7 +122,11 @@ function Deny-PimRequest {
 
         [securestring] $AccessToken,
 
-        [string] $GraphUri
+        [string] $GraphUri,
+
+        [securestring] $ArmAccessToken,
+
+        [string] $ArmUri
     )
 
     begin {
@@ -127,12 +149,14 @@ function Deny-PimRequest {
         }
         if ($targets.Count -gt 0) {
             $decide = @{
-                Cmdlet        = $PSCmdlet
-                Review        = 'Deny'
-                Targets       = $targets.ToArray()
-                Justification = $Justification
-                AccessToken   = $AccessToken
-                GraphUri      = $GraphUri
+                Cmdlet         = $PSCmdlet
+                Review         = 'Deny'
+                Targets        = $targets.ToArray()
+                Justification  = $Justification
+                AccessToken    = $AccessToken
+                GraphUri       = $GraphUri
+                ArmAccessToken = $ArmAccessToken
+                ArmUri         = $ArmUri
             }
             Invoke-PimDecision @decide
         }

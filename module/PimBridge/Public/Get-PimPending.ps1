@@ -9,17 +9,43 @@ function Get-PimPending {
     arrive. Names of people and roles come in the same call, so a thousand requests cost a handful of
     round trips, not a thousand.
 
-    Surface is DirectoryRole (Entra directory roles).
+    Three surfaces wait on approvers: DirectoryRole (Entra directory roles), Group (PIM for Groups
+    membership and ownership) and AzureResource (Azure resource roles on management groups,
+    subscriptions, resource groups and resources). By default every surface for which a token is at
+    hand is listed, one after the other; -Surface picks some.
 
-    The token is the -AccessToken you pass, or else the token of your current Connect-MgGraph session.
-    Listing needs the delegated permission RoleAssignmentSchedule.Read.Directory or
-    RoleAssignmentSchedule.ReadWrite.Directory.
+    Directory roles and groups are listed with a Microsoft Graph token: the -AccessToken you pass, or
+    else the token of your current Connect-MgGraph session. Listing needs the delegated permission
+    RoleAssignmentSchedule.Read.Directory (directory roles) and
+    PrivilegedAssignmentSchedule.Read.AzureADGroup (groups), or their ReadWrite forms; when listing
+    by default, a surface the token has no permission for is skipped (see -Verbose).
+
+    Azure resources are listed with an Azure Resource Manager token: the -ArmAccessToken you pass, or
+    else a token of your Connect-AzAccount session (when Az.Accounts is loaded and connected).
 
     Pipe the output to Approve-PimRequest or Deny-PimRequest to decide.
 
+    .PARAMETER Surface
+    Which kinds of request to list: DirectoryRole, Group, AzureResource (one or more). Default: every
+    surface for which a token is at hand. Naming a surface without its token is an error.
+
+    .PARAMETER ArmAccessToken
+    An Azure Resource Manager access token (audience https://management.azure.com/) of the approver,
+    as a SecureString, for Azure resource requests. Without it, Get-AzAccessToken is used when
+    Az.Accounts is loaded and connected.
+
+    .PARAMETER ArmUri
+    The Azure Resource Manager root to call. Defaults to $env:PIMBRIDGE_ARM_URI, else the cloud of
+    your Connect-AzAccount session, else https://management.azure.com. Plain http is refused except
+    to loopback addresses.
+
+    .PARAMETER ArmScope
+    Where to look for Azure resource requests, for example /subscriptions/<id>; the tenant root (all
+    scopes you approve for) when omitted.
+
     .PARAMETER Role
     Only requests for roles whose name matches one of these patterns (wildcards allowed), for example
-    '*Administrator' or 'Global Administrator'.
+    '*Administrator' or 'Global Administrator'. For groups the role is Member or Owner.
 
     .PARAMETER Principal
     Only requests of people whose display name or user principal name matches one of these patterns
@@ -54,6 +80,17 @@ function Get-PimPending {
     Approves, after confirming each, every request that carries a ServiceNow ticket.
 
     .EXAMPLE
+    PS> Connect-AzAccount
+    PS> Get-PimPending -Surface AzureResource -ArmScope /subscriptions/00000000-0000-0000-0000-000000000000
+
+    Lists the Azure resource requests waiting on you in one subscription.
+
+    .EXAMPLE
+    PS> Get-PimPending -Surface Group | Format-Table Principal, Group, AccessType, Duration
+
+    Lists the PIM for Groups requests: who wants membership or ownership of which group.
+
+    .EXAMPLE
     PS> $token = ConvertTo-SecureString $env:GRAPH_TOKEN -AsPlainText -Force
     PS> Get-PimPending -AccessToken $token -GraphUri http://127.0.0.1:8080
 
@@ -77,6 +114,9 @@ function Get-PimPending {
     [CmdletBinding()]
     [OutputType('PimBridge.PendingRequest')]
     param(
+        [ValidateSet('DirectoryRole', 'Group', 'AzureResource')]
+        [string[]] $Surface,
+
         [SupportsWildcards()]
         [string[]] $Role,
 
@@ -85,32 +125,93 @@ function Get-PimPending {
 
         [securestring] $AccessToken,
 
+        [securestring] $ArmAccessToken,
+
         [string] $GraphUri,
+
+        [string] $ArmUri,
+
+        [string] $ArmScope,
 
         [ValidateRange(1, 999)]
         [int] $PageSize
     )
 
+    # Which surfaces, with which token: Graph for directory roles and groups, ARM for Azure resources.
     try {
         $uri = Resolve-PimGraphUri -GraphUri $GraphUri
-        $token = Get-PimGraphToken -AccessToken $AccessToken -GraphUri $uri
-        $client = Get-PimClient -GraphUri $uri
-        $options = if ($PageSize) { Microsoft.PowerShell.Utility\ConvertTo-Json -InputObject @{ pageSize = $PageSize } -Compress } else { $null }
-        $operation = [PimBridge.Interop.PimNative]::ListPending($client, $token, $options)
+        $armUri = Resolve-PimArmUri -ArmUri $ArmUri
+        $explicit = [bool]$Surface
+        $wanted = if ($explicit) { @($Surface | Microsoft.PowerShell.Utility\Select-Object -Unique) } else { @('DirectoryRole', 'Group', 'AzureResource') }
+        $graphToken = $null
+        $armToken = $null
+        # Listing by default, a surface without a token is skipped; a surface named must have one.
+        if ($wanted -contains 'DirectoryRole' -or $wanted -contains 'Group') {
+            $graphToken = Get-PimGraphToken -AccessToken $AccessToken -GraphUri $uri -Optional:(-not $explicit)
+        }
+        if ($wanted -contains 'AzureResource') {
+            $armToken = Get-PimArmToken -ArmAccessToken $ArmAccessToken
+            if (-not $armToken -and $explicit) {
+                throw [PimBridge.Interop.PimNativeException]::new('MissingToken', $script:PimArmTokenHelp, 0, $null, $null)
+            }
+        }
+        if (-not $graphToken -and -not $armToken) {
+            # Nothing at hand at all: the same message as for Graph, which is where most people start.
+            $graphToken = Get-PimGraphToken -AccessToken $AccessToken -GraphUri $uri
+        }
+        $plan = foreach ($s in $wanted) {
+            $token = if ($s -eq 'AzureResource') { $armToken } else { $graphToken }
+            if ($token) { @{ Surface = $s; Token = $token } }
+            else { Microsoft.PowerShell.Utility\Write-Verbose -Message "Skipping $s requests: no token for them is at hand." }
+        }
+        $client = Get-PimClient -GraphUri $uri -ArmUri $armUri
     } catch {
         $PSCmdlet.ThrowTerminatingError((New-PimErrorRecord -Exception $_.Exception))
     }
-    Microsoft.PowerShell.Utility\Write-Verbose -Message "Listing the PIM requests waiting on you at $uri."
     $rolePatterns = @($Role | Microsoft.PowerShell.Core\Where-Object { $_ } | Microsoft.PowerShell.Core\ForEach-Object { [WildcardPattern]::new($_, 'IgnoreCase') })
     $principalPatterns = @($Principal | Microsoft.PowerShell.Core\Where-Object { $_ } | Microsoft.PowerShell.Core\ForEach-Object { [WildcardPattern]::new($_, 'IgnoreCase') })
-    $failure = [ref]$null
-    Wait-PimOperation -Operation $operation -Activity 'Listing PIM requests waiting on you' -Failure $failure -DoneWord 'listed' | Microsoft.PowerShell.Core\ForEach-Object {
-        $request = ConvertTo-PimPendingRequest -Item $_
-        $roleOk = $rolePatterns.Count -eq 0 -or @($rolePatterns | Microsoft.PowerShell.Core\Where-Object { $_.IsMatch([string]$request.Role) }).Count
-        $principalOk = $principalPatterns.Count -eq 0 -or @($principalPatterns | Microsoft.PowerShell.Core\Where-Object { $_.IsMatch([string]$request.Principal) -or $_.IsMatch([string]$request.PrincipalUpn) }).Count
-        if ($roleOk -and $principalOk) { $request }
+    $single = @($plan).Count -eq 1
+    $skipped = [System.Collections.Generic.List[System.Management.Automation.ErrorRecord]]::new()
+    $listed = 0
+
+    foreach ($step in $plan) {
+        $options = @{ surface = $step.Surface }
+        if ($PageSize -and $step.Surface -ne 'AzureResource') { $options['pageSize'] = $PageSize }
+        if ($ArmScope -and $step.Surface -eq 'AzureResource') { $options['armScope'] = $ArmScope }
+        $failure = [ref]$null
+        try {
+            $json = Microsoft.PowerShell.Utility\ConvertTo-Json -InputObject $options -Compress
+            $operation = [PimBridge.Interop.PimNative]::ListPending($client, $step.Token, $json)
+        } catch {
+            $failure.Value = Get-PimInnerException -Exception $_.Exception
+        }
+        if (-not $failure.Value) {
+            $where = if ($step.Surface -eq 'AzureResource') { $armUri } else { $uri }
+            Microsoft.PowerShell.Utility\Write-Verbose -Message "Listing the $($step.Surface) requests waiting on you at $where."
+            Wait-PimOperation -Operation $operation -Activity "Listing $($step.Surface) requests waiting on you" -Failure $failure -DoneWord 'listed' | Microsoft.PowerShell.Core\ForEach-Object {
+                $request = ConvertTo-PimPendingRequest -Item $_
+                $roleOk = $rolePatterns.Count -eq 0 -or @($rolePatterns | Microsoft.PowerShell.Core\Where-Object { $_.IsMatch([string]$request.Role) }).Count
+                $principalOk = $principalPatterns.Count -eq 0 -or @($principalPatterns | Microsoft.PowerShell.Core\Where-Object { $_.IsMatch([string]$request.Principal) -or $_.IsMatch([string]$request.PrincipalUpn) }).Count
+                if ($roleOk -and $principalOk) { $request }
+            }
+        }
+        if ($failure.Value) {
+            $record = New-PimErrorRecord -Exception $failure.Value -TargetObject $step.Surface
+            if ($single) {
+                $PSCmdlet.ThrowTerminatingError($record)
+            } elseif (-not $explicit -and $failure.Value.Code -eq 'MissingScope') {
+                # Listing every surface by default: one the token has no permission for is skipped.
+                Microsoft.PowerShell.Utility\Write-Verbose -Message "Skipping $($step.Surface) requests: $($failure.Value.Message)"
+                $skipped.Add($record)
+            } else {
+                $PSCmdlet.WriteError($record)
+            }
+        } else {
+            $listed++
+        }
     }
-    if ($failure.Value) {
-        $PSCmdlet.ThrowTerminatingError((New-PimErrorRecord -Exception $failure.Value))
+    if ($listed -eq 0 -and $skipped.Count -gt 0) {
+        # Every surface was skipped for want of permission: that is an error, not an empty list.
+        $PSCmdlet.ThrowTerminatingError($skipped[0])
     }
 }

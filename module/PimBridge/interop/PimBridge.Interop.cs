@@ -91,8 +91,8 @@ namespace PimBridge.Interop
         [DllImport(Library)] internal static extern PimResult pim_client_new([MarshalAs(UnmanagedType.LPUTF8Str)] string options_json, out PimClientHandle client_out, out IntPtr err_out);
         [DllImport(Library)] internal static extern void pim_client_free(IntPtr client);
         [DllImport(Library)] internal static extern PimResult pim_list_pending(PimClientHandle client, IntPtr token, [MarshalAs(UnmanagedType.LPUTF8Str)] string options_json, out PimOpHandle op_out, out IntPtr err_out);
-        [DllImport(Library)] internal static extern PimResult pim_approve(PimClientHandle client, IntPtr token, [MarshalAs(UnmanagedType.LPUTF8Str)] string requests_json, [MarshalAs(UnmanagedType.LPUTF8Str)] string justification, out PimOpHandle op_out, out IntPtr err_out);
-        [DllImport(Library)] internal static extern PimResult pim_deny(PimClientHandle client, IntPtr token, [MarshalAs(UnmanagedType.LPUTF8Str)] string requests_json, [MarshalAs(UnmanagedType.LPUTF8Str)] string justification, out PimOpHandle op_out, out IntPtr err_out);
+        [DllImport(Library)] internal static extern PimResult pim_approve(PimClientHandle client, IntPtr graph_token, IntPtr arm_token, [MarshalAs(UnmanagedType.LPUTF8Str)] string requests_json, [MarshalAs(UnmanagedType.LPUTF8Str)] string justification, out PimOpHandle op_out, out IntPtr err_out);
+        [DllImport(Library)] internal static extern PimResult pim_deny(PimClientHandle client, IntPtr graph_token, IntPtr arm_token, [MarshalAs(UnmanagedType.LPUTF8Str)] string requests_json, [MarshalAs(UnmanagedType.LPUTF8Str)] string justification, out PimOpHandle op_out, out IntPtr err_out);
         [DllImport(Library)] internal static extern PimResult pim_op_wait(PimOpHandle op, uint timeout_ms);
         [DllImport(Library)] internal static extern PimResult pim_op_progress(PimOpHandle op, out ulong done_out, out ulong total_out);
         [DllImport(Library)] internal static extern PimResult pim_op_take_results(PimOpHandle op, out IntPtr json_out, out IntPtr err_out);
@@ -196,24 +196,26 @@ namespace PimBridge.Interop
             });
         }
 
-        public static PimOpHandle Approve(PimClientHandle client, SecureString token, string requestsJson, string justification)
+        /// <summary>Approves requests of any surfaces; either token may be null when no request needs it.</summary>
+        public static PimOpHandle Approve(PimClientHandle client, SecureString graphToken, SecureString armToken, string requestsJson, string justification)
         {
-            return WithToken(token, t =>
+            return WithOptionalToken(graphToken, g => WithOptionalToken(armToken, a =>
             {
-                PimResult rc = NativeMethods.pim_approve(client, t, requestsJson, justification, out PimOpHandle op, out IntPtr err);
+                PimResult rc = NativeMethods.pim_approve(client, g, a, requestsJson, justification, out PimOpHandle op, out IntPtr err);
                 Check(rc, err);
                 return op;
-            });
+            }));
         }
 
-        public static PimOpHandle Deny(PimClientHandle client, SecureString token, string requestsJson, string justification)
+        /// <summary>Denies requests of any surfaces; either token may be null when no request needs it.</summary>
+        public static PimOpHandle Deny(PimClientHandle client, SecureString graphToken, SecureString armToken, string requestsJson, string justification)
         {
-            return WithToken(token, t =>
+            return WithOptionalToken(graphToken, g => WithOptionalToken(armToken, a =>
             {
-                PimResult rc = NativeMethods.pim_deny(client, t, requestsJson, justification, out PimOpHandle op, out IntPtr err);
+                PimResult rc = NativeMethods.pim_deny(client, g, a, requestsJson, justification, out PimOpHandle op, out IntPtr err);
                 Check(rc, err);
                 return op;
-            });
+            }));
         }
 
         /// <summary>Waits up to timeoutMs; true once the operation has finished.</summary>
@@ -284,6 +286,12 @@ namespace PimBridge.Interop
                     Marshal.PtrToStringUTF8(NativeMethods.pim_error_request_id(err)));
             }
             finally { NativeMethods.pim_error_free(err); }
+        }
+
+        /// <summary>As WithToken, but a null token is passed as NULL.</summary>
+        private static T WithOptionalToken<T>(SecureString token, Func<IntPtr, T> call)
+        {
+            return token == null ? call(IntPtr.Zero) : WithToken(token, call);
         }
 
         /// <summary>
