@@ -150,7 +150,7 @@ impl Tokens {
 }
 
 /// Runs `fut` unless `cancel` fires first.
-async fn cancellable<T>(cancel: &CancellationToken, fut: impl Future<Output = Result<T>>) -> Result<T> {
+pub(crate) async fn cancellable<T>(cancel: &CancellationToken, fut: impl Future<Output = Result<T>>) -> Result<T> {
     tokio::select! {
         biased;
         _ = cancel.cancelled() => Err(PimError::new(ErrorKind::Cancelled, "The operation was cancelled.")),
@@ -159,7 +159,7 @@ async fn cancellable<T>(cancel: &CancellationToken, fut: impl Future<Output = Re
 }
 
 /// Waits, unless `cancel` fires first.
-async fn pause(cancel: &CancellationToken, wait: Duration) -> Result<()> {
+pub(crate) async fn pause(cancel: &CancellationToken, wait: Duration) -> Result<()> {
     cancellable(cancel, async {
         tokio::time::sleep(wait).await;
         Ok(())
@@ -168,19 +168,19 @@ async fn pause(cancel: &CancellationToken, wait: Duration) -> Result<()> {
 }
 
 /// One HTTP answer, read whole.
-struct Answer {
-    status: u16,
-    retry_after: Option<Duration>,
-    request_id: Option<String>,
-    body: Vec<u8>,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) retry_after: Option<Duration>,
+    pub(crate) request_id: Option<String>,
+    pub(crate) body: Vec<u8>,
 }
 
 impl Answer {
-    fn is_success(&self) -> bool {
+    pub(crate) fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
     }
 
-    fn error(&self) -> PimError {
+    pub(crate) fn error(&self) -> PimError {
         let parsed: wire::ErrorBody = serde_json::from_slice(&self.body).unwrap_or_default();
         let detail = parsed.error.unwrap_or_default();
         let request_id = detail.inner_error.and_then(|i| i.request_id).or_else(|| self.request_id.clone());
@@ -225,9 +225,14 @@ impl PimClient {
         &self.options
     }
 
+    /// Graph's service root, as configured.
+    pub(crate) fn graph_root(&self) -> &Url {
+        &self.graph
+    }
+
     /// The one place Graph URLs are built. Segments are pushed one by one, so each is encoded
     /// as a single segment; ids reach here only after validation.
-    fn graph_url(&self, version: &str, segments: &[&str], query: &[(&str, &str)]) -> Url {
+    pub(crate) fn graph_url(&self, version: &str, segments: &[&str], query: &[(&str, &str)]) -> Url {
         let mut url = self.graph.clone();
         if let Ok(mut path) = url.path_segments_mut() {
             path.pop_if_empty().push(version).extend(segments);
@@ -273,7 +278,13 @@ impl PimClient {
     }
 
     /// One attempt, read whole. Transport failures become `Network` or `Timeout`.
-    async fn execute(&self, token: &AccessToken, method: Method, url: Url, body: Option<Vec<u8>>) -> Result<Answer> {
+    pub(crate) async fn execute(
+        &self,
+        token: &AccessToken,
+        method: Method,
+        url: Url,
+        body: Option<Vec<u8>>,
+    ) -> Result<Answer> {
         let mut req = self
             .http
             .request(method, url.clone())
@@ -469,7 +480,7 @@ impl PimClient {
 
     /// Where and how a decision on `target` is read and sent: the approval URL, the URL of a
     /// step, the method, and the body. Ids are validated here, before any URL exists.
-    fn decision_route(
+    pub(crate) fn decision_route(
         &self,
         target: &DecisionTarget,
         review: Review,
@@ -628,17 +639,44 @@ impl PimClient {
                 }
             }
         }
-        let mut outcomes = futures::stream::iter(targets.into_iter().enumerate())
-            .map(|(index, target)| async move {
-                let r = match tokens.for_surface(target.surface) {
-                    Ok(token) => self.decide(token, &target, review, justification, cancel).await,
-                    Err(e) => Err(e),
-                };
-                DecisionOutcome::new(index, target, review, r)
+        // Graph requests go in JSON batches of up to 20 (one surface per batch, since directory-role
+        // approvals live in beta and group ones in v1.0); ARM has no batching, so one at a time.
+        // Either way, at most `max_concurrency` HTTP requests are in flight.
+        let indexed: Vec<(usize, DecisionTarget)> = targets.into_iter().enumerate().collect();
+        let mut work: Vec<Work> = Vec::new();
+        for surface in [Surface::DirectoryRole, Surface::Group] {
+            let mine: Vec<(usize, DecisionTarget)> =
+                indexed.iter().filter(|(_, t)| t.surface == surface).cloned().collect();
+            for chunk in mine.chunks(crate::batch::MAX_BATCH) {
+                work.push(Work::Batch(surface, chunk.to_vec()));
+            }
+        }
+        work.extend(
+            indexed.into_iter().filter(|(_, t)| t.surface == Surface::AzureResource).map(|(i, t)| Work::One(i, t)),
+        );
+        let mut outcomes = futures::stream::iter(work)
+            .map(|w| async move {
+                match w {
+                    Work::Batch(surface, chunk) => match tokens.for_surface(surface) {
+                        Ok(token) => self.decide_batch(token, surface, chunk, review, justification, cancel).await,
+                        Err(e) => {
+                            chunk.into_iter().map(|(i, t)| DecisionOutcome::new(i, t, review, Err(e.clone()))).collect()
+                        }
+                    },
+                    Work::One(index, target) => {
+                        let r = match tokens.for_surface(target.surface) {
+                            Ok(token) => self.decide(token, &target, review, justification, cancel).await,
+                            Err(e) => Err(e),
+                        };
+                        vec![DecisionOutcome::new(index, target, review, r)]
+                    }
+                }
             })
             .buffer_unordered(self.options.max_concurrency);
-        while let Some(outcome) = outcomes.next().await {
-            on_outcome(outcome);
+        while let Some(batch) = outcomes.next().await {
+            for outcome in batch {
+                on_outcome(outcome);
+            }
             if cancel.is_cancelled() {
                 return Err(PimError::new(ErrorKind::Cancelled, "The operation was cancelled."));
             }
@@ -647,20 +685,26 @@ impl PimClient {
     }
 }
 
+/// One unit of decision work: a Graph batch of one surface, or one ARM request.
+enum Work {
+    Batch(Surface, Vec<(usize, DecisionTarget)>),
+    One(usize, DecisionTarget),
+}
+
 /// How one decision is read and sent, whatever the surface.
-struct DecisionRoute {
-    approval: Url,
+pub(crate) struct DecisionRoute {
+    pub(crate) approval: Url,
     /// The URL of the step collection; a step id is pushed onto it.
     step_base: Url,
     step_query: Option<String>,
-    method: Method,
-    body: Vec<u8>,
+    pub(crate) method: Method,
+    pub(crate) body: Vec<u8>,
     /// ARM nests approvals differently.
     arm: bool,
 }
 
 impl DecisionRoute {
-    fn step_url(&self, step_id: &str) -> Url {
+    pub(crate) fn step_url(&self, step_id: &str) -> Url {
         let mut url = self.step_base.clone();
         if let Ok(mut path) = url.path_segments_mut() {
             path.push(step_id);
@@ -681,7 +725,7 @@ fn pending<W>(
 }
 
 impl DecisionOutcome {
-    fn new(index: usize, target: DecisionTarget, review: Review, r: Result<String>) -> DecisionOutcome {
+    pub(crate) fn new(index: usize, target: DecisionTarget, review: Review, r: Result<String>) -> DecisionOutcome {
         let (result, step_id, error) = match r {
             Ok(step) => (review.past_tense(), Some(step), None),
             Err(e) => ("Failed", None, Some(e)),
@@ -699,14 +743,14 @@ impl DecisionOutcome {
 }
 
 /// Why no step is open for me.
-enum Closed {
+pub(crate) enum Closed {
     /// Our own earlier attempt closed it: the decision was made (the step id).
     MadeByUs(String),
     /// Nothing can be sent, and this says why.
     Refused(PimError),
 }
 
-fn closed_step(approval: &wire::Approval, review: Review, sent: bool, me: Option<&str>) -> Closed {
+pub(crate) fn closed_step(approval: &wire::Approval, review: Review, sent: bool, me: Option<&str>) -> Closed {
     let mine: Vec<&wire::ApprovalStep> = approval.steps().iter().filter(|s| s.assigned_to_me == Some(true)).collect();
     if sent {
         let ours = mine.iter().find(|s| {
@@ -746,7 +790,7 @@ fn closed_step(approval: &wire::Approval, review: Review, sent: bool, me: Option
 }
 
 /// Step ids go into a URL: accept only plain ids.
-fn is_safe_segment(s: &str) -> bool {
+pub(crate) fn is_safe_segment(s: &str) -> bool {
     !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 

@@ -4,6 +4,7 @@
 //! retries, decisions), [`model`] (one domain model for every surface), [`wire`] (Graph's JSON),
 //! and the checks in [`validate`] and [`token`] that run before anything is sent.
 
+mod batch;
 pub mod client;
 pub mod duration;
 pub mod error;

@@ -43,7 +43,15 @@ impl RetryPolicy {
         retry_after: Option<Duration>,
         unreachable: bool,
     ) -> Option<Duration> {
-        let limit = if unreachable { self.max_attempts.min(NETWORK_ATTEMPTS) } else { self.max_attempts };
+        // While the service keeps saying when to come back (Retry-After), only the time budget
+        // limits the attempts: a throttled run of a thousand decisions needs many short waits.
+        let limit = if unreachable {
+            self.max_attempts.min(NETWORK_ATTEMPTS)
+        } else if retry_after.is_some() {
+            u32::MAX
+        } else {
+            self.max_attempts
+        };
         if attempt >= limit {
             return None;
         }
@@ -102,6 +110,10 @@ mod tests {
         assert!(d1 >= Duration::from_millis(80) && d1 <= Duration::from_millis(120));
         assert!(d3 >= Duration::from_millis(320) && d3 <= Duration::from_millis(480));
         assert_eq!(p.delay(4, Duration::ZERO, None, false), None);
+        assert!(
+            p.delay(40, Duration::ZERO, Some(Duration::from_millis(100)), false).is_some(),
+            "Retry-After: budget only"
+        );
         assert_eq!(p.delay(1, Duration::from_secs(10), None, false), None);
         assert_eq!(p.delay(1, Duration::ZERO, Some(Duration::from_secs(3)), false), Some(Duration::from_secs(3)));
         assert_eq!(p.delay(1, Duration::ZERO, Some(Duration::from_secs(11)), false), None);

@@ -255,6 +255,11 @@ fn decide(app: &App, call: &Call, id: &str, stage_id: &str) -> Answer {
         }
     };
     let justification = props.get("justification").and_then(Value::as_str).unwrap_or_default().to_string();
+    if let Err(wait) = app.throttle.take(&crate::graph::throttle_key(call)) {
+        let mut a = error(R, StatusCode::TOO_MANY_REQUESTS, "TooManyRequests", "Too many requests; retry later.");
+        a.retry_after = Some(wait);
+        return a;
+    }
     let mut t = app.tenant();
     let Some(i) = find(&t, id) else {
         return error(

@@ -127,6 +127,11 @@ pub(crate) fn route(app: &App, call: &Call) -> Answer {
     }
 }
 
+/// Throttling is per token, as Graph's buckets are per app and user.
+pub(crate) fn throttle_key(call: &Call) -> String {
+    call.headers.get("authorization").and_then(|h| h.to_str().ok()).unwrap_or_default().to_string()
+}
+
 fn is_mine(segment: &str) -> bool {
     segment.eq_ignore_ascii_case("filterByCurrentUser(on='approver')")
 }
@@ -394,6 +399,9 @@ fn decide(app: &App, call: &Call, spec: &Spec, id: &str, step_id: &str) -> Answe
         Some(Value::String(s)) => s.clone(),
         Some(_) => return Answer::error(r, StatusCode::BAD_REQUEST, "BadRequest", "justification must be a string."),
     };
+    if let Err(wait) = app.throttle.take(&throttle_key(call)) {
+        return Answer::throttled(r, wait);
+    }
     let mut t = app.tenant();
     let Some(i) = t.find(id).filter(|i| t.requests[*i].surface == spec.surface) else {
         return Answer::error(r, StatusCode::NOT_FOUND, "NotFound", format!("The approval '{id}' was not found."));

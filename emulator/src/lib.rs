@@ -11,7 +11,9 @@ pub mod state;
 pub mod token;
 
 mod arm;
+mod batch;
 mod graph;
+mod throttle;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -36,11 +38,14 @@ pub struct Config {
     pub latency: Duration,
     /// A Graph list response (`{"value": [...]}`) whose requests are added as pending.
     pub seed: Option<Value>,
+    /// Decisions (writes) allowed per second per token, as a token bucket holding one second's
+    /// worth; beyond it a decision is answered 429 with `Retry-After`. 0 = unlimited.
+    pub write_rate: f64,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { scenario: Scenario::Empty, latency: Duration::ZERO, seed: None }
+        Config { scenario: Scenario::Empty, latency: Duration::ZERO, seed: None, write_rate: 0.0 }
     }
 }
 
@@ -49,6 +54,7 @@ pub struct App {
     tenant: Mutex<Tenant>,
     minter: Minter,
     latency: Duration,
+    throttle: throttle::Throttle,
 }
 
 impl App {
@@ -57,7 +63,17 @@ impl App {
         if let Some(seed) = &config.seed {
             tenant.load_seed(seed)?;
         }
-        Ok(App { minter: Minter::new(&tenant.tenant_id), tenant: Mutex::new(tenant), latency: config.latency })
+        Ok(App {
+            minter: Minter::new(&tenant.tenant_id),
+            tenant: Mutex::new(tenant),
+            latency: config.latency,
+            throttle: throttle::Throttle::new(config.write_rate),
+        })
+    }
+
+    /// Counts one answer for `/_emulator/stats`.
+    fn count(&self, route: &str, status: u16) {
+        *self.tenant().stats.entry((route.to_string(), status)).or_insert(0) += 1;
     }
 
     /// The tenant, even if a handler panicked while holding it (its data stays consistent per call).
@@ -97,15 +113,24 @@ pub(crate) struct Answer {
     pub route: &'static str,
     pub status: StatusCode,
     pub body: Option<Value>,
+    /// Seconds, sent as `Retry-After`.
+    pub retry_after: Option<f64>,
 }
 
 impl Answer {
     pub fn json(route: &'static str, status: StatusCode, body: Value) -> Answer {
-        Answer { route, status, body: Some(body) }
+        Answer { route, status, body: Some(body), retry_after: None }
     }
 
     pub fn empty(route: &'static str, status: StatusCode) -> Answer {
-        Answer { route, status, body: None }
+        Answer { route, status, body: None, retry_after: None }
+    }
+
+    /// 429 with `Retry-After`, in Graph's words.
+    pub fn throttled(route: &'static str, wait: f64) -> Answer {
+        let mut a = Answer::error(route, StatusCode::TOO_MANY_REQUESTS, "TooManyRequests", "Please retry again later.");
+        a.retry_after = Some(wait);
+        a
     }
 
     /// Graph's error body. `request-id` and `date` are filled in by [`dispatch`].
@@ -140,6 +165,8 @@ async fn dispatch(State(app): State<Arc<App>>, method: Method, uri: Uri, headers
     let is_control = call.segments.first().map(String::as_str) == Some("_emulator");
     let mut answer = if is_control {
         control(&app, &call)
+    } else if batch::is_batch(&call) {
+        batch::route(&app, &call)
     } else if arm::is_arm_path(&path) {
         arm::route(&app, &call, &path)
     } else {
@@ -156,10 +183,7 @@ async fn dispatch(State(app): State<Arc<App>>, method: Method, uri: Uri, headers
             inner["client-request-id"] = json!(c);
         }
     }
-    {
-        let mut t = app.tenant();
-        *t.stats.entry((format!("{} {}", method, answer.route), answer.status.as_u16())).or_insert(0) += 1;
-    }
+    app.count(&format!("{} {}", method, answer.route), answer.status.as_u16());
     let mut response = match answer.body {
         Some(b) => (answer.status, axum::Json(b)).into_response(),
         None => answer.status.into_response(),
@@ -169,6 +193,11 @@ async fn dispatch(State(app): State<Arc<App>>, method: Method, uri: Uri, headers
         h.insert("request-id", v.clone());
         h.insert("x-ms-request-id", v.clone());
         h.insert("client-request-id", v);
+    }
+    if let Some(wait) = answer.retry_after {
+        if let Ok(v) = HeaderValue::from_str(&batch::format_retry_after(wait)) {
+            h.insert("retry-after", v);
+        }
     }
     if answer.status == StatusCode::UNAUTHORIZED {
         h.insert("www-authenticate", HeaderValue::from_static("Bearer realm=\"\", error=\"invalid_token\""));
@@ -203,9 +232,21 @@ fn control(app: &App, call: &Call) -> Answer {
                 .iter()
                 .map(|((route, status), count)| json!({"route": route, "status": status, "count": count}))
                 .collect();
-            let pim: u64 =
-                t.stats.iter().filter(|((route, _), _)| !route.contains("/_emulator/")).map(|(_, c)| c).sum();
-            Answer::json("/_emulator/stats", StatusCode::OK, json!({"httpRequests": pim, "routes": routes}))
+            // HTTP requests on the PIM routes, and, apart, the items answered inside batches.
+            let sum = |batch_items: bool| -> u64 {
+                t.stats
+                    .iter()
+                    .filter(|((route, _), _)| {
+                        !route.contains("/_emulator/") && route.ends_with("[batch item]") == batch_items
+                    })
+                    .map(|(_, c)| c)
+                    .sum()
+            };
+            Answer::json(
+                "/_emulator/stats",
+                StatusCode::OK,
+                json!({"httpRequests": sum(false), "batchItems": sum(true), "routes": routes}),
+            )
         }
         (Method::GET, ["_emulator", "tenant"]) => {
             let t = app.tenant();

@@ -23,6 +23,10 @@ struct Args {
     /// A Graph list response (`{"value": [...]}`) whose requests are added as pending.
     #[arg(long)]
     seed_file: Option<std::path::PathBuf>,
+    /// Decisions allowed per second per token (a token bucket); beyond it, 429 with Retry-After.
+    /// 0 means unlimited.
+    #[arg(long, default_value_t = 0.0)]
+    write_rate: f64,
 }
 
 #[tokio::main]
@@ -41,7 +45,12 @@ async fn main() {
             }
         },
     };
-    let config = Config { scenario: args.scenario, latency: Duration::from_millis(args.latency_ms), seed };
+    let config = Config {
+        scenario: args.scenario,
+        latency: Duration::from_millis(args.latency_ms),
+        seed,
+        write_rate: args.write_rate,
+    };
     let running = match pim_emulator::start(&args.listen, config).await {
         Ok(r) => r,
         Err(e) => {

@@ -26,13 +26,13 @@ impl Env {
 
     /// A client with fast retries, pointed at the emulator.
     pub fn client(&self) -> PimClient {
+        self.client_with_retry(json!({"maxAttempts": 3, "baseDelayMs": 10, "maxDelayMs": 50, "budgetMs": 2000}))
+    }
+
+    /// A client with the given retry policy, pointed at the emulator.
+    pub fn client_with_retry(&self, retry: Value) -> PimClient {
         let options = ClientOptions::from_json(Some(
-            &json!({
-                "graphUri": self.base(),
-                "armUri": self.base(),
-                "retry": {"maxAttempts": 3, "baseDelayMs": 10, "maxDelayMs": 50, "budgetMs": 2000}
-            })
-            .to_string(),
+            &json!({ "graphUri": self.base(), "armUri": self.base(), "retry": retry }).to_string(),
         ))
         .unwrap();
         PimClient::new(options).unwrap()

@@ -1,0 +1,126 @@
+//! Graph JSON batching: `POST /v1.0/$batch` and `/beta/$batch`. At most 20 items with unique ids;
+//! each item is answered as the route would answer it alone (its own status, headers and body),
+//! and the answers come back in another order than asked, so clients must match them by id.
+
+use std::collections::HashSet;
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::{Answer, App, Call, graph, odata};
+
+pub(crate) const ROUTE: &str = "/{ver}/$batch";
+const MAX_ITEMS: usize = 20;
+
+pub(crate) fn is_batch(call: &Call) -> bool {
+    call.method == Method::POST && call.segments.len() == 2 && call.segments[1] == "$batch"
+}
+
+pub(crate) fn route(app: &App, call: &Call) -> Answer {
+    let version = call.segments[0].as_str();
+    if version != "v1.0" && version != "beta" {
+        return Answer::error(ROUTE, StatusCode::NOT_FOUND, "NotFound", "Unsupported API version.");
+    }
+    let doc: Value = match serde_json::from_slice(call.body) {
+        Ok(v) => v,
+        Err(_) => return Answer::error(ROUTE, StatusCode::BAD_REQUEST, "BadRequest", "Invalid batch payload format."),
+    };
+    let Some(items) = doc.get("requests").and_then(Value::as_array) else {
+        return Answer::error(ROUTE, StatusCode::BAD_REQUEST, "BadRequest", "The batch needs a \"requests\" array.");
+    };
+    if items.is_empty() || items.len() > MAX_ITEMS {
+        return Answer::error(
+            ROUTE,
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            format!("A batch holds 1 to {MAX_ITEMS} requests; this one has {}.", items.len()),
+        );
+    }
+    let mut ids = HashSet::new();
+    for item in items {
+        let id = item.get("id").and_then(Value::as_str).unwrap_or_default();
+        if id.is_empty() || !ids.insert(id.to_string()) {
+            return Answer::error(
+                ROUTE,
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                format!("Batch request ids must be present and unique; '{id}' is not."),
+            );
+        }
+    }
+    let mut responses: Vec<Value> = items.iter().map(|item| answer_item(app, call, version, item)).collect();
+    // Graph does not promise the order: answer in reverse, so a client that relies on it fails.
+    responses.reverse();
+    Answer::json(ROUTE, StatusCode::OK, json!({ "responses": responses }))
+}
+
+fn answer_item(app: &App, call: &Call, version: &str, item: &Value) -> Value {
+    let id = item.get("id").and_then(Value::as_str).unwrap_or_default();
+    let method = item.get("method").and_then(Value::as_str).unwrap_or("GET").to_ascii_uppercase();
+    let url = item.get("url").and_then(Value::as_str).unwrap_or_default();
+    let item_headers = item.get("headers").and_then(Value::as_object);
+    let body = item.get("body");
+    let fail = |status: u16, message: &str| {
+        json!({"id": id, "status": status, "headers": {"Content-Type": "application/json"},
+               "body": {"error": {"code": "BadRequest", "message": message, "innerError": {"request-id": uuid::Uuid::new_v4().to_string()}}}})
+    };
+    if url.starts_with("http") || url.contains("$batch") {
+        return fail(400, "Batch request urls must be relative and not batches themselves.");
+    }
+    let Ok(method) = Method::from_bytes(method.as_bytes()) else {
+        return fail(400, "Invalid method.");
+    };
+    let has_content_type = item_headers.is_some_and(|h| h.keys().any(|k| k.eq_ignore_ascii_case("content-type")));
+    if body.is_some() && !has_content_type {
+        return fail(400, "A request with a body needs a Content-Type header.");
+    }
+    // The item inherits the batch's Authorization header, as in Graph.
+    let mut headers = HeaderMap::new();
+    if let Some(auth) = call.headers.get("authorization") {
+        headers.insert("authorization", auth.clone());
+    }
+    for (k, v) in item_headers.into_iter().flatten() {
+        if let (Ok(name), Some(Ok(value))) =
+            (HeaderName::from_bytes(k.as_bytes()), v.as_str().map(HeaderValue::from_str))
+        {
+            headers.insert(name, value);
+        }
+    }
+    let body_bytes = Bytes::from(body.map(|b| b.to_string()).unwrap_or_default());
+    let (path, query) = url.split_once('?').map_or((url, None), |(p, q)| (p, Some(q)));
+    let full = format!("/{version}/{}", odata::decode_path(path.trim_start_matches('/')));
+    let sub = Call {
+        method: &method,
+        segments: full.split('/').filter(|s| !s.is_empty()).map(str::to_string).collect(),
+        query: odata::parse_query(query),
+        headers: &headers,
+        body: &body_bytes,
+        base: call.base.clone(),
+    };
+    let mut answer = graph::route(app, &sub);
+    let request_id = uuid::Uuid::new_v4().to_string();
+    if let Some(inner) = answer.body.as_mut().and_then(|b| b.pointer_mut("/error/innerError")) {
+        inner["request-id"] = json!(request_id);
+        inner["date"] = json!(crate::state::iso(std::time::SystemTime::now()));
+    }
+    app.count(&format!("{} {} [batch item]", method, answer.route), answer.status.as_u16());
+    let mut item_headers = json!({ "request-id": request_id });
+    if answer.body.is_some() {
+        item_headers["Content-Type"] = json!("application/json");
+    }
+    if let Some(wait) = answer.retry_after {
+        item_headers["Retry-After"] = json!(format_retry_after(wait));
+    }
+    let mut out = json!({ "id": id, "status": answer.status.as_u16(), "headers": item_headers });
+    if let Some(b) = answer.body {
+        out["body"] = b;
+    }
+    out
+}
+
+/// Seconds, with up to three decimals (Graph has sent both `10` and `2.128`).
+pub(crate) fn format_retry_after(seconds: f64) -> String {
+    let s = format!("{seconds:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
