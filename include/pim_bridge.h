@@ -60,6 +60,8 @@ enum pim_result
   PIM_RESULT_NETWORK = 7209,
   PIM_RESULT_TIMEOUT = 7210,
   PIM_RESULT_INVALID_RESPONSE = 7211,
+  // The connection closed or reset after the request went out: its outcome is unknown.
+  PIM_RESULT_CONNECTION_LOST = 7212,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

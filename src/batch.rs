@@ -96,15 +96,16 @@ impl PimClient {
         }
     }
 
-    /// Sends one batch and returns the answers by item id. An item missing from the answer, or a
-    /// failed batch, is reported per item as a retryable failure (its outcome is unknown).
+    /// Sends one batch and returns the answers by item id, and whether the service was reached at
+    /// all. An item missing from the answer, or a failed batch, is reported per item as a
+    /// retryable failure with status 0 (its outcome is unknown).
     async fn send_batch(
         &self,
         token: &AccessToken,
         version: &str,
         items: Vec<BatchItem>,
         cancel: &CancellationToken,
-    ) -> HashMap<String, Answer> {
+    ) -> (HashMap<String, Answer>, bool) {
         let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
         let url = self.graph_url(version, &["$batch"], &[]);
         let body = serde_json::to_vec(&BatchRequest { requests: items }).unwrap_or_default();
@@ -115,6 +116,7 @@ impl PimClient {
             Answer { status, retry_after, request_id, body }
         };
         let mut answers: HashMap<String, Answer> = HashMap::new();
+        let reached = !matches!(&envelope, Err(e) if e.kind == ErrorKind::Network);
         match envelope {
             Ok(a) if a.is_success() => {
                 let parsed: BatchResponse = serde_json::from_slice(&a.body).unwrap_or_default();
@@ -137,7 +139,7 @@ impl PimClient {
                     answers.insert(id.clone(), unknown(0, None, &e.message, None));
                 }
                 if e.kind == ErrorKind::Cancelled {
-                    return answers;
+                    return (answers, reached);
                 }
             }
         }
@@ -146,7 +148,7 @@ impl PimClient {
                 .entry(id)
                 .or_insert_with(|| unknown(0, None, "The batch answer did not include this request.", None));
         }
-        answers
+        (answers, reached)
     }
 
     /// Decides up to [`MAX_BATCH`] Graph requests of one surface in rounds of two batches: read
@@ -183,6 +185,9 @@ impl PimClient {
             .collect();
         let started = Instant::now();
         let mut attempt = 1;
+        // Rounds in a row in which nothing was answered at all.
+        let mut unreachable_rounds = 0;
+        let mut open_before = items.len();
         loop {
             // Read every approval that needs reading, in one batch.
             let reads: Vec<BatchItem> = items
@@ -201,9 +206,10 @@ impl PimClient {
                 })
                 .collect();
             let mut wait: Option<Duration> = None;
-            let mut unreachable = false;
+            let mut answered = false;
             if !reads.is_empty() {
-                let answers = self.send_batch(token, version, reads, cancel).await;
+                let (answers, reached) = self.send_batch(token, version, reads, cancel).await;
+                answered |= reached;
                 for (id, answer) in answers {
                     let Some(it) = id.parse::<usize>().ok().and_then(|n| items.get_mut(n)) else { continue };
                     if answer.is_success() {
@@ -225,7 +231,6 @@ impl PimClient {
                             },
                         };
                     } else if answer.status == 0 || is_retryable_status(answer.status) {
-                        unreachable |= answer.status == 0;
                         wait = wait.max(answer.retry_after);
                         it.last_error = Some(item_error(&answer));
                     } else {
@@ -255,7 +260,8 @@ impl PimClient {
                 for it in items.iter_mut().filter(|it| matches!(it.stage, Stage::Send(_))) {
                     it.sent = true;
                 }
-                let answers = self.send_batch(token, version, sends, cancel).await;
+                let (answers, reached) = self.send_batch(token, version, sends, cancel).await;
+                answered |= reached;
                 for (id, answer) in answers {
                     let Some(it) = id.parse::<usize>().ok().and_then(|n| items.get_mut(n)) else { continue };
                     let Stage::Send(step) = &it.stage else { continue };
@@ -266,7 +272,6 @@ impl PimClient {
                         || (answer.status == 409 && attempt > 1)
                     {
                         // Outcome unknown (or a conflict after our own retry): read it again before anything else.
-                        unreachable |= answer.status == 0;
                         wait = wait.max(answer.retry_after);
                         it.last_error = Some(item_error(&answer));
                         it.stage = Stage::Read;
@@ -279,7 +284,14 @@ impl PimClient {
             if open == 0 || cancel.is_cancelled() {
                 break;
             }
-            let delay = self.options().retry.delay(attempt, started.elapsed(), wait, unreachable);
+            // The attempt limit counts rounds without progress: a round that settled some
+            // requests starts the count again (the time budget still bounds the whole).
+            if open < open_before {
+                attempt = 1;
+            }
+            open_before = open;
+            unreachable_rounds = if answered { 0 } else { unreachable_rounds + 1 };
+            let delay = self.options().retry.delay(attempt, started.elapsed(), wait, unreachable_rounds);
             match delay {
                 Some(d) if pause(cancel, d).await.is_ok() => attempt += 1,
                 _ => break,
@@ -308,7 +320,7 @@ impl PimClient {
 fn item_error(answer: &Answer) -> PimError {
     if answer.status == 0 {
         let e = answer.error();
-        PimError::new(ErrorKind::Network, e.message)
+        PimError::new(ErrorKind::ConnectionLost, e.message)
     } else {
         answer.error()
     }

@@ -311,6 +311,7 @@ impl PimClient {
     ) -> Result<T> {
         let started = Instant::now();
         let mut attempt = 1;
+        let mut unreachable = 0;
         loop {
             let outcome = cancellable(cancel, self.execute(token, Method::GET, url.clone(), None)).await;
             let (err, retry_after) = match outcome {
@@ -326,10 +327,12 @@ impl PimClient {
                 }
                 Ok(a) if is_retryable_status(a.status) => (a.error(), a.retry_after),
                 Ok(a) => return Err(a.error()),
-                Err(e) if matches!(e.kind, ErrorKind::Network | ErrorKind::Timeout) => (e, None),
+                Err(e) if matches!(e.kind, ErrorKind::Network | ErrorKind::Timeout | ErrorKind::ConnectionLost) => {
+                    (e, None)
+                }
                 Err(e) => return Err(e),
             };
-            let unreachable = err.kind == ErrorKind::Network;
+            unreachable = if err.kind == ErrorKind::Network { unreachable + 1 } else { 0 };
             match self.options.retry.delay(attempt, started.elapsed(), retry_after, unreachable) {
                 Some(wait) => pause(cancel, wait).await?,
                 None => return Err(err),
@@ -570,6 +573,7 @@ impl PimClient {
         }
         let started = Instant::now();
         let mut attempt = 1;
+        let mut unreachable = 0;
         let mut sent = false;
         loop {
             let approval = self.read_approval(token, &route, cancel).await?;
@@ -603,10 +607,12 @@ impl PimClient {
                 Ok(a) if a.status == 409 && attempt > 1 => (a.error(), None),
                 Ok(a) if is_retryable_status(a.status) => (a.error(), a.retry_after),
                 Ok(a) => return Err(a.error()),
-                Err(e) if matches!(e.kind, ErrorKind::Network | ErrorKind::Timeout) => (e, None),
+                Err(e) if matches!(e.kind, ErrorKind::Network | ErrorKind::Timeout | ErrorKind::ConnectionLost) => {
+                    (e, None)
+                }
                 Err(e) => return Err(e),
             };
-            let unreachable = err.kind == ErrorKind::Network;
+            unreachable = if err.kind == ErrorKind::Network { unreachable + 1 } else { 0 };
             match self.options.retry.delay(attempt, started.elapsed(), retry_after, unreachable) {
                 Some(wait) => pause(cancel, wait).await?,
                 None => return Err(err),
@@ -831,8 +837,15 @@ fn transport_error(e: &reqwest::Error, url: &Url) -> PimError {
         PimError::new(ErrorKind::Timeout, format!("{host} did not answer in time."))
     } else if e.is_redirect() {
         PimError::new(ErrorKind::Network, format!("Refused a redirect from {host}: {}", source_chain(e)))
-    } else {
+    } else if e.is_connect() {
+        // Nobody answered at all: a down or wrong endpoint.
         PimError::new(ErrorKind::Network, format!("Cannot reach {host}: {}", source_chain(e)))
+    } else {
+        // Connected, then lost: the request may or may not have been acted on.
+        PimError::new(
+            ErrorKind::ConnectionLost,
+            format!("The connection to {host} was lost before its answer came: {}", source_chain(e)),
+        )
     }
 }
 

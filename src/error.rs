@@ -45,6 +45,8 @@ pub enum ErrorKind {
     Network = 7209,
     Timeout = 7210,
     InvalidResponse = 7211,
+    /// The connection closed or reset after the request went out: its outcome is unknown.
+    ConnectionLost = 7212,
 }
 
 impl ErrorKind {

@@ -33,26 +33,20 @@ pub fn is_retryable_status(status: u16) -> bool {
 pub(crate) const NETWORK_ATTEMPTS: u32 = 3;
 
 impl RetryPolicy {
-    /// The wait before attempt `attempt + 1` (attempt counts from 1), or `None` when out of
-    /// attempts or budget. A server's `Retry-After` wins over our own backoff. `unreachable` says
-    /// the last attempt got no answer at all, which allows only [`NETWORK_ATTEMPTS`].
+    /// The wait before attempt `attempt + 1` (attempt counts from 1), or `None` when it is time to
+    /// give up. A server's `Retry-After` wins over our own backoff, and while the service keeps
+    /// saying when to come back, only the time budget limits the attempts (a throttled run of a
+    /// thousand decisions needs many short waits). `unreachable_in_a_row` counts the attempts in a
+    /// row that got no answer at all: [`NETWORK_ATTEMPTS`] of them end it, so a down or wrong
+    /// endpoint fails fast while a connection lost now and then does not.
     pub fn delay(
         &self,
         attempt: u32,
         elapsed: Duration,
         retry_after: Option<Duration>,
-        unreachable: bool,
+        unreachable_in_a_row: u32,
     ) -> Option<Duration> {
-        // While the service keeps saying when to come back (Retry-After), only the time budget
-        // limits the attempts: a throttled run of a thousand decisions needs many short waits.
-        let limit = if unreachable {
-            self.max_attempts.min(NETWORK_ATTEMPTS)
-        } else if retry_after.is_some() {
-            u32::MAX
-        } else {
-            self.max_attempts
-        };
-        if attempt >= limit {
+        if unreachable_in_a_row >= NETWORK_ATTEMPTS || (retry_after.is_none() && attempt >= self.max_attempts) {
             return None;
         }
         let wait = retry_after.unwrap_or_else(|| {
@@ -105,20 +99,17 @@ mod tests {
     #[test]
     fn backoff_grows_and_stops() {
         let p = RetryPolicy { max_attempts: 4, base_delay_ms: 100, max_delay_ms: 1000, budget_ms: 10_000 };
-        let d1 = p.delay(1, Duration::ZERO, None, false).unwrap();
-        let d3 = p.delay(3, Duration::ZERO, None, false).unwrap();
+        let d1 = p.delay(1, Duration::ZERO, None, 0).unwrap();
+        let d3 = p.delay(3, Duration::ZERO, None, 0).unwrap();
         assert!(d1 >= Duration::from_millis(80) && d1 <= Duration::from_millis(120));
         assert!(d3 >= Duration::from_millis(320) && d3 <= Duration::from_millis(480));
-        assert_eq!(p.delay(4, Duration::ZERO, None, false), None);
-        assert!(
-            p.delay(40, Duration::ZERO, Some(Duration::from_millis(100)), false).is_some(),
-            "Retry-After: budget only"
-        );
-        assert_eq!(p.delay(1, Duration::from_secs(10), None, false), None);
-        assert_eq!(p.delay(1, Duration::ZERO, Some(Duration::from_secs(3)), false), Some(Duration::from_secs(3)));
-        assert_eq!(p.delay(1, Duration::ZERO, Some(Duration::from_secs(11)), false), None);
-        assert!(p.delay(2, Duration::ZERO, None, true).is_some());
-        assert_eq!(p.delay(3, Duration::ZERO, None, true), None, "an unreachable service gets three attempts");
+        assert_eq!(p.delay(4, Duration::ZERO, None, 0), None);
+        assert!(p.delay(40, Duration::ZERO, Some(Duration::from_millis(100)), 0).is_some(), "Retry-After: budget only");
+        assert_eq!(p.delay(1, Duration::from_secs(10), None, 0), None);
+        assert_eq!(p.delay(1, Duration::ZERO, Some(Duration::from_secs(3)), 0), Some(Duration::from_secs(3)));
+        assert_eq!(p.delay(1, Duration::ZERO, Some(Duration::from_secs(11)), 0), None);
+        assert!(p.delay(2, Duration::ZERO, None, 2).is_some());
+        assert_eq!(p.delay(1, Duration::ZERO, None, 3), None, "three unanswered attempts in a row end it");
     }
 
     #[test]

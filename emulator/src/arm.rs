@@ -257,7 +257,7 @@ fn decide(app: &App, call: &Call, id: &str, stage_id: &str) -> Answer {
     let justification = props.get("justification").and_then(Value::as_str).unwrap_or_default().to_string();
     if let Err(wait) = app.throttle.take(&crate::graph::throttle_key(call)) {
         let mut a = error(R, StatusCode::TOO_MANY_REQUESTS, "TooManyRequests", "Too many requests; retry later.");
-        a.retry_after = Some(wait);
+        a.retry_after = Some(crate::batch::format_retry_after(wait));
         return a;
     }
     let mut t = app.tenant();
@@ -274,7 +274,11 @@ fn decide(app: &App, call: &Call, id: &str, stage_id: &str) -> Answer {
             let r = &t.requests[i];
             let s = r.steps.iter().find(|s| s.id.eq_ignore_ascii_case(stage_id)).cloned();
             match s {
-                Some(s) => Answer::json(R, StatusCode::OK, stage_json(&t, &r.id, &s, &caller.oid)),
+                Some(s) => {
+                    let mut a = Answer::json(R, StatusCode::OK, stage_json(&t, &r.id, &s, &caller.oid));
+                    a.lost = app.faults.lose();
+                    a
+                }
                 None => error(R, StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", "The stage vanished."),
             }
         }

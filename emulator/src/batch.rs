@@ -49,13 +49,25 @@ pub(crate) fn route(app: &App, call: &Call) -> Answer {
             );
         }
     }
-    let mut responses: Vec<Value> = items.iter().map(|item| answer_item(app, call, version, item)).collect();
+    let mut lost = false;
+    let mut responses: Vec<Value> = items
+        .iter()
+        .map(|item| {
+            let (answer, item_lost) = answer_item(app, call, version, item);
+            lost |= item_lost;
+            answer
+        })
+        .collect();
     // Graph does not promise the order: answer in reverse, so a client that relies on it fails.
     responses.reverse();
-    Answer::json(ROUTE, StatusCode::OK, json!({ "responses": responses }))
+    let mut answer = Answer::json(ROUTE, StatusCode::OK, json!({ "responses": responses }));
+    // A lost answer to one decision loses the whole batch's answer: every item's outcome is unknown.
+    answer.lost = lost;
+    answer
 }
 
-fn answer_item(app: &App, call: &Call, version: &str, item: &Value) -> Value {
+/// One item's answer, and whether fault injection lost it after doing the work.
+fn answer_item(app: &App, call: &Call, version: &str, item: &Value) -> (Value, bool) {
     let id = item.get("id").and_then(Value::as_str).unwrap_or_default();
     let method = item.get("method").and_then(Value::as_str).unwrap_or("GET").to_ascii_uppercase();
     let url = item.get("url").and_then(Value::as_str).unwrap_or_default();
@@ -66,14 +78,14 @@ fn answer_item(app: &App, call: &Call, version: &str, item: &Value) -> Value {
                "body": {"error": {"code": "BadRequest", "message": message, "innerError": {"request-id": uuid::Uuid::new_v4().to_string()}}}})
     };
     if url.starts_with("http") || url.contains("$batch") {
-        return fail(400, "Batch request urls must be relative and not batches themselves.");
+        return (fail(400, "Batch request urls must be relative and not batches themselves."), false);
     }
     let Ok(method) = Method::from_bytes(method.as_bytes()) else {
-        return fail(400, "Invalid method.");
+        return (fail(400, "Invalid method."), false);
     };
     let has_content_type = item_headers.is_some_and(|h| h.keys().any(|k| k.eq_ignore_ascii_case("content-type")));
     if body.is_some() && !has_content_type {
-        return fail(400, "A request with a body needs a Content-Type header.");
+        return (fail(400, "A request with a body needs a Content-Type header."), false);
     }
     // The item inherits the batch's Authorization header, as in Graph.
     let mut headers = HeaderMap::new();
@@ -98,7 +110,10 @@ fn answer_item(app: &App, call: &Call, version: &str, item: &Value) -> Value {
         body: &body_bytes,
         base: call.base.clone(),
     };
-    let mut answer = graph::route(app, &sub);
+    let mut answer = match app.faults.roll() {
+        Some(fault) => Answer::fault("(fault injected)", fault, false),
+        None => graph::route(app, &sub),
+    };
     let request_id = uuid::Uuid::new_v4().to_string();
     if let Some(inner) = answer.body.as_mut().and_then(|b| b.pointer_mut("/error/innerError")) {
         inner["request-id"] = json!(request_id);
@@ -109,14 +124,14 @@ fn answer_item(app: &App, call: &Call, version: &str, item: &Value) -> Value {
     if answer.body.is_some() {
         item_headers["Content-Type"] = json!("application/json");
     }
-    if let Some(wait) = answer.retry_after {
-        item_headers["Retry-After"] = json!(format_retry_after(wait));
+    if let Some(text) = &answer.retry_after {
+        item_headers["Retry-After"] = json!(text);
     }
     let mut out = json!({ "id": id, "status": answer.status.as_u16(), "headers": item_headers });
     if let Some(b) = answer.body {
         out["body"] = b;
     }
-    out
+    (out, answer.lost)
 }
 
 /// Seconds, with up to three decimals (Graph has sent both `10` and `2.128`).

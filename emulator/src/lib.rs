@@ -12,6 +12,7 @@ pub mod token;
 
 mod arm;
 mod batch;
+mod faults;
 mod graph;
 mod throttle;
 
@@ -41,11 +42,25 @@ pub struct Config {
     /// Decisions (writes) allowed per second per token, as a token bucket holding one second's
     /// worth; beyond it a decision is answered 429 with `Retry-After`. 0 = unlimited.
     pub write_rate: f64,
+    /// Fraction of PIM calls answered 503.
+    pub fail_rate: f64,
+    /// Fraction of PIM calls answered 429 with `Retry-After`.
+    pub throttle_rate: f64,
+    /// Fraction of decisions applied and then left unanswered (connection dropped).
+    pub lost_response_rate: f64,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { scenario: Scenario::Empty, latency: Duration::ZERO, seed: None, write_rate: 0.0 }
+        Config {
+            scenario: Scenario::Empty,
+            latency: Duration::ZERO,
+            seed: None,
+            write_rate: 0.0,
+            fail_rate: 0.0,
+            throttle_rate: 0.0,
+            lost_response_rate: 0.0,
+        }
     }
 }
 
@@ -55,6 +70,7 @@ pub struct App {
     minter: Minter,
     latency: Duration,
     throttle: throttle::Throttle,
+    faults: faults::Faults,
 }
 
 impl App {
@@ -68,6 +84,7 @@ impl App {
             tenant: Mutex::new(tenant),
             latency: config.latency,
             throttle: throttle::Throttle::new(config.write_rate),
+            faults: faults::Faults::new(config.fail_rate, config.throttle_rate, config.lost_response_rate),
         })
     }
 
@@ -113,23 +130,53 @@ pub(crate) struct Answer {
     pub route: &'static str,
     pub status: StatusCode,
     pub body: Option<Value>,
-    /// Seconds, sent as `Retry-After`.
-    pub retry_after: Option<f64>,
+    /// The `Retry-After` header's text.
+    pub retry_after: Option<String>,
+    /// Fault injection: the work is done, then the connection is dropped without an answer.
+    pub lost: bool,
 }
 
 impl Answer {
     pub fn json(route: &'static str, status: StatusCode, body: Value) -> Answer {
-        Answer { route, status, body: Some(body), retry_after: None }
+        Answer { route, status, body: Some(body), retry_after: None, lost: false }
     }
 
     pub fn empty(route: &'static str, status: StatusCode) -> Answer {
-        Answer { route, status, body: None, retry_after: None }
+        Answer { route, status, body: None, retry_after: None, lost: false }
     }
 
-    /// 429 with `Retry-After`, in Graph's words.
+    /// 429 with `Retry-After` (seconds), in Graph's words.
     pub fn throttled(route: &'static str, wait: f64) -> Answer {
+        Answer::throttled_text(route, batch::format_retry_after(wait))
+    }
+
+    pub fn throttled_text(route: &'static str, retry_after: String) -> Answer {
         let mut a = Answer::error(route, StatusCode::TOO_MANY_REQUESTS, "TooManyRequests", "Please retry again later.");
-        a.retry_after = Some(wait);
+        a.retry_after = Some(retry_after);
+        a
+    }
+
+    /// An injected fault, in the error shape of the service addressed.
+    pub(crate) fn fault(route: &'static str, fault: faults::Fault, arm: bool) -> Answer {
+        let mut a = match fault {
+            faults::Fault::Fail => {
+                let mut a = Answer::error(
+                    route,
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "serviceNotAvailable",
+                    "The service is temporarily unavailable.",
+                );
+                a.retry_after = Some("0.2".into());
+                a
+            }
+            faults::Fault::Throttle(text) => Answer::throttled_text(route, text),
+        };
+        if arm {
+            // ARM's error body has no innerError.
+            if let Some(e) = a.body.as_mut().and_then(|b| b.get_mut("error")).and_then(|e| e.as_object_mut()) {
+                e.remove("innerError");
+            }
+        }
         a
     }
 
@@ -166,7 +213,10 @@ async fn dispatch(State(app): State<Arc<App>>, method: Method, uri: Uri, headers
     let mut answer = if is_control {
         control(&app, &call)
     } else if batch::is_batch(&call) {
+        // Faults are rolled per item inside the batch.
         batch::route(&app, &call)
+    } else if let Some(fault) = app.faults.roll() {
+        Answer::fault("(fault injected)", fault, arm::is_arm_path(&path))
     } else if arm::is_arm_path(&path) {
         arm::route(&app, &call, &path)
     } else {
@@ -184,6 +234,13 @@ async fn dispatch(State(app): State<Arc<App>>, method: Method, uri: Uri, headers
         }
     }
     app.count(&format!("{} {}", method, answer.route), answer.status.as_u16());
+    if answer.lost {
+        // The work is done; the answer never arrives.
+        let broken = futures_util::stream::once(async {
+            Err::<Bytes, std::io::Error>(std::io::Error::other("response lost (fault injection)"))
+        });
+        return Response::new(axum::body::Body::from_stream(broken));
+    }
     let mut response = match answer.body {
         Some(b) => (answer.status, axum::Json(b)).into_response(),
         None => answer.status.into_response(),
@@ -194,8 +251,8 @@ async fn dispatch(State(app): State<Arc<App>>, method: Method, uri: Uri, headers
         h.insert("x-ms-request-id", v.clone());
         h.insert("client-request-id", v);
     }
-    if let Some(wait) = answer.retry_after {
-        if let Ok(v) = HeaderValue::from_str(&batch::format_retry_after(wait)) {
+    if let Some(text) = &answer.retry_after {
+        if let Ok(v) = HeaderValue::from_str(text) {
             h.insert("retry-after", v);
         }
     }
@@ -247,6 +304,10 @@ fn control(app: &App, call: &Call) -> Answer {
                 StatusCode::OK,
                 json!({"httpRequests": sum(false), "batchItems": sum(true), "routes": routes}),
             )
+        }
+        (Method::POST, ["_emulator", "faults"]) => {
+            let body: Value = serde_json::from_slice(call.body).unwrap_or(Value::Null);
+            Answer::json("/_emulator/faults", StatusCode::OK, app.faults.set(&body))
         }
         (Method::GET, ["_emulator", "tenant"]) => {
             let t = app.tenant();

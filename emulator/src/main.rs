@@ -1,4 +1,5 @@
-//! `pim-emulator --listen 127.0.0.1:0 --scenario demo|empty|bulk:N [--latency-ms N] [--seed-file FILE]`
+//! `pim-emulator --listen 127.0.0.1:0 --scenario demo|empty|bulk:N [--latency-ms N] [--seed-file FILE]
+//!  [--write-rate N] [--fail-rate F] [--throttle-rate F] [--lost-response-rate F]`
 //!
 //! Prints `listening http://HOST:PORT` as its first line, then serves until killed.
 
@@ -27,6 +28,15 @@ struct Args {
     /// 0 means unlimited.
     #[arg(long, default_value_t = 0.0)]
     write_rate: f64,
+    /// Fraction (0-1) of PIM calls answered 503.
+    #[arg(long, default_value_t = 0.0)]
+    fail_rate: f64,
+    /// Fraction (0-1) of PIM calls answered 429 with Retry-After (seconds, fractional, or a date).
+    #[arg(long, default_value_t = 0.0)]
+    throttle_rate: f64,
+    /// Fraction (0-1) of decisions applied and then left unanswered (the connection dropped).
+    #[arg(long, default_value_t = 0.0)]
+    lost_response_rate: f64,
 }
 
 #[tokio::main]
@@ -50,6 +60,9 @@ async fn main() {
         latency: Duration::from_millis(args.latency_ms),
         seed,
         write_rate: args.write_rate,
+        fail_rate: args.fail_rate,
+        throttle_rate: args.throttle_rate,
+        lost_response_rate: args.lost_response_rate,
     };
     let running = match pim_emulator::start(&args.listen, config).await {
         Ok(r) => r,

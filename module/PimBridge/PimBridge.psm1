@@ -18,9 +18,11 @@ foreach ($folder in 'Private', 'Public') {
 $script:PimClients = @{}
 $script:MgTokenCache = $null
 $script:AzTokenCache = $null
-# PowerShell 7.5+ can keep ISO dates as strings; 7.4 turns them into DateTime (handled either way).
-$script:JsonArgs = @{ Depth = 8 }
-if ((Microsoft.PowerShell.Core\Get-Command -Name ConvertFrom-Json).Parameters.ContainsKey('DateKind')) {
+# Results are read as hashtables (lighter than objects: a 10,000-request listing stays small).
+# PowerShell 7.5+ can keep ISO dates as strings (-DateKind, added in 7.5); 7.4 turns them into
+# DateTime, which ConvertTo-PimDate accepts too. Decided by version, so import loads nothing more.
+$script:JsonArgs = @{ Depth = 8; AsHashtable = $true }
+if ($PSVersionTable.PSVersion -ge [version]'7.5') {
     $script:JsonArgs['DateKind'] = 'String'
 }
 

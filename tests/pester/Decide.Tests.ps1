@@ -86,6 +86,48 @@ Describe 'Many at once' {
     }
 }
 
+Describe 'A thousand at once under throttling' {
+    BeforeAll {
+        # Graph-like throttling: 300 decisions a second per token, then 429 with Retry-After.
+        $script:Throttled = Start-TestEmulator -Scenario 'bulk:1000' -Extra @('--write-rate', '300')
+        $script:ThrottledCommon = @{ GraphUri = $Throttled.Uri; AccessToken = (New-TestToken $Throttled) }
+    }
+    AfterAll { Stop-TestEmulator $Throttled }
+
+    It 'decides every request exactly once, in batches, losing none that was throttled' {
+        $out = @(Get-PimPending @ThrottledCommon -Surface DirectoryRole -PageSize 999 | Approve-PimRequest -Justification 'Incident 7731 clean-up' -Confirm:$false @ThrottledCommon)
+        $out.Count | Should -Be 1000
+        @($out | Where-Object Result -ne 'Approved') | Should -HaveCount 0
+        $rec = Get-TestDecisions $Throttled
+        $rec.Count | Should -Be 1000
+        @($rec.approvalId | Sort-Object -Unique).Count | Should -Be 1000
+        $stats = Invoke-RestMethod -Uri "$($Throttled.Uri)/_emulator/stats"
+        ($stats.routes | Where-Object { $_.route -like '*steps*batch item*' -and $_.status -eq 429 } | Measure-Object count -Sum).Sum | Should -BeGreaterThan 0 -Because 'the throttle bit'
+        # One request per read and one per decision would be 2,000 and more; batches of 20 need far fewer.
+        $stats.httpRequests | Should -BeLessThan 1000 -Because 'a thousand decisions travel in batches of 20'
+    }
+}
+
+Describe 'Through an unreliable service' {
+    BeforeAll {
+        # A fifth of calls 503, a fifth 429, one decision in twenty applied and its answer lost.
+        $script:Faulty = Start-TestEmulator -Scenario 'bulk:200' -Extra @('--fail-rate', '0.2', '--throttle-rate', '0.2', '--lost-response-rate', '0.05')
+        $script:FaultyCommon = @{ GraphUri = $Faulty.Uri; AccessToken = (New-TestToken $Faulty) }
+    }
+    AfterAll { Stop-TestEmulator $Faulty }
+
+    It 'decides all 200, each exactly once, and reports what really happened' {
+        $listed = @(Get-PimPending @FaultyCommon -Surface DirectoryRole)
+        $listed.Count | Should -Be 200
+        $out = @($listed | Approve-PimRequest -Justification 'Clean-up' -Confirm:$false @FaultyCommon)
+        @($out | Where-Object Result -eq 'Approved').Count | Should -Be 200
+        $rec = Get-TestDecisions $Faulty
+        $rec.Count | Should -Be 200
+        @($rec.approvalId | Sort-Object -Unique).Count | Should -Be 200
+        Compare-Object @($out.ApprovalId | Sort-Object) @($rec.approvalId | Sort-Object) | Should -BeNullOrEmpty
+    }
+}
+
 Describe '-WhatIf and -Confirm' {
     BeforeAll { Start-Demo }
     AfterAll { Stop-TestEmulator $Emu }

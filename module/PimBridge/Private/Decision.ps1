@@ -1,5 +1,7 @@
-# The surfaces, as the native library names them.
+# The surfaces, as the native library names them, and a case-insensitive lookup of those names.
 $script:PimSurfaces = @('DirectoryRole', 'Group', 'AzureResource')
+$script:PimSurfaceNames = @{}
+foreach ($name in $script:PimSurfaces) { $script:PimSurfaceNames[$name] = $name }
 
 # What Approve-PimRequest and Deny-PimRequest share: reading pipeline input, describing a request
 # for the confirmation prompt, and deciding a whole pipeline as one native operation.
@@ -34,7 +36,7 @@ function ConvertTo-PimDecisionTarget {
         'DirectoryRole'
     }
     # Normalised to the native names; an unknown surface leaves $null, which is refused.
-    $surface = $script:PimSurfaces | Microsoft.PowerShell.Core\Where-Object { $_ -eq $surface } | Microsoft.PowerShell.Utility\Select-Object -First 1
+    $surface = $script:PimSurfaceNames[$surface]
     $description = "PIM request $id"
     $principalId = $null
     $principal = $null

@@ -22,6 +22,7 @@ $script:PimErrorMap = @{
     BadRequest           = 'BadRequest', 'InvalidArgument', 'The service refused the request as sent.'
     Network              = 'Unreachable', 'ConnectionError', 'Check -GraphUri (or PIMBRIDGE_GRAPH_URI) and your network or proxy.'
     Timeout              = 'Timeout', 'OperationTimeout', 'The service did not answer in time; try again.'
+    ConnectionLost       = 'ConnectionLost', 'ConnectionError', 'The connection dropped before the answer came and retries ran out; run Get-PimPending to see what is still pending.'
     InsecureUri          = 'InsecureUri', 'SecurityError', 'Use an https URI; plain http is allowed only to loopback addresses (127.0.0.1, ::1, localhost).'
     InvalidOptions       = 'InvalidArgument', 'InvalidArgument', 'Check the -GraphUri value.'
     InvalidInput         = 'InvalidInput', 'InvalidArgument', 'Pipe objects from Get-PimPending, or pass -ApprovalId.'

@@ -47,6 +47,7 @@ namespace PimBridge.Interop
         Network = 7209,
         Timeout = 7210,
         InvalidResponse = 7211,
+        ConnectionLost = 7212,
     }
 
     /// <summary>An error from the native library, with the service's details.</summary>
