@@ -413,7 +413,7 @@ impl Tenant {
                 .unwrap_or_else(SystemTime::now);
             let justification = text("justification");
             if let Some(group) = text("groupId") {
-                self.groups.entry(group.clone()).or_insert_with(|| format!("Group {}", &group[..group.len().min(8)]));
+                self.groups.entry(group.clone()).or_insert_with(|| format!("Group {}", short(&group)));
                 let access = text("accessId").unwrap_or_else(|| "member".into());
                 self.add_group_pending(
                     id,
@@ -448,7 +448,7 @@ impl Tenant {
                 }
             } else {
                 let role = text("roleDefinitionId").ok_or(format!("seed request {i} has no \"roleDefinitionId\""))?;
-                self.roles.entry(role.clone()).or_insert_with(|| format!("Role {}", &role[..role.len().min(8)]));
+                self.roles.entry(role.clone()).or_insert_with(|| format!("Role {}", short(&role)));
                 self.add_pending(
                     id,
                     &principal,
@@ -489,13 +489,13 @@ impl Tenant {
     /// A user for an id we have not seen, with a placeholder name.
     fn ensure_user(&mut self, id: &str) {
         if !self.users.contains_key(id) {
-            let short = &id[..id.len().min(8)];
+            let tag = short(id);
             self.users.insert(
                 id.to_string(),
                 User {
                     id: id.to_string(),
-                    display_name: format!("User {short}"),
-                    upn: format!("user.{short}@{DOMAIN}"),
+                    display_name: format!("User {tag}"),
+                    upn: format!("user.{tag}@{DOMAIN}"),
                 },
             );
         }
@@ -835,6 +835,11 @@ impl Tenant {
             }
         })
     }
+}
+
+/// The first eight characters of an id, for placeholder names (by character, never mid-UTF-8).
+fn short(id: &str) -> String {
+    id.chars().take(8).collect()
 }
 
 /// `2026-11-26T14:52:12Z` from a time.
