@@ -492,11 +492,7 @@ impl Tenant {
             let tag = short(id);
             self.users.insert(
                 id.to_string(),
-                User {
-                    id: id.to_string(),
-                    display_name: format!("User {tag}"),
-                    upn: format!("user.{tag}@{DOMAIN}"),
-                },
+                User { id: id.to_string(), display_name: format!("User {tag}"), upn: format!("user.{tag}@{DOMAIN}") },
             );
         }
     }
