@@ -580,6 +580,10 @@ same mix at 200 approvals on every build (``tests/faults.rs``), and a run where 
   ``tests/pester/Decide.Tests.ps1``).
 - Bad input at the cmdlets (path-like ids, quotes, new lines and non-ASCII text byte for byte, a
   1 MB justification, ``$null``, an empty pipeline): ``tests/pester/Decide.Tests.ps1``.
+- Token expiry: a ``Connect-MgGraph`` token the service refuses in the middle of a run (401) is read
+  again once and only the refused requests are sent again; all decided once
+  (``tests/pester/Token.Tests.ps1``). An expired ``-AccessToken`` fails at once with
+  ``PimBridge.TokenExpired``, nothing sent.
 - Token hygiene: every command with ``-Verbose -Debug`` inside a transcript, with forced errors; the
   token and each of its three parts appear nowhere (``tests/pester/Token.Tests.ps1``); ``Debug`` of a
   token is redacted (``src/token.rs``).
@@ -593,9 +597,8 @@ same mix at 200 approvals on every build (``tests/faults.rs``), and a run where 
   (``tests/pester/Concurrency.Tests.ps1``). An endpoint that does not answer at all fails after
   three attempts, not after the whole retry budget.
 
-Not yet done: an https emulator with a self-signed CA (trust-store test), answers slower than the
-client's timeout and connection resets as separate emulator faults, and refreshing a
-``Connect-MgGraph`` token that expires in the middle of a run.
+Not yet done: an https emulator with a self-signed CA (trust-store test), and answers slower than
+the client's timeout and connection resets as separate emulator faults.
 "@
     Set-Content -Path (Join-Path $Root 'docs/reliability.md') -Value $doc
     $figures.GetEnumerator() | ForEach-Object { Write-Host ('   {0,-48} {1}' -f $_.Key, $_.Value) }

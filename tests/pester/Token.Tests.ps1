@@ -15,8 +15,10 @@ BeforeAll {
         function global:Invoke-MgGraphRequest {
             param($Method, $Uri, $OutputType, $ErrorAction)
             $global:MgCalls.Add([pscustomobject]@{ Method = $Method; Uri = $Uri; OutputType = $OutputType })
+            # A queue of tokens, when a test wants the session's token to change between calls.
+            $text = if ($global:MgTokenQueue -and $global:MgTokenQueue.Count) { $global:MgTokenQueue.Dequeue() } else { $global:MgTokenText }
             $request = [System.Net.Http.HttpRequestMessage]::new([System.Net.Http.HttpMethod]::Get, 'https://graph.microsoft.com/v1.0/me')
-            $request.Headers.Authorization = [System.Net.Http.Headers.AuthenticationHeaderValue]::new('Bearer', $global:MgTokenText)
+            $request.Headers.Authorization = [System.Net.Http.Headers.AuthenticationHeaderValue]::new('Bearer', $text)
             $response = [System.Net.Http.HttpResponseMessage]::new([System.Net.HttpStatusCode]::OK)
             $response.RequestMessage = $request
             $response
@@ -60,6 +62,32 @@ Describe 'The token of a Connect-MgGraph session' {
         $null = Get-PimPending
         $null = Get-PimPending
         $global:MgCalls | Should -HaveCount 2
+    }
+
+    It 'is read again once when the service refuses it in the middle of a run, and the refused requests resent' {
+        $bulk = Start-TestEmulator -Scenario 'bulk:40'
+        try {
+            $env:PIMBRIDGE_GRAPH_URI = $bulk.Uri
+            $valid = Get-TestTokenText $bulk
+            # The first token passes every check on our side, but the service refuses it (401), as it
+            # does a token that expired or was revoked under way; the second is good.
+            Set-MgSession $valid
+            $global:MgTokenQueue = [System.Collections.Generic.Queue[string]]::new()
+            $global:MgTokenQueue.Enqueue($valid + 'x')
+            $global:MgTokenQueue.Enqueue($valid)
+            $pending = @(Get-PimPending -AccessToken (ConvertTo-SecureString $valid -AsPlainText -Force) -Surface DirectoryRole)
+            $out = @($pending | Approve-PimRequest -Justification 'ok' -Confirm:$false -ErrorVariable errs)
+            $out.Count | Should -Be 40
+            @($out | Where-Object Result -eq 'Approved').Count | Should -Be 40
+            $errs | Should -BeNullOrEmpty
+            $global:MgCalls | Should -HaveCount 2 -Because 'the session was read once more, not per request'
+            $rec = Get-TestDecisions $bulk
+            @($rec.approvalId | Sort-Object -Unique).Count | Should -Be 40
+            $rec.Count | Should -Be 40
+        } finally {
+            $global:MgTokenQueue = $null
+            Stop-TestEmulator $bulk
+        }
     }
 
     It 'is not needed when -AccessToken is given' {

@@ -72,6 +72,8 @@ function ConvertTo-PimDecisionTarget {
 function Invoke-PimDecision {
     # Decides every target as one native operation and streams a PimBridge.Decision per request as it
     # completes. Errors are written through -Cmdlet, so the caller's -ErrorAction applies.
+    # A Connect-MgGraph token that expires in the middle of a run is read again once, and the
+    # requests the service refused for it (401: not applied) are sent again with the new one.
     [CmdletBinding()]
     param(
         [Parameter(Mandatory)] [System.Management.Automation.PSCmdlet] $Cmdlet,
@@ -84,54 +86,71 @@ function Invoke-PimDecision {
         [string] $ArmUri
     )
 
-    try {
-        $uri = Resolve-PimGraphUri -GraphUri $GraphUri
-        $armUri = Resolve-PimArmUri -ArmUri $ArmUri
-        # Only the tokens the requests need: Graph for directory roles and groups, ARM for Azure.
-        $token = $null
-        $armToken = $null
-        if ($Targets | Microsoft.PowerShell.Core\Where-Object Surface -ne 'AzureResource') {
-            $token = Get-PimGraphToken -AccessToken $AccessToken -GraphUri $uri
+    $uri = Resolve-PimGraphUri -GraphUri $GraphUri
+    $armUri = Resolve-PimArmUri -ArmUri $ArmUri
+    # Only an expiring session token is refreshed; an explicit -AccessToken fails as given.
+    $mayRefresh = -not $AccessToken
+    $round = $Targets
+    for ($attempt = 1; $round.Count -gt 0; $attempt++) {
+        try {
+            # Only the tokens the requests need: Graph for directory roles and groups, ARM for Azure.
+            $token = $null
+            $armToken = $null
+            if ($round | Microsoft.PowerShell.Core\Where-Object Surface -ne 'AzureResource') {
+                $token = Get-PimGraphToken -AccessToken $AccessToken -GraphUri $uri
+            }
+            if ($round | Microsoft.PowerShell.Core\Where-Object Surface -eq 'AzureResource') {
+                $armToken = Get-PimArmToken -ArmAccessToken $ArmAccessToken
+                if (-not $armToken) {
+                    throw [PimBridge.Interop.PimNativeException]::new('MissingToken', $script:PimArmTokenHelp, 0, $null, $null)
+                }
+            }
+            $client = Get-PimClient -GraphUri $uri -ArmUri $armUri
+            $requests = foreach ($t in $round) { @{ approvalId = $t.ApprovalId; surface = $t.Surface; principalId = $t.PrincipalId } }
+            $json = Microsoft.PowerShell.Utility\ConvertTo-Json -InputObject @($requests) -Compress -Depth 3
+            $operation = if ($Review -eq 'Approve') {
+                [PimBridge.Interop.PimNative]::Approve($client, $token, $armToken, $json, $Justification)
+            } else {
+                [PimBridge.Interop.PimNative]::Deny($client, $token, $armToken, $json, $Justification)
+            }
+        } catch {
+            $Cmdlet.ThrowTerminatingError((New-PimErrorRecord -Exception $_.Exception))
         }
-        if ($Targets | Microsoft.PowerShell.Core\Where-Object Surface -eq 'AzureResource') {
-            $armToken = Get-PimArmToken -ArmAccessToken $ArmAccessToken
-            if (-not $armToken) {
-                throw [PimBridge.Interop.PimNativeException]::new('MissingToken', $script:PimArmTokenHelp, 0, $null, $null)
+        Microsoft.PowerShell.Utility\Write-Verbose -Message "$Review`: sending $($round.Count) decision(s)."
+        $failure = [ref]$null
+        $refused = [System.Collections.Generic.List[object]]::new()
+        $activity = '{0} {1} PIM request(s)' -f $(if ($Review -eq 'Approve') { 'Approving' } else { 'Denying' }), $round.Count
+        $targetsOfRound = $round
+        Wait-PimOperation -Operation $operation -Activity $activity -Failure $failure -DoneWord 'decided' | Microsoft.PowerShell.Core\ForEach-Object {
+            $target = $targetsOfRound[[int]$_.index]
+            if ($_.error -and $_.error.kind -eq 'Unauthorized' -and $mayRefresh -and $attempt -eq 1 -and $_.surface -ne 'AzureResource') {
+                # Refused for the token, so not applied: held back for the refreshed token.
+                $refused.Add($target)
+                return
+            }
+            [pscustomobject]@{
+                PSTypeName = 'PimBridge.Decision'
+                ApprovalId = $_.approvalId
+                Principal  = $target.Principal
+                Role       = $target.Role
+                Surface    = $_.surface
+                Result     = $_.result
+                DecidedAt  = ConvertTo-PimDate $_.decidedAt
+                Error      = if ($_.error) { $_.error.message } else { $null }
+            }
+            if ($_.error) {
+                $exception = ConvertTo-PimNativeException -ErrorObject $_.error
+                $Cmdlet.WriteError((New-PimErrorRecord -Exception $exception -TargetObject $target.InputObject))
             }
         }
-        $client = Get-PimClient -GraphUri $uri -ArmUri $armUri
-        $requests = foreach ($t in $Targets) { @{ approvalId = $t.ApprovalId; surface = $t.Surface; principalId = $t.PrincipalId } }
-        $json = Microsoft.PowerShell.Utility\ConvertTo-Json -InputObject @($requests) -Compress -Depth 3
-        $operation = if ($Review -eq 'Approve') {
-            [PimBridge.Interop.PimNative]::Approve($client, $token, $armToken, $json, $Justification)
-        } else {
-            [PimBridge.Interop.PimNative]::Deny($client, $token, $armToken, $json, $Justification)
+        if ($failure.Value) {
+            $Cmdlet.ThrowTerminatingError((New-PimErrorRecord -Exception $failure.Value))
         }
-    } catch {
-        $Cmdlet.ThrowTerminatingError((New-PimErrorRecord -Exception $_.Exception))
-    }
-    Microsoft.PowerShell.Utility\Write-Verbose -Message "$Review`: sending $($Targets.Count) decision(s) to $uri."
-    $failure = [ref]$null
-    $activity = '{0} {1} PIM request(s)' -f $(if ($Review -eq 'Approve') { 'Approving' } else { 'Denying' }), $Targets.Count
-    Wait-PimOperation -Operation $operation -Activity $activity -Failure $failure -DoneWord 'decided' | Microsoft.PowerShell.Core\ForEach-Object {
-        $target = $Targets[[int]$_.index]
-        [pscustomobject]@{
-            PSTypeName = 'PimBridge.Decision'
-            ApprovalId = $_.approvalId
-            Principal  = $target.Principal
-            Role       = $target.Role
-            Surface    = $_.surface
-            Result     = $_.result
-            DecidedAt  = ConvertTo-PimDate $_.decidedAt
-            Error      = if ($_.error) { $_.error.message } else { $null }
+        $round = $refused.ToArray()
+        if ($round.Count -gt 0) {
+            Microsoft.PowerShell.Utility\Write-Verbose -Message "The session's token was refused for $($round.Count) request(s); reading it again from Connect-MgGraph."
+            $script:MgTokenCache = $null
         }
-        if ($_.error) {
-            $exception = ConvertTo-PimNativeException -ErrorObject $_.error
-            $Cmdlet.WriteError((New-PimErrorRecord -Exception $exception -TargetObject $target.InputObject))
-        }
-    }
-    if ($failure.Value) {
-        $Cmdlet.ThrowTerminatingError((New-PimErrorRecord -Exception $failure.Value))
     }
 }
 
