@@ -24,7 +24,10 @@ fn faulty(n: usize, fail: f64, throttle: f64, lost: f64) -> Config {
 }
 
 async fn approve_all(env: &Env) -> (usize, Vec<DecisionOutcome>) {
-    let client = env.client_with_retry(json!({"baseDelayMs": 20, "budgetMs": 120000}));
+    approve_all_with(env, env.client_with_retry(json!({"baseDelayMs": 20, "budgetMs": 120000}))).await
+}
+
+async fn approve_all_with(env: &Env, client: pim_bridge::PimClient) -> (usize, Vec<DecisionOutcome>) {
     let token = env.token().await;
     let mut listed = Vec::new();
     client
@@ -87,6 +90,24 @@ async fn two_hundred_through_503s_429s_and_lost_answers() {
         .map(|r| r["count"].as_u64().unwrap())
         .sum();
     assert!(faults > 20, "the faults happened ({faults})");
+}
+
+#[tokio::test]
+async fn slow_answers_beyond_the_timeout_and_resets_are_decided_exactly_once() {
+    let env = Env::start(Scenario::Bulk(60)).await;
+    // Calls reset before anything is done, and calls answered after 1.5 s (the work done), beyond
+    // the client's 400 ms timeout. The rates are per call, and a batch of 20 fails whole when one
+    // of its items does: 1% each already hits a third of the batches.
+    env.emulator.set_faults(&json!({"resetRate": 0.01, "slowRate": 0.01, "slowMs": 1500}));
+    let options = pim_bridge::ClientOptions::from_json(Some(
+        &json!({"graphUri": env.base(), "armUri": env.base(), "timeoutMs": 400,
+                "retry": {"baseDelayMs": 20, "budgetMs": 120000}})
+        .to_string(),
+    ))
+    .unwrap();
+    let (n, out) = approve_all_with(&env, pim_bridge::PimClient::new(options).unwrap()).await;
+    assert_eq!(n, 60);
+    assert_exactly_once(&env, 60, &out).await;
 }
 
 #[tokio::test]

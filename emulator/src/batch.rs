@@ -50,24 +50,29 @@ pub(crate) fn route(app: &App, call: &Call) -> Answer {
         }
     }
     let mut lost = false;
+    let mut pause = None;
     let mut responses: Vec<Value> = items
         .iter()
         .map(|item| {
-            let (answer, item_lost) = answer_item(app, call, version, item);
+            let (answer, item_lost, item_pause) = answer_item(app, call, version, item);
             lost |= item_lost;
+            pause = pause.max(item_pause);
             answer
         })
         .collect();
     // Graph does not promise the order: answer in reverse, so a client that relies on it fails.
     responses.reverse();
     let mut answer = Answer::json(ROUTE, StatusCode::OK, json!({ "responses": responses }));
-    // A lost answer to one decision loses the whole batch's answer: every item's outcome is unknown.
+    // A lost answer to one decision loses the whole batch's answer: every item's outcome is unknown;
+    // a slow item makes the whole batch slow.
     answer.lost = lost;
+    answer.pause = pause;
     answer
 }
 
-/// One item's answer, and whether fault injection lost it after doing the work.
-fn answer_item(app: &App, call: &Call, version: &str, item: &Value) -> (Value, bool) {
+/// One item's answer, whether fault injection lost it (after doing the work, or without doing it),
+/// and how long it wants the batch's answer held back.
+fn answer_item(app: &App, call: &Call, version: &str, item: &Value) -> (Value, bool, Option<std::time::Duration>) {
     let id = item.get("id").and_then(Value::as_str).unwrap_or_default();
     let method = item.get("method").and_then(Value::as_str).unwrap_or("GET").to_ascii_uppercase();
     let url = item.get("url").and_then(Value::as_str).unwrap_or_default();
@@ -78,14 +83,14 @@ fn answer_item(app: &App, call: &Call, version: &str, item: &Value) -> (Value, b
                "body": {"error": {"code": "BadRequest", "message": message, "innerError": {"request-id": uuid::Uuid::new_v4().to_string()}}}})
     };
     if url.starts_with("http") || url.contains("$batch") {
-        return (fail(400, "Batch request urls must be relative and not batches themselves."), false);
+        return (fail(400, "Batch request urls must be relative and not batches themselves."), false, None);
     }
     let Ok(method) = Method::from_bytes(method.as_bytes()) else {
-        return (fail(400, "Invalid method."), false);
+        return (fail(400, "Invalid method."), false, None);
     };
     let has_content_type = item_headers.is_some_and(|h| h.keys().any(|k| k.eq_ignore_ascii_case("content-type")));
     if body.is_some() && !has_content_type {
-        return (fail(400, "A request with a body needs a Content-Type header."), false);
+        return (fail(400, "A request with a body needs a Content-Type header."), false, None);
     }
     // The item inherits the batch's Authorization header, as in Graph.
     let mut headers = HeaderMap::new();
@@ -110,10 +115,7 @@ fn answer_item(app: &App, call: &Call, version: &str, item: &Value) -> (Value, b
         body: &body_bytes,
         base: call.base.clone(),
     };
-    let mut answer = match app.faults.roll() {
-        Some(fault) => Answer::fault("(fault injected)", fault, false),
-        None => graph::route(app, &sub),
-    };
+    let mut answer = crate::with_faults(app, false, || graph::route(app, &sub));
     let request_id = uuid::Uuid::new_v4().to_string();
     if let Some(inner) = answer.body.as_mut().and_then(|b| b.pointer_mut("/error/innerError")) {
         inner["request-id"] = json!(request_id);
@@ -131,7 +133,7 @@ fn answer_item(app: &App, call: &Call, version: &str, item: &Value) -> (Value, b
     if let Some(b) = answer.body {
         out["body"] = b;
     }
-    (out, answer.lost)
+    (out, answer.lost, answer.pause)
 }
 
 /// Seconds, with up to three decimals (Graph has sent both `10` and `2.128`).

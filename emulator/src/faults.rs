@@ -1,7 +1,9 @@
 //! Fault injection: a fraction of PIM calls answered 503, a fraction 429 with `Retry-After` (in
-//! seconds, fractional seconds or an HTTP date, in turn), and a fraction of decisions applied and
-//! then left unanswered (the connection dropped), the case that tempts a client to decide twice.
-//! Set by the command line and changed at run time with `POST /_emulator/faults`.
+//! seconds, fractional seconds or an HTTP date, in turn), a fraction reset before they are acted on,
+//! a fraction answered only after a long pause (beyond a client's timeout, the work done), and a
+//! fraction of decisions applied and then left unanswered (the connection dropped), the case that
+//! tempts a client to decide twice. Set by the command line and changed at run time with
+//! `POST /_emulator/faults`.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,6 +18,10 @@ pub(crate) enum Fault {
     Fail,
     /// Answer 429 with this `Retry-After` text.
     Throttle(String),
+    /// Drop the connection without doing anything.
+    Reset,
+    /// Do the work, then wait this long before answering.
+    Slow(Duration),
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -23,6 +29,9 @@ struct Rates {
     fail: f64,
     throttle: f64,
     lost: f64,
+    reset: f64,
+    slow: f64,
+    slow_ms: u64,
 }
 
 pub(crate) struct Faults {
@@ -35,7 +44,14 @@ impl Faults {
     pub fn new(fail: f64, throttle: f64, lost: f64) -> Faults {
         let seed = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(7);
         Faults {
-            rates: Mutex::new(Rates { fail: clamp(fail), throttle: clamp(throttle), lost: clamp(lost) }),
+            rates: Mutex::new(Rates {
+                fail: clamp(fail),
+                throttle: clamp(throttle),
+                lost: clamp(lost),
+                reset: 0.0,
+                slow: 0.0,
+                slow_ms: 3000,
+            }),
             rng: Mutex::new(seed | 1),
             throttles: AtomicU64::new(0),
         }
@@ -57,7 +73,7 @@ impl Faults {
     /// Whether this call fails or is throttled (before it does anything).
     pub fn roll(&self) -> Option<Fault> {
         let r = self.rates();
-        if r.fail == 0.0 && r.throttle == 0.0 {
+        if r.fail == 0.0 && r.throttle == 0.0 && r.reset == 0.0 && r.slow == 0.0 {
             return None;
         }
         let x = self.uniform();
@@ -72,6 +88,10 @@ impl Faults {
                 _ => httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(1)),
             };
             Some(Fault::Throttle(text))
+        } else if x < r.fail + r.throttle + r.reset {
+            Some(Fault::Reset)
+        } else if x < r.fail + r.throttle + r.reset + r.slow {
+            Some(Fault::Slow(Duration::from_millis(r.slow_ms)))
         } else {
             None
         }
@@ -83,7 +103,8 @@ impl Faults {
         r.lost > 0.0 && self.uniform() < r.lost
     }
 
-    /// Applies `{"failRate", "throttleRate", "lostResponseRate"}` (any of them); returns the rates.
+    /// Sets `{"failRate", "throttleRate", "lostResponseRate", "resetRate", "slowRate", "slowMs"}`
+    /// (any of them); returns the rates.
     pub fn set(&self, body: &Value) -> Value {
         let mut r = self.rates.lock().unwrap_or_else(|e| e.into_inner());
         let get = |k: &str| body.get(k).and_then(Value::as_f64).map(clamp);
@@ -96,7 +117,17 @@ impl Faults {
         if let Some(v) = get("lostResponseRate") {
             r.lost = v;
         }
-        json!({"failRate": r.fail, "throttleRate": r.throttle, "lostResponseRate": r.lost})
+        if let Some(v) = get("resetRate") {
+            r.reset = v;
+        }
+        if let Some(v) = get("slowRate") {
+            r.slow = v;
+        }
+        if let Some(v) = body.get("slowMs").and_then(Value::as_u64) {
+            r.slow_ms = v.min(600_000);
+        }
+        json!({"failRate": r.fail, "throttleRate": r.throttle, "lostResponseRate": r.lost,
+               "resetRate": r.reset, "slowRate": r.slow, "slowMs": r.slow_ms})
     }
 }
 
@@ -116,6 +147,7 @@ mod tests {
             match f.roll() {
                 Some(Fault::Fail) => fail += 1,
                 Some(Fault::Throttle(_)) => throttle += 1,
+                Some(Fault::Reset | Fault::Slow(_)) => panic!("not asked for"),
                 None => {}
             }
         }

@@ -103,10 +103,16 @@ impl App {
 pub struct Running {
     pub addr: SocketAddr,
     pub base_url: String,
+    app: Arc<App>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
+    /// Changes the fault rates, as `POST /_emulator/faults` does.
+    pub fn set_faults(&self, rates: &Value) -> Value {
+        self.app.faults.set(rates)
+    }
+
     pub fn stop(self) {
         self.task.abort();
     }
@@ -118,11 +124,11 @@ pub async fn start(listen: &str, config: Config) -> Result<Running, String> {
     let listener =
         tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let router = Router::new().fallback(dispatch).with_state(app);
+    let router = Router::new().fallback(dispatch).with_state(app.clone());
     let task = tokio::spawn(async move {
         let _ = axum::serve(listener, router).await;
     });
-    Ok(Running { addr, base_url: format!("http://{addr}"), task })
+    Ok(Running { addr, base_url: format!("http://{addr}"), app, task })
 }
 
 /// What one route answers before the common headers are added.
@@ -134,15 +140,17 @@ pub(crate) struct Answer {
     pub retry_after: Option<String>,
     /// Fault injection: the work is done, then the connection is dropped without an answer.
     pub lost: bool,
+    /// Fault injection: a pause before answering, after the work is done.
+    pub pause: Option<Duration>,
 }
 
 impl Answer {
     pub fn json(route: &'static str, status: StatusCode, body: Value) -> Answer {
-        Answer { route, status, body: Some(body), retry_after: None, lost: false }
+        Answer { route, status, body: Some(body), retry_after: None, lost: false, pause: None }
     }
 
     pub fn empty(route: &'static str, status: StatusCode) -> Answer {
-        Answer { route, status, body: None, retry_after: None, lost: false }
+        Answer { route, status, body: None, retry_after: None, lost: false, pause: None }
     }
 
     /// 429 with `Retry-After` (seconds), in Graph's words.
@@ -156,9 +164,15 @@ impl Answer {
         a
     }
 
-    /// An injected fault, in the error shape of the service addressed.
+    /// An injected fault that answers at once, in the error shape of the service addressed.
     pub(crate) fn fault(route: &'static str, fault: faults::Fault, arm: bool) -> Answer {
         let mut a = match fault {
+            faults::Fault::Reset => {
+                let mut a = Answer::empty(route, StatusCode::OK);
+                a.lost = true;
+                return a;
+            }
+            faults::Fault::Slow(_) => unreachable_fault(),
             faults::Fault::Fail => {
                 let mut a = Answer::error(
                     route,
@@ -183,6 +197,25 @@ impl Answer {
     /// Graph's error body. `request-id` and `date` are filled in by [`dispatch`].
     pub fn error(route: &'static str, status: StatusCode, code: &str, message: impl Into<String>) -> Answer {
         Answer::json(route, status, json!({"error": {"code": code, "message": message.into(), "innerError": {}}}))
+    }
+}
+
+/// `Slow` is not answered by [`Answer::fault`]: the route runs and the answer is delayed.
+fn unreachable_fault() -> Answer {
+    Answer::error("(fault injected)", StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", "Misrouted fault.")
+}
+
+/// Runs a route under fault injection: a reset or an immediate fault answers without doing the
+/// work; a slow fault does the work and answers late.
+pub(crate) fn with_faults(app: &App, arm: bool, route: impl FnOnce() -> Answer) -> Answer {
+    match app.faults.roll() {
+        Some(faults::Fault::Slow(pause)) => {
+            let mut a = route();
+            a.pause = Some(pause);
+            a
+        }
+        Some(fault) => Answer::fault("(fault injected)", fault, arm),
+        None => route(),
     }
 }
 
@@ -215,15 +248,16 @@ async fn dispatch(State(app): State<Arc<App>>, method: Method, uri: Uri, headers
     } else if batch::is_batch(&call) {
         // Faults are rolled per item inside the batch.
         batch::route(&app, &call)
-    } else if let Some(fault) = app.faults.roll() {
-        Answer::fault("(fault injected)", fault, arm::is_arm_path(&path))
     } else if arm::is_arm_path(&path) {
-        arm::route(&app, &call, &path)
+        with_faults(&app, true, || arm::route(&app, &call, &path))
     } else {
-        graph::route(&app, &call)
+        with_faults(&app, false, || graph::route(&app, &call))
     };
     if !is_control && !app.latency.is_zero() {
         tokio::time::sleep(app.latency).await;
+    }
+    if let Some(pause) = answer.pause {
+        tokio::time::sleep(pause).await;
     }
     let date = state::iso(std::time::SystemTime::now());
     if let Some(inner) = answer.body.as_mut().and_then(|b| b.pointer_mut("/error/innerError")) {

@@ -37,6 +37,15 @@ struct Args {
     /// Fraction (0-1) of decisions applied and then left unanswered (the connection dropped).
     #[arg(long, default_value_t = 0.0)]
     lost_response_rate: f64,
+    /// Fraction (0-1) of PIM calls whose connection is reset before anything is done.
+    #[arg(long, default_value_t = 0.0)]
+    reset_rate: f64,
+    /// Fraction (0-1) of PIM calls answered only after --slow-ms (the work done first).
+    #[arg(long, default_value_t = 0.0)]
+    slow_rate: f64,
+    /// How long a slow answer takes, in milliseconds.
+    #[arg(long, default_value_t = 3000)]
+    slow_ms: u64,
 }
 
 #[tokio::main]
@@ -71,6 +80,11 @@ async fn main() {
             std::process::exit(2);
         }
     };
+    if args.reset_rate > 0.0 || args.slow_rate > 0.0 {
+        running.set_faults(&serde_json::json!({
+            "resetRate": args.reset_rate, "slowRate": args.slow_rate, "slowMs": args.slow_ms
+        }));
+    }
     println!("listening {}", running.base_url);
     let _ = std::io::stdout().flush();
     let _ = tokio::signal::ctrl_c().await;

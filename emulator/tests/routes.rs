@@ -418,3 +418,26 @@ async fn arm_filters_by_scope() {
     let mg = t.get(&format!("/providers/Microsoft.Management/managementGroups/contoso-platform{ARM_LIST}"), &arm).await;
     assert_eq!(mg["value"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn faults_reset_connections_and_slow_answers() {
+    let t = start(Scenario::Demo).await;
+    let tok = t.token(json!({})).await;
+    t.emu.set_faults(&json!({"resetRate": 1.0}));
+    let reset = t.http.get(format!("{}{MINE}", t.emu.base_url)).bearer_auth(&tok).send().await;
+    let failed = match reset {
+        Err(_) => true,
+        Ok(r) => r.bytes().await.is_err(),
+    };
+    assert!(failed, "a reset call gets no answer");
+    t.emu.set_faults(&json!({"resetRate": 0.0, "slowRate": 1.0, "slowMs": 300}));
+    let started = std::time::Instant::now();
+    let (s, _, _) = t.call(Method::GET, MINE, Some(&tok), None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300), "answered late");
+    let set = t.emu.set_faults(&json!({"slowRate": 0.0, "failRate": 1.0}));
+    assert_eq!(set["failRate"], 1.0);
+    let (s, h, b) = t.call(Method::GET, MINE, Some(&tok), None).await;
+    assert_graph_error(s, &h, &b, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(h.get("retry-after").is_some());
+}
