@@ -80,8 +80,8 @@ struct Item {
     target: DecisionTarget,
     route: Option<DecisionRoute>,
     stage: Stage,
-    /// A decision has been sent at least once (its outcome may be unknown).
-    sent: bool,
+    /// Times a decision was sent for it (the outcome of the last may be unknown).
+    sends: u32,
     last_error: Option<PimError>,
 }
 
@@ -180,14 +180,14 @@ impl PimClient {
                     ),
                     Ok(r) => (Some(r), Stage::Read),
                 };
-                Item { index, target, route, stage, sent: false, last_error: None }
+                Item { index, target, route, stage, sends: 0, last_error: None }
             })
             .collect();
         let started = Instant::now();
-        let mut attempt = 1;
-        // Rounds in a row in which nothing was answered at all.
+        // Rounds in a row in which the service answered nothing (a lost connection, a timeout), and
+        // in which it could not even be reached (refused: a down or wrong endpoint).
+        let mut silent_rounds = 0;
         let mut unreachable_rounds = 0;
-        let mut open_before = items.len();
         loop {
             // Read every approval that needs reading, in one batch.
             let reads: Vec<BatchItem> = items
@@ -207,11 +207,13 @@ impl PimClient {
                 .collect();
             let mut wait: Option<Duration> = None;
             let mut answered = false;
+            let mut reached_any = false;
             if !reads.is_empty() {
                 let (answers, reached) = self.send_batch(token, version, reads, cancel).await;
-                answered |= reached;
+                reached_any |= reached;
                 for (id, answer) in answers {
                     let Some(it) = id.parse::<usize>().ok().and_then(|n| items.get_mut(n)) else { continue };
+                    answered |= answer.status != 0;
                     if answer.is_success() {
                         it.stage = match serde_json::from_slice::<wire::Approval>(&answer.body) {
                             Err(e) => Stage::Done(Err(PimError::new(
@@ -224,7 +226,7 @@ impl PimClient {
                                     ErrorKind::InvalidResponse,
                                     "The service sent a step id that is not a plain id.",
                                 ))),
-                                None => match closed_step(&approval, review, it.sent, me.as_deref()) {
+                                None => match closed_step(&approval, review, it.sends > 0, me.as_deref()) {
                                     Closed::MadeByUs(step) => Stage::Done(Ok(step)),
                                     Closed::Refused(e) => Stage::Done(Err(e)),
                                 },
@@ -258,18 +260,19 @@ impl PimClient {
                 .collect();
             if !sends.is_empty() {
                 for it in items.iter_mut().filter(|it| matches!(it.stage, Stage::Send(_))) {
-                    it.sent = true;
+                    it.sends += 1;
                 }
                 let (answers, reached) = self.send_batch(token, version, sends, cancel).await;
-                answered |= reached;
+                reached_any |= reached;
                 for (id, answer) in answers {
                     let Some(it) = id.parse::<usize>().ok().and_then(|n| items.get_mut(n)) else { continue };
+                    answered |= answer.status != 0;
                     let Stage::Send(step) = &it.stage else { continue };
                     if answer.is_success() {
                         it.stage = Stage::Done(Ok(step.clone()));
                     } else if answer.status == 0
                         || is_retryable_status(answer.status)
-                        || (answer.status == 409 && attempt > 1)
+                        || (answer.status == 409 && it.sends > 1)
                     {
                         // Outcome unknown (or a conflict after our own retry): read it again before anything else.
                         wait = wait.max(answer.retry_after);
@@ -284,16 +287,14 @@ impl PimClient {
             if open == 0 || cancel.is_cancelled() {
                 break;
             }
-            // The attempt limit counts rounds without progress: a round that settled some
-            // requests starts the count again (the time budget still bounds the whole).
-            if open < open_before {
-                attempt = 1;
-            }
-            open_before = open;
-            unreachable_rounds = if answered { 0 } else { unreachable_rounds + 1 };
-            let delay = self.options().retry.delay(attempt, started.elapsed(), wait, unreachable_rounds);
+            // While the service answers, only the time budget limits the rounds (it is alive, and
+            // each round settles or retries items on its word). Rounds it leaves silent count
+            // towards the attempt limit, and rounds it cannot be reached at all end it sooner.
+            silent_rounds = if answered { 0 } else { silent_rounds + 1 };
+            unreachable_rounds = if reached_any { 0 } else { unreachable_rounds + 1 };
+            let delay = self.options().retry.delay(silent_rounds + 1, started.elapsed(), wait, unreachable_rounds);
             match delay {
-                Some(d) if pause(cancel, d).await.is_ok() => attempt += 1,
+                Some(d) if pause(cancel, d).await.is_ok() => {}
                 _ => break,
             }
         }
