@@ -641,10 +641,14 @@ applied (at most 8 batches of 20 are in flight).
   (``tests/pester/Concurrency.Tests.ps1``). An endpoint that does not answer at all fails after
   three attempts, not after the whole retry budget.
 
-Not yet done: an https emulator with a self-signed CA (the trust-store test). Known limit: a batch
-whose connection fails is retried whole; with per-call fault rates of a few percent most batches of
-20 are hit, and a run can exhaust its attempts (splitting a failing batch would isolate the faulty
-item).
+- Trust and redirects: an https emulator whose certificate is signed by a CA made at start is refused
+  at the handshake (nothing sent) until the CA is trusted through the system trust store
+  (``SSL_CERT_FILE``), then works; a redirect from https to http is refused, and a redirect to another
+  host arrives there without the token (``tests/tls.rs``, ``tests/redirects.rs``).
+
+Known limit: a batch whose connection fails is retried whole; with per-call fault rates of a few
+percent most batches of 20 are hit, so such runs take more rounds (splitting a failing batch would
+isolate the faulty item).
 "@
     Set-Content -Path (Join-Path $Root 'docs/reliability.md') -Value $doc
     @($figures.GetEnumerator()) + @($stopFigures.GetEnumerator()) | ForEach-Object { Write-Host ('   {0,-48} {1}' -f $_.Key, $_.Value) }

@@ -15,6 +15,7 @@ mod batch;
 mod faults;
 mod graph;
 mod throttle;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -48,6 +49,8 @@ pub struct Config {
     pub throttle_rate: f64,
     /// Fraction of decisions applied and then left unanswered (connection dropped).
     pub lost_response_rate: f64,
+    /// Serve https with a certificate signed by a CA made at start ([`Running::ca_pem`]).
+    pub tls: bool,
 }
 
 impl Default for Config {
@@ -60,6 +63,7 @@ impl Default for Config {
             fail_rate: 0.0,
             throttle_rate: 0.0,
             lost_response_rate: 0.0,
+            tls: false,
         }
     }
 }
@@ -71,6 +75,11 @@ pub struct App {
     latency: Duration,
     throttle: throttle::Throttle,
     faults: faults::Faults,
+    /// `http` or `https`, for the links the emulator writes.
+    scheme: &'static str,
+    /// When set, every PIM call is answered 307 to this base (same path and query): for testing
+    /// what a client does with a redirect to another host or from https to http.
+    redirect: Mutex<Option<String>>,
 }
 
 impl App {
@@ -85,6 +94,8 @@ impl App {
             latency: config.latency,
             throttle: throttle::Throttle::new(config.write_rate),
             faults: faults::Faults::new(config.fail_rate, config.throttle_rate, config.lost_response_rate),
+            scheme: if config.tls { "https" } else { "http" },
+            redirect: Mutex::new(None),
         })
     }
 
@@ -103,6 +114,8 @@ impl App {
 pub struct Running {
     pub addr: SocketAddr,
     pub base_url: String,
+    /// In https mode, the PEM of the CA that signed the emulator's certificate.
+    pub ca_pem: Option<String>,
     app: Arc<App>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -125,10 +138,20 @@ pub async fn start(listen: &str, config: Config) -> Result<Running, String> {
         tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let router = Router::new().fallback(dispatch).with_state(app.clone());
+    if config.tls {
+        let tls = tls::make()?;
+        let std_listener = listener.into_std().map_err(|e| e.to_string())?;
+        let rustls = axum_server::tls_rustls::RustlsConfig::from_config(tls.config);
+        let server = axum_server::tls_rustls::from_tcp_rustls(std_listener, rustls);
+        let task = tokio::spawn(async move {
+            let _ = server.serve(router.into_make_service()).await;
+        });
+        return Ok(Running { addr, base_url: format!("https://{addr}"), ca_pem: Some(tls.ca_pem), app, task });
+    }
     let task = tokio::spawn(async move {
         let _ = axum::serve(listener, router).await;
     });
-    Ok(Running { addr, base_url: format!("http://{addr}"), app, task })
+    Ok(Running { addr, base_url: format!("http://{addr}"), ca_pem: None, app, task })
 }
 
 /// What one route answers before the common headers are added.
@@ -142,15 +165,17 @@ pub(crate) struct Answer {
     pub lost: bool,
     /// Fault injection: a pause before answering, after the work is done.
     pub pause: Option<Duration>,
+    /// A `Location` header (redirects).
+    pub location: Option<String>,
 }
 
 impl Answer {
     pub fn json(route: &'static str, status: StatusCode, body: Value) -> Answer {
-        Answer { route, status, body: Some(body), retry_after: None, lost: false, pause: None }
+        Answer { route, status, body: Some(body), retry_after: None, lost: false, pause: None, location: None }
     }
 
     pub fn empty(route: &'static str, status: StatusCode) -> Answer {
-        Answer { route, status, body: None, retry_after: None, lost: false, pause: None }
+        Answer { route, status, body: None, retry_after: None, lost: false, pause: None, location: None }
     }
 
     /// 429 with `Retry-After` (seconds), in Graph's words.
@@ -240,11 +265,17 @@ async fn dispatch(State(app): State<Arc<App>>, method: Method, uri: Uri, headers
         query: odata::parse_query(uri.query()),
         headers: &headers,
         body: &body,
-        base: format!("http://{host}"),
+        base: format!("{}://{host}", app.scheme),
     };
     let is_control = call.segments.first().map(String::as_str) == Some("_emulator");
+    let redirect = app.redirect.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let mut answer = if is_control {
         control(&app, &call)
+    } else if let Some(to) = redirect {
+        let mut a = Answer::empty("(redirected)", StatusCode::TEMPORARY_REDIRECT);
+        let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
+        a.location = Some(format!("{}{}{query}", to.trim_end_matches('/'), uri.path()));
+        a
     } else if batch::is_batch(&call) {
         // Faults are rolled per item inside the batch.
         batch::route(&app, &call)
@@ -289,6 +320,9 @@ async fn dispatch(State(app): State<Arc<App>>, method: Method, uri: Uri, headers
         if let Ok(v) = HeaderValue::from_str(text) {
             h.insert("retry-after", v);
         }
+    }
+    if let Some(location) = answer.location.as_deref().and_then(|l| HeaderValue::from_str(l).ok()) {
+        h.insert("location", location);
     }
     if answer.status == StatusCode::UNAUTHORIZED {
         h.insert("www-authenticate", HeaderValue::from_static("Bearer realm=\"\", error=\"invalid_token\""));
@@ -338,6 +372,13 @@ fn control(app: &App, call: &Call) -> Answer {
                 StatusCode::OK,
                 json!({"httpRequests": sum(false), "batchItems": sum(true), "routes": routes}),
             )
+        }
+        (Method::POST, ["_emulator", "redirect"]) => {
+            // {"to": "http://host:port"} sends every PIM call there; {"to": null} stops it.
+            let body: Value = serde_json::from_slice(call.body).unwrap_or(Value::Null);
+            let to = body.get("to").and_then(Value::as_str).map(str::to_string);
+            *app.redirect.lock().unwrap_or_else(|e| e.into_inner()) = to.clone();
+            Answer::json("/_emulator/redirect", StatusCode::OK, json!({ "to": to }))
         }
         (Method::POST, ["_emulator", "faults"]) => {
             let body: Value = serde_json::from_slice(call.body).unwrap_or(Value::Null);

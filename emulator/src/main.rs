@@ -46,6 +46,10 @@ struct Args {
     /// How long a slow answer takes, in milliseconds.
     #[arg(long, default_value_t = 3000)]
     slow_ms: u64,
+    /// Serve https, with a certificate signed by a CA made at start; its PEM is written to FILE
+    /// (trust it, e.g. with SSL_CERT_FILE, to reach the emulator).
+    #[arg(long, value_name = "FILE")]
+    tls_ca_out: Option<std::path::PathBuf>,
 }
 
 #[tokio::main]
@@ -72,6 +76,7 @@ async fn main() {
         fail_rate: args.fail_rate,
         throttle_rate: args.throttle_rate,
         lost_response_rate: args.lost_response_rate,
+        tls: args.tls_ca_out.is_some(),
     };
     let running = match pim_emulator::start(&args.listen, config).await {
         Ok(r) => r,
@@ -80,6 +85,12 @@ async fn main() {
             std::process::exit(2);
         }
     };
+    if let (Some(path), Some(pem)) = (&args.tls_ca_out, &running.ca_pem) {
+        if let Err(e) = std::fs::write(path, pem) {
+            eprintln!("pim-emulator: cannot write the CA to {}: {e}", path.display());
+            std::process::exit(2);
+        }
+    }
     if args.reset_rate > 0.0 || args.slow_rate > 0.0 {
         running.set_faults(&serde_json::json!({
             "resetRate": args.reset_rate, "slowRate": args.slow_rate, "slowMs": args.slow_ms
