@@ -274,11 +274,7 @@ fn decide(app: &App, call: &Call, id: &str, stage_id: &str) -> Answer {
             let r = &t.requests[i];
             let s = r.steps.iter().find(|s| s.id.eq_ignore_ascii_case(stage_id)).cloned();
             match s {
-                Some(s) => {
-                    let mut a = Answer::json(R, StatusCode::OK, stage_json(&t, &r.id, &s, &caller.oid));
-                    a.lost = app.faults.lose();
-                    a
-                }
+                Some(s) => Answer::json(R, StatusCode::OK, stage_json(&t, &r.id, &s, &caller.oid)),
                 None => error(R, StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", "The stage vanished."),
             }
         }

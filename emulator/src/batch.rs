@@ -8,6 +8,7 @@ use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use serde_json::{Value, json};
 
+use crate::faults::CallKind;
 use crate::{Answer, App, Call, graph, odata};
 
 pub(crate) const ROUTE: &str = "/{ver}/$batch";
@@ -17,7 +18,7 @@ pub(crate) fn is_batch(call: &Call) -> bool {
     call.method == Method::POST && call.segments.len() == 2 && call.segments[1] == "$batch"
 }
 
-pub(crate) fn route(app: &App, call: &Call) -> Answer {
+pub(crate) async fn route(app: &App, call: &Call<'_>) -> Answer {
     let version = call.segments[0].as_str();
     if version != "v1.0" && version != "beta" {
         return Answer::error(ROUTE, StatusCode::NOT_FOUND, "NotFound", "Unsupported API version.");
@@ -51,15 +52,19 @@ pub(crate) fn route(app: &App, call: &Call) -> Answer {
     }
     let mut lost = false;
     let mut pause = None;
-    let mut responses: Vec<Value> = items
-        .iter()
-        .map(|item| {
-            let (answer, item_lost, item_pause) = answer_item(app, call, version, item);
-            lost |= item_lost;
-            pause = pause.max(item_pause);
-            answer
-        })
-        .collect();
+    let mut responses: Vec<Value> = Vec::with_capacity(items.len());
+    for item in items {
+        let method = item.get("method").and_then(Value::as_str).unwrap_or("GET").to_ascii_uppercase();
+        if Method::from_bytes(method.as_bytes()).is_ok_and(|m| CallKind::of(&m) == CallKind::Write) {
+            // Items are worked in order: a decision waits here while the gate is closed.
+            app.gate.admit().await;
+        }
+        let (answer, item_lost, item_pause) = answer_item(app, call, version, item);
+        app.gate.bump();
+        lost |= item_lost;
+        pause = pause.max(item_pause);
+        responses.push(answer);
+    }
     // Graph does not promise the order: answer in reverse, so a client that relies on it fails.
     responses.reverse();
     let mut answer = Answer::json(ROUTE, StatusCode::OK, json!({ "responses": responses }));
@@ -115,7 +120,7 @@ fn answer_item(app: &App, call: &Call, version: &str, item: &Value) -> (Value, b
         body: &body_bytes,
         base: call.base.clone(),
     };
-    let mut answer = crate::with_faults(app, false, || graph::route(app, &sub));
+    let mut answer = crate::with_faults(app, false, &method, || graph::route(app, &sub));
     let request_id = uuid::Uuid::new_v4().to_string();
     if let Some(inner) = answer.body.as_mut().and_then(|b| b.pointer_mut("/error/innerError")) {
         inner["request-id"] = json!(request_id);

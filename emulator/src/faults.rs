@@ -1,17 +1,27 @@
-//! Fault injection: a fraction of PIM calls answered 503, a fraction 429 with `Retry-After` (in
-//! seconds, fractional seconds or an HTTP date, in turn), a fraction reset before they are acted on,
-//! a fraction answered only after a long pause (beyond a client's timeout, the work done), and a
-//! fraction of decisions applied and then left unanswered (the connection dropped), the case that
-//! tempts a client to decide twice. Set by the command line and changed at run time with
-//! `POST /_emulator/faults`.
+//! Fault injection, two ways:
+//!
+//! - **By schedule**, for tests: "the 3rd, 7th and 20th write answer 429", "every 5th write is lost
+//!   after it was applied". The same calls fault in every run, however fast the machine is.
+//! - **By rate**, for Soak and Bench: a fraction of PIM calls answered 503, a fraction 429 with
+//!   `Retry-After` (in seconds, fractional seconds or an HTTP date, in turn), a fraction reset before
+//!   they are acted on, a fraction answered only after a long pause (beyond a client's timeout, the
+//!   work done), and a fraction of decisions applied and then left unanswered (the connection
+//!   dropped), the case that tempts a client to decide twice. The generator is seeded
+//!   (`--fault-seed`, or `"seed"` in `POST /_emulator/faults`), and the seed is reported, so a run
+//!   can be replayed.
+//!
+//! A schedule rule reads `FAULT@COUNTER:NUMBERS`: FAULT is `fail`, `throttle`, `reset`, `slow` or
+//! `lost`; COUNTER is `call` (every PIM call, each batch item counted alone), `read` (GET calls)
+//! or `write` (decisions: PATCH and PUT); NUMBERS is a comma-separated list of `N`, `A-B` and
+//! `A+Kn` (A, A+K, A+2K, ...), counted from 1 since the schedule was set. `lost` applies only to a
+//! call that succeeded. For example `throttle@write:3,7,20` or `lost@write:5+5n`.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use serde_json::{Value, json};
 
-/// What to do to one call.
+/// What to do to one call before (or, for `Slow`, after) its work.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Fault {
     /// Answer 503 Service Unavailable.
@@ -24,6 +34,128 @@ pub(crate) enum Fault {
     Slow(Duration),
 }
 
+/// What kind of call this is, for the schedule's counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CallKind {
+    Read,
+    Write,
+    Other,
+}
+
+impl CallKind {
+    pub fn of(method: &axum::http::Method) -> CallKind {
+        match *method {
+            axum::http::Method::GET => CallKind::Read,
+            axum::http::Method::PATCH | axum::http::Method::PUT => CallKind::Write,
+            _ => CallKind::Other,
+        }
+    }
+}
+
+/// The numbers one call got from each counter it advanced (1-based; 0 = not counted there).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Ticket {
+    call: u64,
+    read: u64,
+    write: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Counter {
+    Call,
+    Read,
+    Write,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Fail,
+    Throttle,
+    Reset,
+    Slow,
+    Lost,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Term {
+    One(u64),
+    Range(u64, u64),
+    Every { from: u64, step: u64 },
+}
+
+impl Term {
+    fn holds(&self, n: u64) -> bool {
+        match *self {
+            Term::One(x) => n == x,
+            Term::Range(a, b) => (a..=b).contains(&n),
+            Term::Every { from, step } => n >= from && (n - from) % step == 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Rule {
+    text: String,
+    kind: Kind,
+    on: Counter,
+    terms: Vec<Term>,
+}
+
+impl Rule {
+    fn parse(text: &str) -> Result<Rule, String> {
+        let bad = |why: &str| {
+            format!(
+                "fault schedule rule '{text}': {why} (expected FAULT@COUNTER:NUMBERS, e.g. throttle@write:3,7,20 or lost@write:5+5n)"
+            )
+        };
+        let (kind, rest) = text.trim().split_once('@').ok_or_else(|| bad("no '@'"))?;
+        let (on, numbers) = rest.split_once(':').ok_or_else(|| bad("no ':'"))?;
+        let kind = match kind.trim() {
+            "fail" => Kind::Fail,
+            "throttle" => Kind::Throttle,
+            "reset" => Kind::Reset,
+            "slow" => Kind::Slow,
+            "lost" => Kind::Lost,
+            _ => return Err(bad("the fault is one of fail, throttle, reset, slow, lost")),
+        };
+        let on = match on.trim() {
+            "call" => Counter::Call,
+            "read" => Counter::Read,
+            "write" => Counter::Write,
+            _ => return Err(bad("the counter is one of call, read, write")),
+        };
+        let number =
+            |s: &str| s.trim().parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| bad("numbers count from 1"));
+        let mut terms = Vec::new();
+        for part in numbers.split(',') {
+            let part = part.trim();
+            let term = if let Some(every) = part.strip_suffix('n') {
+                let (from, step) = every.split_once('+').ok_or_else(|| bad("a sequence reads A+Kn"))?;
+                Term::Every { from: number(from)?, step: number(step)? }
+            } else if let Some((a, b)) = part.split_once('-') {
+                let (a, b) = (number(a)?, number(b)?);
+                if a > b {
+                    return Err(bad("a range reads A-B with A <= B"));
+                }
+                Term::Range(a, b)
+            } else {
+                Term::One(number(part)?)
+            };
+            terms.push(term);
+        }
+        Ok(Rule { text: text.trim().to_string(), kind, on, terms })
+    }
+
+    fn holds(&self, ticket: &Ticket) -> bool {
+        let n = match self.on {
+            Counter::Call => ticket.call,
+            Counter::Read => ticket.read,
+            Counter::Write => ticket.write,
+        };
+        n > 0 && self.terms.iter().any(|t| t.holds(n))
+    }
+}
+
 #[derive(Debug, Default, Clone, Copy)]
 struct Rates {
     fail: f64,
@@ -31,103 +163,210 @@ struct Rates {
     lost: f64,
     reset: f64,
     slow: f64,
+}
+
+struct Inner {
+    rates: Rates,
     slow_ms: u64,
+    schedule: Vec<Rule>,
+    /// Counted since the schedule was last set.
+    counts: Ticket,
+    seed: u64,
+    rng: u64,
+    throttles: u64,
 }
 
 pub(crate) struct Faults {
-    rates: Mutex<Rates>,
-    rng: Mutex<u64>,
-    throttles: AtomicU64,
+    inner: Mutex<Inner>,
+}
+
+/// The rates and schedule an emulator starts with.
+#[derive(Debug, Clone, Default)]
+pub struct FaultConfig {
+    pub fail_rate: f64,
+    pub throttle_rate: f64,
+    pub lost_response_rate: f64,
+    pub reset_rate: f64,
+    pub slow_rate: f64,
+    /// How long a slow answer takes; 3,000 ms when not set.
+    pub slow_ms: Option<u64>,
+    /// Rules such as `throttle@write:3,7,20`.
+    pub schedule: Vec<String>,
+    /// Seeds the generator behind the rates; a seed from the clock when not set.
+    pub seed: Option<u64>,
 }
 
 impl Faults {
-    pub fn new(fail: f64, throttle: f64, lost: f64) -> Faults {
-        let seed = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(7);
-        Faults {
-            rates: Mutex::new(Rates {
-                fail: clamp(fail),
-                throttle: clamp(throttle),
-                lost: clamp(lost),
-                reset: 0.0,
-                slow: 0.0,
-                slow_ms: 3000,
+    pub fn new(config: &FaultConfig) -> Result<Faults, String> {
+        let seed = config.seed.unwrap_or_else(|| {
+            SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(7)
+        });
+        let schedule = config.schedule.iter().map(|r| Rule::parse(r)).collect::<Result<Vec<_>, _>>()?;
+        Ok(Faults {
+            inner: Mutex::new(Inner {
+                rates: Rates {
+                    fail: clamp(config.fail_rate),
+                    throttle: clamp(config.throttle_rate),
+                    lost: clamp(config.lost_response_rate),
+                    reset: clamp(config.reset_rate),
+                    slow: clamp(config.slow_rate),
+                },
+                slow_ms: config.slow_ms.unwrap_or(3000).min(600_000),
+                schedule,
+                counts: Ticket::default(),
+                seed,
+                rng: seed,
+                throttles: 0,
             }),
-            rng: Mutex::new(seed | 1),
-            throttles: AtomicU64::new(0),
+        })
+    }
+
+    fn inner(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Counts one call and decides whether it fails before its work (or, `Slow`, answers late).
+    pub fn roll(&self, kind: CallKind) -> (Ticket, Option<Fault>) {
+        let mut i = self.inner();
+        i.counts.call += 1;
+        let mut ticket = Ticket { call: i.counts.call, ..Ticket::default() };
+        match kind {
+            CallKind::Read => {
+                i.counts.read += 1;
+                ticket.read = i.counts.read;
+            }
+            CallKind::Write => {
+                i.counts.write += 1;
+                ticket.write = i.counts.write;
+            }
+            CallKind::Other => {}
         }
+        let scheduled = i.schedule.iter().find(|r| r.kind != Kind::Lost && r.holds(&ticket)).map(|r| r.kind);
+        let kind = match scheduled {
+            Some(k) => Some(k),
+            None => {
+                let r = i.rates;
+                if r.fail + r.throttle + r.reset + r.slow == 0.0 {
+                    None
+                } else {
+                    let x = i.uniform();
+                    if x < r.fail {
+                        Some(Kind::Fail)
+                    } else if x < r.fail + r.throttle {
+                        Some(Kind::Throttle)
+                    } else if x < r.fail + r.throttle + r.reset {
+                        Some(Kind::Reset)
+                    } else if x < r.fail + r.throttle + r.reset + r.slow {
+                        Some(Kind::Slow)
+                    } else {
+                        None
+                    }
+                }
+            }
+        };
+        let fault = kind.map(|k| match k {
+            Kind::Fail => Fault::Fail,
+            Kind::Reset => Fault::Reset,
+            Kind::Slow => Fault::Slow(Duration::from_millis(i.slow_ms)),
+            _ => Fault::Throttle(i.next_retry_after()),
+        });
+        (ticket, fault)
     }
 
-    fn rates(&self) -> Rates {
-        *self.rates.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// A number in [0, 1) from a xorshift generator: enough for fault rates.
-    fn uniform(&self) -> f64 {
-        let mut x = self.rng.lock().unwrap_or_else(|e| e.into_inner());
-        *x ^= *x << 13;
-        *x ^= *x >> 7;
-        *x ^= *x << 17;
-        (*x >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// Whether this call fails or is throttled (before it does anything).
-    pub fn roll(&self) -> Option<Fault> {
-        let r = self.rates();
-        if r.fail == 0.0 && r.throttle == 0.0 && r.reset == 0.0 && r.slow == 0.0 {
-            return None;
+    /// Whether the answer to this call, which succeeded, is lost (decisions only).
+    pub fn lose(&self, ticket: &Ticket) -> bool {
+        if ticket.write == 0 {
+            return false;
         }
-        let x = self.uniform();
-        if x < r.fail {
-            Some(Fault::Fail)
-        } else if x < r.fail + r.throttle {
-            // The three forms Graph has used, in turn.
-            let n = self.throttles.fetch_add(1, Ordering::Relaxed);
-            let text = match n % 3 {
-                0 => "1".to_string(),
-                1 => "0.25".to_string(),
-                _ => httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(1)),
-            };
-            Some(Fault::Throttle(text))
-        } else if x < r.fail + r.throttle + r.reset {
-            Some(Fault::Reset)
-        } else if x < r.fail + r.throttle + r.reset + r.slow {
-            Some(Fault::Slow(Duration::from_millis(r.slow_ms)))
-        } else {
-            None
+        let mut i = self.inner();
+        if i.schedule.iter().any(|r| r.kind == Kind::Lost && r.holds(ticket)) {
+            return true;
         }
+        i.rates.lost > 0.0 && i.uniform() < i.rates.lost
     }
 
-    /// Whether the answer to this decision, once applied, is lost.
-    pub fn lose(&self) -> bool {
-        let r = self.rates();
-        r.lost > 0.0 && self.uniform() < r.lost
-    }
-
-    /// Sets `{"failRate", "throttleRate", "lostResponseRate", "resetRate", "slowRate", "slowMs"}`
-    /// (any of them); returns the rates.
-    pub fn set(&self, body: &Value) -> Value {
-        let mut r = self.rates.lock().unwrap_or_else(|e| e.into_inner());
+    /// Sets `{"failRate", "throttleRate", "lostResponseRate", "resetRate", "slowRate", "slowMs",
+    /// "schedule": ["rule", ...], "seed"}` (any of them) and returns the settings. A new schedule
+    /// starts its counts again from 1.
+    pub fn set(&self, body: &Value) -> Result<Value, String> {
+        let schedule = match body.get("schedule") {
+            None => None,
+            Some(Value::Array(rules)) => Some(
+                rules
+                    .iter()
+                    .map(|r| r.as_str().ok_or_else(|| "schedule rules are strings".to_string()).and_then(Rule::parse))
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+            Some(Value::Null) => Some(Vec::new()),
+            Some(_) => return Err("\"schedule\" is an array of rules such as \"throttle@write:3,7,20\"".into()),
+        };
+        let mut i = self.inner();
         let get = |k: &str| body.get(k).and_then(Value::as_f64).map(clamp);
         if let Some(v) = get("failRate") {
-            r.fail = v;
+            i.rates.fail = v;
         }
         if let Some(v) = get("throttleRate") {
-            r.throttle = v;
+            i.rates.throttle = v;
         }
         if let Some(v) = get("lostResponseRate") {
-            r.lost = v;
+            i.rates.lost = v;
         }
         if let Some(v) = get("resetRate") {
-            r.reset = v;
+            i.rates.reset = v;
         }
         if let Some(v) = get("slowRate") {
-            r.slow = v;
+            i.rates.slow = v;
         }
         if let Some(v) = body.get("slowMs").and_then(Value::as_u64) {
-            r.slow_ms = v.min(600_000);
+            i.slow_ms = v.min(600_000);
         }
+        if let Some(seed) = body.get("seed").and_then(Value::as_u64) {
+            i.seed = seed;
+            i.rng = seed;
+            i.throttles = 0;
+        }
+        if let Some(rules) = schedule {
+            i.schedule = rules;
+            i.counts = Ticket::default();
+        }
+        Ok(i.describe())
+    }
+
+    /// The settings and counts, as `GET /_emulator/faults` shows them.
+    pub fn describe(&self) -> Value {
+        self.inner().describe()
+    }
+}
+
+impl Inner {
+    fn describe(&self) -> Value {
+        let r = self.rates;
+        let schedule: Vec<&str> = self.schedule.iter().map(|r| r.text.as_str()).collect();
         json!({"failRate": r.fail, "throttleRate": r.throttle, "lostResponseRate": r.lost,
-               "resetRate": r.reset, "slowRate": r.slow, "slowMs": r.slow_ms})
+               "resetRate": r.reset, "slowRate": r.slow, "slowMs": self.slow_ms,
+               "schedule": schedule, "seed": self.seed,
+               "counts": {"call": self.counts.call, "read": self.counts.read, "write": self.counts.write}})
+    }
+
+    /// A number in [0, 1): splitmix64 over the seed, so that a seed replays the same draws.
+    fn uniform(&mut self) -> f64 {
+        self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        (z >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// The three forms of `Retry-After` Graph has used, in turn.
+    fn next_retry_after(&mut self) -> String {
+        let n = self.throttles;
+        self.throttles += 1;
+        match n % 3 {
+            0 => "1".to_string(),
+            1 => "0.25".to_string(),
+            _ => httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(1)),
+        }
     }
 }
 
@@ -139,29 +378,51 @@ fn clamp(v: f64) -> f64 {
 mod tests {
     use super::*;
 
+    fn rates(fail: f64, throttle: f64, seed: u64) -> Faults {
+        Faults::new(&FaultConfig {
+            fail_rate: fail,
+            throttle_rate: throttle,
+            seed: Some(seed),
+            ..FaultConfig::default()
+        })
+        .unwrap()
+    }
+
+    fn scheduled(rules: &[&str]) -> Faults {
+        let schedule = rules.iter().map(|r| r.to_string()).collect();
+        Faults::new(&FaultConfig { schedule, ..FaultConfig::default() }).unwrap()
+    }
+
     #[test]
-    fn rates_are_respected_roughly() {
-        let f = Faults::new(0.2, 0.2, 0.0);
-        let (mut fail, mut throttle) = (0, 0);
-        for _ in 0..10_000 {
-            match f.roll() {
-                Some(Fault::Fail) => fail += 1,
-                Some(Fault::Throttle(_)) => throttle += 1,
-                Some(Fault::Reset | Fault::Slow(_)) => panic!("not asked for"),
-                None => {}
-            }
-        }
+    fn rates_are_respected_roughly_and_a_seed_replays_them() {
+        let draws = |f: &Faults| -> Vec<Option<Fault>> { (0..10_000).map(|_| f.roll(CallKind::Read).1).collect() };
+        let first = draws(&rates(0.2, 0.2, 42));
+        let fail = first.iter().filter(|f| matches!(f, Some(Fault::Fail))).count();
+        let throttle = first.iter().filter(|f| matches!(f, Some(Fault::Throttle(_)))).count();
         assert!((1500..2500).contains(&fail), "{fail}");
         assert!((1500..2500).contains(&throttle), "{throttle}");
-        assert!(Faults::new(0.0, 0.0, 0.0).roll().is_none());
-        assert!(!Faults::new(0.0, 0.0, 0.0).lose());
+        let kinds = |v: &[Option<Fault>]| -> Vec<u8> {
+            v.iter()
+                .map(|f| match f {
+                    None => 0,
+                    Some(Fault::Fail) => 1,
+                    Some(Fault::Throttle(_)) => 2,
+                    Some(_) => 3,
+                })
+                .collect()
+        };
+        assert_eq!(kinds(&first), kinds(&draws(&rates(0.2, 0.2, 42))), "the same seed, the same faults");
+        assert_ne!(kinds(&first), kinds(&draws(&rates(0.2, 0.2, 43))));
+        let none = rates(0.0, 0.0, 1);
+        assert!(none.roll(CallKind::Write).1.is_none());
+        assert!(!none.lose(&none.roll(CallKind::Write).0));
     }
 
     #[test]
     fn retry_after_takes_each_form_in_turn() {
-        let f = Faults::new(0.0, 1.0, 0.0);
+        let f = rates(0.0, 1.0, 1);
         let forms: Vec<String> = (0..3)
-            .map(|_| match f.roll() {
+            .map(|_| match f.roll(CallKind::Read).1 {
                 Some(Fault::Throttle(t)) => t,
                 other => panic!("{other:?}"),
             })
@@ -169,5 +430,55 @@ mod tests {
         assert_eq!(forms[0], "1");
         assert_eq!(forms[1], "0.25");
         assert!(forms[2].ends_with("GMT"));
+    }
+
+    #[test]
+    fn a_schedule_faults_exactly_the_calls_it_names() {
+        let f = scheduled(&["throttle@write:3,7,20", "fail@read:2-3", "lost@write:5+5n"]);
+        let mut throttled = Vec::new();
+        let mut lost = Vec::new();
+        for n in 1..=25 {
+            let (ticket, fault) = f.roll(CallKind::Write);
+            if matches!(fault, Some(Fault::Throttle(_))) {
+                throttled.push(n);
+            } else if f.lose(&ticket) {
+                lost.push(n);
+            }
+        }
+        assert_eq!(throttled, [3, 7, 20]);
+        assert_eq!(lost, [5, 10, 15, 25], "20 was throttled, so nothing was applied to lose");
+        let reads: Vec<bool> = (0..4).map(|_| f.roll(CallKind::Read).1 == Some(Fault::Fail)).collect();
+        assert_eq!(reads, [false, true, true, false]);
+        assert!(!f.lose(&f.roll(CallKind::Read).0), "only decisions are lost");
+    }
+
+    #[test]
+    fn a_new_schedule_counts_from_one_again() {
+        let f = scheduled(&["fail@call:1"]);
+        assert_eq!(f.roll(CallKind::Read).1, Some(Fault::Fail));
+        assert_eq!(f.roll(CallKind::Read).1, None);
+        let set = f.set(&json!({"schedule": ["reset@call:2"]})).unwrap();
+        assert_eq!(set["schedule"], json!(["reset@call:2"]));
+        assert_eq!(f.roll(CallKind::Read).1, None);
+        assert_eq!(f.roll(CallKind::Read).1, Some(Fault::Reset));
+        assert!(f.set(&json!({"schedule": null})).unwrap()["schedule"].as_array().unwrap().is_empty());
+    }
+
+    #[test]
+    fn bad_rules_are_refused_with_their_text() {
+        for bad in [
+            "throttle",
+            "throttle@write",
+            "boom@write:1",
+            "fail@disk:1",
+            "fail@call:0",
+            "fail@call:5-2",
+            "fail@call:x",
+            "lost@write:3+n",
+        ] {
+            let e = Rule::parse(bad).unwrap_err();
+            assert!(e.contains(bad), "{e}");
+        }
+        assert!(scheduled(&[]).set(&json!({"schedule": "fail@call:1"})).is_err());
     }
 }

@@ -407,11 +407,7 @@ fn decide(app: &App, call: &Call, spec: &Spec, id: &str, step_id: &str) -> Answe
         return Answer::error(r, StatusCode::NOT_FOUND, "NotFound", format!("The approval '{id}' was not found."));
     };
     match t.apply_decision(i, step_id, &caller.oid, approve, justification) {
-        Ok(()) => {
-            let mut a = Answer::empty(r, StatusCode::NO_CONTENT);
-            a.lost = app.faults.lose();
-            a
-        }
+        Ok(()) => Answer::empty(r, StatusCode::NO_CONTENT),
         Err(Refusal(status, code, message)) => {
             Answer::error(r, StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST), code, message)
         }

@@ -13,6 +13,7 @@ pub mod token;
 mod arm;
 mod batch;
 mod faults;
+mod gate;
 mod graph;
 mod throttle;
 pub mod tls;
@@ -28,6 +29,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+pub use faults::FaultConfig;
 pub use state::Scenario;
 use state::Tenant;
 use token::Minter;
@@ -43,12 +45,10 @@ pub struct Config {
     /// Decisions (writes) allowed per second per token, as a token bucket holding one second's
     /// worth; beyond it a decision is answered 429 with `Retry-After`. 0 = unlimited.
     pub write_rate: f64,
-    /// Fraction of PIM calls answered 503.
-    pub fail_rate: f64,
-    /// Fraction of PIM calls answered 429 with `Retry-After`.
-    pub throttle_rate: f64,
-    /// Fraction of decisions applied and then left unanswered (connection dropped).
-    pub lost_response_rate: f64,
+    /// Injected faults: rates (for soak runs) and a schedule (for tests).
+    pub faults: FaultConfig,
+    /// Hold every decision after the first N until the gate is opened (`POST /_emulator/gate`).
+    pub gate_after: Option<u64>,
     /// Serve https with a certificate signed by a CA made at start ([`Running::ca_pem`]).
     pub tls: bool,
 }
@@ -60,9 +60,8 @@ impl Default for Config {
             latency: Duration::ZERO,
             seed: None,
             write_rate: 0.0,
-            fail_rate: 0.0,
-            throttle_rate: 0.0,
-            lost_response_rate: 0.0,
+            faults: FaultConfig::default(),
+            gate_after: None,
             tls: false,
         }
     }
@@ -75,6 +74,7 @@ pub struct App {
     latency: Duration,
     throttle: throttle::Throttle,
     faults: faults::Faults,
+    gate: gate::Gate,
     /// `http` or `https`, for the links the emulator writes.
     scheme: &'static str,
     /// When set, every PIM call is answered 307 to this base (same path and query): for testing
@@ -93,7 +93,8 @@ impl App {
             tenant: Mutex::new(tenant),
             latency: config.latency,
             throttle: throttle::Throttle::new(config.write_rate),
-            faults: faults::Faults::new(config.fail_rate, config.throttle_rate, config.lost_response_rate),
+            faults: faults::Faults::new(&config.faults)?,
+            gate: gate::Gate::new(config.gate_after),
             scheme: if config.tls { "https" } else { "http" },
             redirect: Mutex::new(None),
         })
@@ -121,9 +122,19 @@ pub struct Running {
 }
 
 impl Running {
-    /// Changes the fault rates, as `POST /_emulator/faults` does.
-    pub fn set_faults(&self, rates: &Value) -> Value {
-        self.app.faults.set(rates)
+    /// Changes the fault rates or schedule, as `POST /_emulator/faults` does.
+    pub fn set_faults(&self, settings: &Value) -> Result<Value, String> {
+        self.app.faults.set(settings)
+    }
+
+    /// The seed behind the fault rates (to replay a failing run with `--fault-seed`).
+    pub fn fault_seed(&self) -> u64 {
+        self.app.faults.describe()["seed"].as_u64().unwrap_or_default()
+    }
+
+    /// Sets the gate, as `POST /_emulator/gate` does.
+    pub fn set_gate(&self, settings: &Value) -> Result<Value, String> {
+        self.app.gate.set(settings)
     }
 
     pub fn stop(self) {
@@ -231,17 +242,23 @@ fn unreachable_fault() -> Answer {
 }
 
 /// Runs a route under fault injection: a reset or an immediate fault answers without doing the
-/// work; a slow fault does the work and answers late.
-pub(crate) fn with_faults(app: &App, arm: bool, route: impl FnOnce() -> Answer) -> Answer {
-    match app.faults.roll() {
+/// work; a slow fault does the work and answers late; a lost answer is a decision applied and
+/// then left unanswered.
+pub(crate) fn with_faults(app: &App, arm: bool, method: &Method, route: impl FnOnce() -> Answer) -> Answer {
+    let (ticket, fault) = app.faults.roll(faults::CallKind::of(method));
+    let mut answer = match fault {
         Some(faults::Fault::Slow(pause)) => {
             let mut a = route();
             a.pause = Some(pause);
             a
         }
-        Some(fault) => Answer::fault("(fault injected)", fault, arm),
+        Some(fault) => return Answer::fault("(fault injected)", fault, arm),
         None => route(),
+    };
+    if answer.status.is_success() && app.faults.lose(&ticket) {
+        answer.lost = true;
     }
+    answer
 }
 
 /// The per-call facts a route needs.
@@ -269,7 +286,13 @@ async fn dispatch(State(app): State<Arc<App>>, method: Method, uri: Uri, headers
     };
     let is_control = call.segments.first().map(String::as_str) == Some("_emulator");
     let redirect = app.redirect.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    let mut answer = if is_control {
+    if !is_control && redirect.is_none() && faults::CallKind::of(&method) == faults::CallKind::Write {
+        // A decision waits here while the gate is closed (batch items wait in batch::route).
+        app.gate.admit().await;
+    }
+    let mut answer = if is_control && call.segments.get(1).map(String::as_str) == Some("wait") {
+        wait(&app, &call).await
+    } else if is_control {
         control(&app, &call)
     } else if let Some(to) = redirect {
         let mut a = Answer::empty("(redirected)", StatusCode::TEMPORARY_REDIRECT);
@@ -278,11 +301,11 @@ async fn dispatch(State(app): State<Arc<App>>, method: Method, uri: Uri, headers
         a
     } else if batch::is_batch(&call) {
         // Faults are rolled per item inside the batch.
-        batch::route(&app, &call)
+        batch::route(&app, &call).await
     } else if arm::is_arm_path(&path) {
-        with_faults(&app, true, || arm::route(&app, &call, &path))
+        with_faults(&app, true, &method, || arm::route(&app, &call, &path))
     } else {
-        with_faults(&app, false, || graph::route(&app, &call))
+        with_faults(&app, false, &method, || graph::route(&app, &call))
     };
     if !is_control && !app.latency.is_zero() {
         tokio::time::sleep(app.latency).await;
@@ -299,6 +322,9 @@ async fn dispatch(State(app): State<Arc<App>>, method: Method, uri: Uri, headers
         }
     }
     app.count(&format!("{} {}", method, answer.route), answer.status.as_u16());
+    if !is_control {
+        app.gate.bump();
+    }
     if answer.lost {
         // The work is done; the answer never arrives.
         let broken = futures_util::stream::once(async {
@@ -380,9 +406,23 @@ fn control(app: &App, call: &Call) -> Answer {
             *app.redirect.lock().unwrap_or_else(|e| e.into_inner()) = to.clone();
             Answer::json("/_emulator/redirect", StatusCode::OK, json!({ "to": to }))
         }
+        (Method::GET, ["_emulator", "faults"]) => {
+            Answer::json("/_emulator/faults", StatusCode::OK, app.faults.describe())
+        }
         (Method::POST, ["_emulator", "faults"]) => {
             let body: Value = serde_json::from_slice(call.body).unwrap_or(Value::Null);
-            Answer::json("/_emulator/faults", StatusCode::OK, app.faults.set(&body))
+            match app.faults.set(&body) {
+                Ok(v) => Answer::json("/_emulator/faults", StatusCode::OK, v),
+                Err(e) => Answer::error("/_emulator/faults", StatusCode::BAD_REQUEST, "BadRequest", e),
+            }
+        }
+        (Method::GET, ["_emulator", "gate"]) => Answer::json("/_emulator/gate", StatusCode::OK, app.gate.describe()),
+        (Method::POST, ["_emulator", "gate"]) => {
+            let body: Value = serde_json::from_slice(call.body).unwrap_or(Value::Null);
+            match app.gate.set(&body) {
+                Ok(v) => Answer::json("/_emulator/gate", StatusCode::OK, v),
+                Err(e) => Answer::error("/_emulator/gate", StatusCode::BAD_REQUEST, "BadRequest", e),
+            }
         }
         (Method::GET, ["_emulator", "tenant"]) => {
             let t = app.tenant();
@@ -399,6 +439,47 @@ fn control(app: &App, call: &Call) -> Answer {
         }
         _ => Answer::error("/_emulator/*", StatusCode::NOT_FOUND, "NotFound", "No such control route."),
     }
+}
+
+/// `GET /_emulator/wait?decisions=N&held=N&heldMax=N&admitted=N&timeoutMs=N`: answers once every
+/// counter named is at least (for `heldMax`, at most) its number: 200 with the counters, or 408
+/// with them when `timeoutMs` (default 30 s) passes first. Tests wait on this, not on sleeps.
+async fn wait(app: &App, call: &Call<'_>) -> Answer {
+    const ROUTE: &str = "/_emulator/wait";
+    let mut goal = std::collections::HashMap::new();
+    for (k, v) in &call.query {
+        let Ok(n) = v.parse::<u64>() else {
+            return Answer::error(
+                ROUTE,
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                format!("'{k}' is not a whole number."),
+            );
+        };
+        if !["decisions", "held", "heldMax", "admitted", "timeoutMs"].contains(&k.as_str()) {
+            return Answer::error(ROUTE, StatusCode::BAD_REQUEST, "BadRequest", format!("Cannot wait for '{k}'."));
+        }
+        goal.insert(k.clone(), n);
+    }
+    let timeout = Duration::from_millis(goal.get("timeoutMs").copied().unwrap_or(30_000).min(600_000));
+    let read = |g: &gate::Gate| {
+        let (held, admitted) = g.counts();
+        gate::Counters { decisions: app.tenant().decisions.len() as u64, held, admitted }
+    };
+    let at_least = |k: &str, have: u64| goal.get(k).is_none_or(|want| have >= *want);
+    let reached = |c: &gate::Counters| {
+        at_least("decisions", c.decisions)
+            && at_least("held", c.held)
+            && at_least("admitted", c.admitted)
+            && goal.get("heldMax").is_none_or(|max| c.held <= *max)
+    };
+    let (c, ok) = app.gate.wait(timeout, read, reached).await;
+    let status = if ok { StatusCode::OK } else { StatusCode::REQUEST_TIMEOUT };
+    Answer::json(
+        ROUTE,
+        status,
+        json!({"reached": ok, "decisions": c.decisions, "held": c.held, "admitted": c.admitted}),
+    )
 }
 
 fn mint_token(app: &App, body: &Bytes) -> Answer {

@@ -1,13 +1,15 @@
 //! `pim-emulator --listen 127.0.0.1:0 --scenario demo|empty|bulk:N [--latency-ms N] [--seed-file FILE]
-//!  [--write-rate N] [--fail-rate F] [--throttle-rate F] [--lost-response-rate F]`
+//!  [--write-rate N] [--fail-rate F] [--throttle-rate F] [--lost-response-rate F] [--reset-rate F]
+//!  [--slow-rate F] [--slow-ms N] [--fault-seed N] [--fault-schedule RULE]... [--gate-after N]`
 //!
-//! Prints `listening http://HOST:PORT` as its first line, then serves until killed.
+//! Prints `listening http://HOST:PORT` as its first line, then serves until killed. When fault
+//! rates are set, the seed behind them goes to standard error (`fault seed N`), to replay a run.
 
 use std::io::Write;
 use std::time::Duration;
 
 use clap::Parser;
-use pim_emulator::{Config, Scenario};
+use pim_emulator::{Config, FaultConfig, Scenario};
 
 #[derive(Parser, Debug)]
 #[command(name = "pim-emulator", version, about = "A local emulator of the Microsoft Graph PIM approval endpoints")]
@@ -46,6 +48,17 @@ struct Args {
     /// How long a slow answer takes, in milliseconds.
     #[arg(long, default_value_t = 3000)]
     slow_ms: u64,
+    /// Seeds the fault rates, to replay a run (a seed from the clock when not given).
+    #[arg(long)]
+    fault_seed: Option<u64>,
+    /// A fault by schedule, FAULT@COUNTER:NUMBERS (e.g. `throttle@write:3,7,20`, `lost@write:5+5n`,
+    /// `fail@call:1-4`); FAULT: fail, throttle, reset, slow, lost; COUNTER: call, read, write.
+    /// Repeat for more rules.
+    #[arg(long, value_name = "RULE")]
+    fault_schedule: Vec<String>,
+    /// Hold every decision after the first N, unapplied, until `POST /_emulator/gate {"open": true}`.
+    #[arg(long, value_name = "N")]
+    gate_after: Option<u64>,
     /// Serve https, with a certificate signed by a CA made at start; its PEM is written to FILE
     /// (trust it, e.g. with SSL_CERT_FILE, to reach the emulator).
     #[arg(long, value_name = "FILE")]
@@ -73,11 +86,20 @@ async fn main() {
         latency: Duration::from_millis(args.latency_ms),
         seed,
         write_rate: args.write_rate,
-        fail_rate: args.fail_rate,
-        throttle_rate: args.throttle_rate,
-        lost_response_rate: args.lost_response_rate,
+        faults: FaultConfig {
+            fail_rate: args.fail_rate,
+            throttle_rate: args.throttle_rate,
+            lost_response_rate: args.lost_response_rate,
+            reset_rate: args.reset_rate,
+            slow_rate: args.slow_rate,
+            slow_ms: Some(args.slow_ms),
+            schedule: args.fault_schedule.clone(),
+            seed: args.fault_seed,
+        },
+        gate_after: args.gate_after,
         tls: args.tls_ca_out.is_some(),
     };
+    let rates = [args.fail_rate, args.throttle_rate, args.lost_response_rate, args.reset_rate, args.slow_rate];
     let running = match pim_emulator::start(&args.listen, config).await {
         Ok(r) => r,
         Err(e) => {
@@ -91,12 +113,10 @@ async fn main() {
             std::process::exit(2);
         }
     }
-    if args.reset_rate > 0.0 || args.slow_rate > 0.0 {
-        running.set_faults(&serde_json::json!({
-            "resetRate": args.reset_rate, "slowRate": args.slow_rate, "slowMs": args.slow_ms
-        }));
-    }
     println!("listening {}", running.base_url);
     let _ = std::io::stdout().flush();
+    if rates.iter().any(|r| *r > 0.0) {
+        eprintln!("pim-emulator: fault seed {} (replay with --fault-seed {0})", running.fault_seed());
+    }
     let _ = tokio::signal::ctrl_c().await;
 }

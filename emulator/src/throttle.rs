@@ -23,12 +23,16 @@ impl Throttle {
 
     /// Takes one write for `key`, or says how many seconds until one is free.
     pub fn take(&self, key: &str) -> Result<(), f64> {
+        self.take_at(key, Instant::now())
+    }
+
+    /// [`Throttle::take`] at a given time, so the bucket can be tested without a clock.
+    fn take_at(&self, key: &str, now: Instant) -> Result<(), f64> {
         if self.rate <= 0.0 {
             return Ok(());
         }
         let capacity = self.rate.max(1.0);
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
         let b = buckets.entry(key.to_string()).or_insert(Bucket { tokens: capacity, at: now });
         b.tokens = (b.tokens + now.duration_since(b.at).as_secs_f64() * self.rate).min(capacity);
         b.at = now;
@@ -50,12 +54,17 @@ mod tests {
     #[test]
     fn a_bucket_holds_one_second_of_writes() {
         let t = Throttle::new(5.0);
+        let now = Instant::now();
         for _ in 0..5 {
-            assert!(t.take("a").is_ok());
+            assert!(t.take_at("a", now).is_ok());
         }
-        let wait = t.take("a").unwrap_err();
+        let wait = t.take_at("a", now).unwrap_err();
         assert!((0.5..=1.0).contains(&wait), "{wait}");
-        assert!(t.take("b").is_ok(), "buckets are per token");
+        assert!(t.take_at("b", now).is_ok(), "buckets are per token");
+        let later = now + std::time::Duration::from_millis(400);
+        assert!(t.take_at("a", later).is_ok(), "two writes refilled in 0.4 s");
+        assert!(t.take_at("a", later).is_ok());
+        assert!(t.take_at("a", later).is_err());
         assert!(Throttle::new(0.0).take("a").is_ok());
     }
 }

@@ -48,3 +48,24 @@ fn refuses_a_bad_scenario_and_a_missing_seed_file() {
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("seed file"));
 }
+
+#[test]
+fn reports_the_fault_seed_and_refuses_a_bad_schedule() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pim-emulator"))
+        .args(["--scenario", "empty", "--fail-rate", "0.5", "--fault-seed", "4242"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stderr.take().unwrap()).read_line(&mut line).unwrap();
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert!(line.contains("fault seed 4242"), "{line}");
+    let bad = Command::new(env!("CARGO_BIN_EXE_pim-emulator"))
+        .args(["--scenario", "empty", "--fault-schedule", "throttle@write:0"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("throttle@write:0"));
+}

@@ -69,6 +69,11 @@ impl T {
         v["steps"][0]["id"].as_str().unwrap().to_string()
     }
 
+    /// Waits on the emulator's events (the bound only stops a hang).
+    async fn wait(&self, goal: &str) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+        self.call(Method::GET, &format!("/_emulator/wait?{goal}&timeoutMs=60000"), None, None).await
+    }
+
     async fn decisions(&self) -> Vec<Value> {
         let v: Value = self
             .http
@@ -423,21 +428,103 @@ async fn arm_filters_by_scope() {
 async fn faults_reset_connections_and_slow_answers() {
     let t = start(Scenario::Demo).await;
     let tok = t.token(json!({})).await;
-    t.emu.set_faults(&json!({"resetRate": 1.0}));
+    t.emu.set_faults(&json!({"resetRate": 1.0})).unwrap();
     let reset = t.http.get(format!("{}{MINE}", t.emu.base_url)).bearer_auth(&tok).send().await;
     let failed = match reset {
         Err(_) => true,
         Ok(r) => r.bytes().await.is_err(),
     };
     assert!(failed, "a reset call gets no answer");
-    t.emu.set_faults(&json!({"resetRate": 0.0, "slowRate": 1.0, "slowMs": 300}));
+    t.emu.set_faults(&json!({"resetRate": 0.0, "slowRate": 1.0, "slowMs": 300})).unwrap();
     let started = std::time::Instant::now();
     let (s, _, _) = t.call(Method::GET, MINE, Some(&tok), None).await;
     assert_eq!(s, StatusCode::OK);
     assert!(started.elapsed() >= std::time::Duration::from_millis(300), "answered late");
-    let set = t.emu.set_faults(&json!({"slowRate": 0.0, "failRate": 1.0}));
+    let set = t.emu.set_faults(&json!({"slowRate": 0.0, "failRate": 1.0})).unwrap();
     assert_eq!(set["failRate"], 1.0);
     let (s, h, b) = t.call(Method::GET, MINE, Some(&tok), None).await;
     assert_graph_error(s, &h, &b, StatusCode::SERVICE_UNAVAILABLE);
     assert!(h.get("retry-after").is_some());
+}
+
+/// The approval ids waiting on the default approver (first page).
+async fn pending_ids(t: &T, tok: &str) -> Vec<String> {
+    let v = t.get(MINE, tok).await;
+    v["value"].as_array().unwrap().iter().map(|r| r["approvalId"].as_str().unwrap().to_string()).collect()
+}
+
+async fn approve(t: &T, tok: &str, id: &str) -> Result<StatusCode, reqwest::Error> {
+    let step = t.step(id, tok).await;
+    let url = format!("{}{APPROVALS}/{id}/steps/{step}", t.emu.base_url);
+    let body = json!({"reviewResult": "Approve", "justification": "x"});
+    let resp = t.http.patch(url).bearer_auth(tok).json(&body).send().await?;
+    let status = resp.status();
+    resp.bytes().await?;
+    Ok(status)
+}
+
+#[tokio::test]
+async fn scheduled_faults_hit_exactly_the_calls_named() {
+    let t = start(Scenario::Bulk(6)).await;
+    let tok = t.token(json!({})).await;
+    let ids = pending_ids(&t, &tok).await;
+    let set = t.emu.set_faults(&json!({"schedule": ["throttle@write:2", "lost@write:3", "fail@read:100"]})).unwrap();
+    assert_eq!(set["schedule"], json!(["throttle@write:2", "lost@write:3", "fail@read:100"]));
+    assert_eq!(approve(&t, &tok, &ids[0]).await.unwrap(), StatusCode::NO_CONTENT, "1st write");
+    assert_eq!(approve(&t, &tok, &ids[1]).await.unwrap(), StatusCode::TOO_MANY_REQUESTS, "2nd write");
+    assert!(approve(&t, &tok, &ids[2]).await.is_err(), "3rd write: applied, its answer lost");
+    assert_eq!(approve(&t, &tok, &ids[3]).await.unwrap(), StatusCode::NO_CONTENT, "4th write");
+    let decided: Vec<String> =
+        t.decisions().await.iter().map(|d| d["approvalId"].as_str().unwrap().to_string()).collect();
+    assert_eq!(decided, [ids[0].clone(), ids[2].clone(), ids[3].clone()]);
+    let (s, _, b) = t.call(Method::GET, "/_emulator/faults", None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(b["counts"]["write"], 4);
+    let (s, _, b) =
+        t.call(Method::POST, "/_emulator/faults", None, Some(json!({"schedule": ["throttle@writes:1"]}))).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    assert!(b["error"]["message"].as_str().unwrap().contains("throttle@writes:1"));
+}
+
+#[tokio::test]
+async fn the_gate_holds_decisions_until_opened_and_drops_abandoned_ones() {
+    let t = start_with(Config { scenario: Scenario::Bulk(5), gate_after: Some(1), ..Config::default() }).await;
+    let tok = t.token(json!({})).await;
+    let ids = pending_ids(&t, &tok).await;
+    assert_eq!(approve(&t, &tok, &ids[0]).await.unwrap(), StatusCode::NO_CONTENT, "the first passes");
+    // The second waits at the gate; its client gives up; it is never applied.
+    let abandoned = {
+        let step = t.step(&ids[1], &tok).await;
+        let url = format!("{}{APPROVALS}/{}/steps/{step}", t.emu.base_url, ids[1]);
+        let req = t.http.patch(url).bearer_auth(&tok).json(&json!({"reviewResult": "Approve"})).send();
+        tokio::spawn(req)
+    };
+    let (s, _, b) = t.wait("held=1").await;
+    assert_eq!((s, b["held"].as_u64()), (StatusCode::OK, Some(1)), "{b}");
+    abandoned.abort();
+    let (s, _, b) = t.wait("heldMax=0").await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    // The third waits too, and passes once the gate opens.
+    let third = {
+        let (http, base, tok, id) = (t.http.clone(), t.emu.base_url.clone(), tok.clone(), ids[2].clone());
+        let step = t.step(&id, &tok).await;
+        tokio::spawn(async move {
+            let url = format!("{base}{APPROVALS}/{id}/steps/{step}");
+            http.patch(url).bearer_auth(tok).json(&json!({"reviewResult": "Approve"})).send().await.unwrap().status()
+        })
+    };
+    let (s, _, _) = t.wait("held=1").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(t.decisions().await.len(), 1, "nothing past the gate is applied");
+    let (s, _, b) = t.call(Method::POST, "/_emulator/gate", None, Some(json!({"open": true}))).await;
+    assert_eq!((s, b["after"].clone()), (StatusCode::OK, Value::Null));
+    assert_eq!(third.await.unwrap(), StatusCode::NO_CONTENT);
+    let (s, _, b) = t.wait("decisions=2").await;
+    assert_eq!((s, b["decisions"].as_u64()), (StatusCode::OK, Some(2)));
+    let decided: Vec<Value> = t.decisions().await.iter().map(|d| d["approvalId"].clone()).collect();
+    assert_eq!(decided, [json!(ids[0]), json!(ids[2])], "the abandoned decision was never applied");
+    let (s, _, b) = t.call(Method::GET, "/_emulator/wait?decisions=3&timeoutMs=1", None, None).await;
+    assert_eq!((s, b["reached"].clone()), (StatusCode::REQUEST_TIMEOUT, json!(false)));
+    let (s, _, _) = t.call(Method::GET, "/_emulator/wait?weather=1", None, None).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
 }
