@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use common::{Env, list_surface};
 use pim_bridge::client::Tokens;
 use pim_bridge::{DecisionOutcome, DecisionTarget, ErrorKind, Justification, ListOptions, Review, Surface};
-use pim_emulator::{Config, Scenario};
+use pim_emulator::{Config, FaultConfig, Scenario};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
@@ -120,12 +120,20 @@ async fn failed_items_are_reported_per_request_and_the_rest_decided() {
 
 #[tokio::test]
 async fn throttled_items_are_read_again_and_re_sent_alone() {
-    let env = Env::with_config(Config { scenario: Scenario::Bulk(20), write_rate: 10.0, ..Config::default() }).await;
+    // The service throttles the 11th to the 20th decision (by schedule: a token bucket would
+    // depend on how fast the machine sends them).
+    let env = Env::with_config(Config {
+        scenario: Scenario::Bulk(20),
+        faults: FaultConfig { schedule: vec!["throttle@write:11-20".into()], ..FaultConfig::default() },
+        ..Config::default()
+    })
+    .await;
     let out = approve_all(&env, vec![]).await;
     assert!(out.iter().all(|o| o.result == "Approved"), "{out:?}");
     exactly_once(&env, 20).await;
-    let throttled = count(&env, "steps/{stepId} [batch item]", Some(429)).await;
-    assert!(throttled >= 10, "the bucket holds 10: at least 10 of the first 20 were throttled, got {throttled}");
+    // Injected faults are counted under "(fault injected)": the route is not looked at.
+    let throttled = count(&env, "PATCH (fault injected) [batch item]", Some(429)).await;
+    assert!(throttled >= 10, "10 of the first 20 were throttled, got {throttled}");
     // Items that succeeded were never sent again; each throttled one was read again first.
     assert_eq!(count(&env, "steps/{stepId} [batch item]", Some(204)).await, 20);
     assert_eq!(count(&env, "roleAssignmentApprovals/{id} [batch item]", Some(200)).await, 20 + throttled);
@@ -133,13 +141,19 @@ async fn throttled_items_are_read_again_and_re_sent_alone() {
 
 #[tokio::test]
 async fn a_thousand_decisions_under_the_throttle_each_exactly_once() {
-    let env = Env::with_config(Config { scenario: Scenario::Bulk(1000), write_rate: 400.0, ..Config::default() }).await;
+    // Every 25th decision from the 5th is throttled: at least 40 of them, whatever the machine.
+    let env = Env::with_config(Config {
+        scenario: Scenario::Bulk(1000),
+        faults: FaultConfig { schedule: vec!["throttle@write:5+25n".into()], ..FaultConfig::default() },
+        ..Config::default()
+    })
+    .await;
     let out = approve_all(&env, vec![]).await;
     assert_eq!(out.len(), 1000);
     let failed: Vec<_> = out.iter().filter(|o| o.result != "Approved").collect();
     assert!(failed.is_empty(), "{} failed, first: {:?}", failed.len(), failed.first());
     exactly_once(&env, 1000).await;
-    assert!(count(&env, "[batch item]", Some(429)).await > 0, "the throttle did bite");
+    assert!(count(&env, "[batch item]", Some(429)).await >= 40, "the throttle did bite");
 }
 
 #[tokio::test]

@@ -9,16 +9,33 @@ use std::collections::HashSet;
 use common::{Env, list_surface};
 use pim_bridge::client::Tokens;
 use pim_bridge::{DecisionOutcome, DecisionTarget, Justification, ListOptions, Review};
-use pim_emulator::{Config, Scenario};
+use pim_emulator::{Config, FaultConfig, Scenario};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-fn faulty(n: usize, fail: f64, throttle: f64, lost: f64) -> Config {
+/// An emulator with `n` pending requests and these faults by schedule.
+fn scheduled(n: usize, rules: &[&str]) -> Config {
+    let schedule = rules.iter().map(|r| r.to_string()).collect();
     Config {
         scenario: Scenario::Bulk(n),
-        fail_rate: fail,
-        throttle_rate: throttle,
-        lost_response_rate: lost,
+        faults: FaultConfig { schedule, ..FaultConfig::default() },
+        ..Config::default()
+    }
+}
+
+/// An emulator with `n` pending requests and faults by rate, from a seed that a failing run
+/// prints (cargo shows a failing test's output): rerun with `PIM_FAULT_SEED=<seed>`.
+fn by_rate(n: usize, fail: f64, throttle: f64, lost: f64) -> Config {
+    let seed = common::fault_seed();
+    Config {
+        scenario: Scenario::Bulk(n),
+        faults: FaultConfig {
+            fail_rate: fail,
+            throttle_rate: throttle,
+            lost_response_rate: lost,
+            seed: Some(seed),
+            ..FaultConfig::default()
+        },
         ..Config::default()
     }
 }
@@ -68,39 +85,54 @@ async fn assert_exactly_once(env: &Env, n: usize, out: &[DecisionOutcome]) {
 async fn lost_answers_are_read_back_never_sent_twice() {
     // Every decision's answer is lost after it was applied: the client must find its own
     // decisions by reading the approvals again, and report them as made.
-    let env = Env::with_config(faulty(45, 0.0, 0.0, 1.0)).await;
+    let env = Env::with_config(scheduled(45, &["lost@write:1+1n"])).await;
     let (n, out) = approve_all(&env).await;
     assert_eq!(n, 45);
     assert_exactly_once(&env, 45, &out).await;
 }
 
-#[tokio::test]
-async fn two_hundred_through_503s_429s_and_lost_answers() {
-    let env = Env::with_config(faulty(200, 0.2, 0.2, 0.05)).await;
-    let (n, out) = approve_all(&env).await;
-    assert_eq!(n, 200, "listing retried its pages");
-    assert_exactly_once(&env, 200, &out).await;
+/// Answers that were 503 or 429.
+async fn faults_answered(env: &Env) -> u64 {
     let v: serde_json::Value =
         env.http.get(format!("{}/_emulator/stats", env.base())).send().await.unwrap().json().await.unwrap();
-    let faults: u64 = v["routes"]
+    v["routes"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|r| r["status"] == 503 || r["status"] == 429)
         .map(|r| r["count"].as_u64().unwrap())
-        .sum();
+        .sum()
+}
+
+#[tokio::test]
+async fn two_hundred_through_503s_429s_and_lost_answers() {
+    // Two calls in five fail (one 503, one 429) and one decision in twenty is lost after it was
+    // applied: the same calls in every run.
+    let env = Env::with_config(scheduled(200, &["fail@call:3+5n", "throttle@call:4+5n", "lost@write:7+20n"])).await;
+    let (n, out) = approve_all(&env).await;
+    assert_eq!(n, 200, "listing retried its pages");
+    assert_exactly_once(&env, 200, &out).await;
+    let faults = faults_answered(&env).await;
     assert!(faults > 20, "the faults happened ({faults})");
+}
+
+#[tokio::test]
+async fn two_hundred_through_faults_by_rate_from_a_seed() {
+    let env = Env::with_config(by_rate(200, 0.2, 0.2, 0.05)).await;
+    let seed = env.emulator.fault_seed();
+    let (n, out) = approve_all(&env).await;
+    assert_eq!(n, 200, "listing retried its pages (fault seed {seed})");
+    assert_exactly_once(&env, 200, &out).await;
 }
 
 #[tokio::test]
 async fn slow_answers_beyond_the_timeout_and_resets_are_decided_exactly_once() {
     let env = Env::start(Scenario::Bulk(60)).await;
-    // Calls reset before anything is done, and calls answered after 1.5 s (the work done), beyond
-    // the client's 400 ms timeout. The rates are per call, and a batch of 20 fails whole when one
-    // of its items does: 1% each already hits a third of the batches.
-    env.emulator.set_faults(&json!({"resetRate": 0.01, "slowRate": 0.01, "slowMs": 1500}));
+    // Calls reset before anything is done, and calls answered after 60 s (the work done), far
+    // beyond the client's 2 s timeout. A batch of 20 fails whole when one of its items does.
+    env.emulator.set_faults(&json!({"schedule": ["reset@call:5,47,90", "slow@call:23,70"], "slowMs": 60000})).unwrap();
     let options = pim_bridge::ClientOptions::from_json(Some(
-        &json!({"graphUri": env.base(), "armUri": env.base(), "timeoutMs": 400,
+        &json!({"graphUri": env.base(), "armUri": env.base(), "timeoutMs": 2000,
                 "retry": {"baseDelayMs": 20, "budgetMs": 120000}})
         .to_string(),
     ))

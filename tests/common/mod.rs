@@ -98,6 +98,16 @@ impl Env {
 
 pub const UPN: &str = "@contoso.onmicrosoft.com";
 
+/// The seed for faults by rate: `PIM_FAULT_SEED` when set (to replay a failing run), else a new
+/// one. Printed, so that a failing test shows it (cargo shows a failing test's output).
+pub fn fault_seed() -> u64 {
+    let seed = std::env::var("PIM_FAULT_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64)
+    });
+    println!("fault seed: {seed} (replay with PIM_FAULT_SEED={seed})");
+    seed
+}
+
 /// Lists one surface with `token`.
 pub async fn list_surface(
     env: &Env,
