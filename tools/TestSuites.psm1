@@ -1,0 +1,272 @@
+# The test suites behind `pwsh ./build.ps1 -Task Test`: each runs with its full output going to a
+# log file, and comes back as one result (passed, failed, skipped, and each failure's name with its
+# first assertion message), so the console shows a short summary that says what failed.
+
+Set-StrictMode -Version 3.0
+Import-Module (Join-Path $PSScriptRoot 'Emulator.psm1')
+
+$script:Root = Split-Path -Parent $PSScriptRoot
+$script:Release = Join-Path $script:Root 'target/release'
+
+function New-SuiteResult([string] $Suite) {
+    [pscustomobject]@{ Suite = $Suite; Passed = 0; Failed = 0; Skipped = 0; Failures = [System.Collections.Generic.List[object]]::new(); Note = ''; Seconds = 0.0 }
+}
+
+function Add-SuiteFailure($Result, [string] $Name, [string] $Message) {
+    $Result.Failures.Add([pscustomobject]@{ Suite = $Result.Suite; Name = $Name; Message = $Message })
+}
+
+function Invoke-Logged {
+    # Runs a program with its output appended to the log; returns { Code; Lines }.
+    param([Parameter(Mandatory)] [string] $Log, [Parameter(Mandatory)] [string] $File, [string[]] $Arguments = @())
+    Add-Content -Path $Log -Value "`n>>> $File $($Arguments -join ' ')"
+    $writer = [System.IO.StreamWriter]::new($Log, $true)
+    try {
+        $lines = & $File @Arguments 2>&1 | ForEach-Object { $line = "$_"; $writer.WriteLine($line); $line }
+        $code = $LASTEXITCODE
+    } finally {
+        $writer.Dispose()
+    }
+    [pscustomobject]@{ Code = $code; Lines = @($lines) }
+}
+
+function Invoke-CheckSuite {
+    # One command that passes or fails as a whole (cargo fmt --check, clippy).
+    param([string] $Suite, [string] $Log, [string] $File, [string[]] $Arguments)
+    $result = New-SuiteResult $Suite
+    $run = Invoke-Logged -Log $Log -File $File -Arguments $Arguments
+    if ($run.Code -eq 0) { $result.Passed = 1 } else {
+        $result.Failed = 1
+        $first = $run.Lines | Where-Object { $_ -match '^(error|Diff in|warning)' } | Select-Object -First 1
+        Add-SuiteFailure $result "$File $($Arguments -join ' ')" ($first ?? "exit code $($run.Code)")
+    }
+    $result
+}
+
+function Read-CargoTestOutput {
+    # Counts `cargo test` results and finds each failed test's first panic message.
+    param([string[]] $Lines, $Result)
+    $binary = ''
+    $inFailure = $null
+    $messageNext = $false
+    $messages = @{}
+    $failed = [System.Collections.Generic.List[string]]::new()
+    foreach ($line in $Lines) {
+        if ($line -match '^\s+Running (?:unittests )?(\S+)') { $binary = $Matches[1]; continue }
+        if ($line -match '^\s+Doc-tests (\S+)') { $binary = "doc-tests $($Matches[1])"; continue }
+        if ($line -match '^test (\S+) \.\.\. FAILED$') { $failed.Add("$binary $($Matches[1])"); continue }
+        if ($line -match '^---- (\S+) stdout ----$') { $inFailure = "$binary $($Matches[1])"; $messageNext = $false; continue }
+        if ($inFailure -and $line -match 'panicked at .+:\d+:\d+:$') { $messageNext = $true; continue }
+        if ($inFailure -and $messageNext) {
+            if (-not $messages.ContainsKey($inFailure)) { $messages[$inFailure] = $line.Trim() }
+            $messageNext = $false
+            continue
+        }
+        if ($line -match '^test result: \w+\. (\d+) passed; (\d+) failed; (\d+) ignored') {
+            $Result.Passed += [int]$Matches[1]
+            $Result.Failed += [int]$Matches[2]
+            $Result.Skipped += [int]$Matches[3]
+            $inFailure = $null
+        }
+    }
+    foreach ($name in $failed) { Add-SuiteFailure $Result $name ($messages[$name] ?? '(no panic message; see the log)') }
+}
+
+function Invoke-RustSuite {
+    param([string] $Log)
+    $result = New-SuiteResult 'Rust tests'
+    $run = Invoke-Logged -Log $Log -File cargo -Arguments @('test', '--workspace', '--locked', '--features', 'test-panic', '--no-fail-fast')
+    Read-CargoTestOutput -Lines $run.Lines -Result $result
+    if ($run.Code -ne 0 -and $result.Failures.Count -eq 0) {
+        $first = $run.Lines | Where-Object { $_ -match '^error' } | Select-Object -First 1
+        Add-SuiteFailure $result 'cargo test' ($first ?? "exit code $($run.Code)")
+        $result.Failed += 1
+    }
+    $result
+}
+
+function Build-CTest {
+    # Compiles tests/c/pim_test.c against the header and the release library; returns the paths.
+    param([string] $Log)
+    $build = Join-Path $script:Root 'tests/c/build'
+    New-Item -ItemType Directory -Force -Path $build | Out-Null
+    $common = @('-std=c11', '-Wall', '-Wextra', '-Werror', '-g', "-I$script:Root/include", "$script:Root/tests/c/pim_test.c", "-L$script:Release", '-lpim_bridge', "-Wl,-rpath,$script:Release")
+    $plain = Join-Path $build 'pim_test'
+    $asan = Join-Path $build 'pim_test_asan'
+    $made = [ordered]@{}
+    $run = Invoke-Logged -Log $Log -File gcc -Arguments ($common + @('-o', $plain))
+    $made.Plain = if ($run.Code -eq 0) { $plain } else { "gcc failed: $($run.Lines | Select-Object -First 1)" }
+    $run = Invoke-Logged -Log $Log -File gcc -Arguments ($common + @('-fsanitize=address', '-fno-omit-frame-pointer', '-o', $asan))
+    $made.Asan = if ($run.Code -ne 0) { "gcc -fsanitize=address failed: $($run.Lines | Select-Object -First 1)" }
+    elseif (-not ((& ldd $asan | Select-String 'libasan') -or (& nm $asan 2>$null | Select-String '__asan_init'))) { "AddressSanitizer is not linked into $asan" }
+    else { $asan }
+    $made
+}
+
+function Invoke-CSuite {
+    # Runs the C program once against a demo emulator: plainly, under ASan, or under valgrind.
+    param([string] $Suite, [string] $Log, [string] $Exe, [string[]] $Prefix = @())
+    $result = New-SuiteResult $Suite
+    if (-not (Test-Path $Exe)) { $result.Failed = 1; Add-SuiteFailure $result 'build' $Exe; return $result }
+    $emulator = Start-PimEmulator -Scenario demo
+    try {
+        $token = Get-PimEmulatorToken $emulator
+        $expired = Get-PimEmulatorToken $emulator @{ expiresIn = -60 }
+        $command = @($Prefix) + @($Exe, $emulator.Uri, $token, $expired)
+        $run = Invoke-Logged -Log $Log -File $command[0] -Arguments @($command | Select-Object -Skip 1)
+    } finally {
+        Stop-PimEmulator $emulator
+    }
+    $lines = @($run.Lines | ForEach-Object { $_ -replace [regex]::Escape($token), '<token>' })
+    $summary = $lines | Where-Object { $_ -match '^(\d+) passed, (\d+) failed$' } | Select-Object -Last 1
+    if ($summary -and "$summary" -match '^(\d+) passed, (\d+) failed$') { $result.Passed = [int]$Matches[1]; $result.Failed = [int]$Matches[2] }
+    foreach ($line in $lines) {
+        if ($line -match '^FAIL (\S+:\d+): (.*)$') { Add-SuiteFailure $result "tests/c/$(Split-Path -Leaf $Matches[1])" $Matches[2] }
+        elseif ($line -match 'ERROR SUMMARY: ([1-9]\d*) errors') { Add-SuiteFailure $result 'valgrind' $line.Trim() }
+        elseif ($line -match 'ERROR: (AddressSanitizer|LeakSanitizer): .*') { Add-SuiteFailure $result $Matches[1] $line.Trim() }
+    }
+    if ($run.Code -ne 0 -and $result.Failures.Count -eq 0) { Add-SuiteFailure $result $Suite "exit code $($run.Code)" }
+    if ($result.Failures.Count -gt $result.Failed) { $result.Failed = $result.Failures.Count }
+    $result
+}
+
+function Invoke-PesterSuite {
+    # The Pester tests in a fresh pwsh, so the module is imported as a user imports it.
+    param([string] $Log, [string] $Pwsh)
+    $result = New-SuiteResult 'Pester tests'
+    $summary = Join-Path ([IO.Path]::GetTempPath()) "pimbridge-pester-$PID-$([guid]::NewGuid().ToString('n')).json"
+    $script = @'
+$ErrorActionPreference = 'Stop'
+Import-Module Pester -MinimumVersion 5.5
+$config = New-PesterConfiguration
+$config.Run.Path = Join-Path $env:PIMBRIDGE_ROOT 'tests/pester'
+$config.Run.PassThru = $true
+$config.Output.Verbosity = 'Detailed'
+$config.Output.RenderMode = 'Plaintext'
+$r = Invoke-Pester -Configuration $config
+$failures = @($r.Failed | ForEach-Object {
+    $message = if ($_.ErrorRecord) { "$($_.ErrorRecord[0].Exception.Message)" } else { '' }
+    @{ Name = $_.ExpandedPath; Message = ($message -split "`r?`n" | Where-Object { $_.Trim() } | Select-Object -First 1) }
+})
+$failures += @($r.FailedBlocks | ForEach-Object { @{ Name = "$($_.Path -join ' ') (setup)"; Message = "$($_.ErrorRecord[0].Exception.Message)" } })
+@{ Passed = $r.PassedCount; Failed = $r.FailedCount + $r.FailedBlocksCount; Skipped = $r.SkippedCount + $r.NotRunCount; Failures = $failures } |
+    ConvertTo-Json -Depth 4 | Set-Content -Path $env:PIMBRIDGE_PESTER_SUMMARY
+'@
+    $env:PIMBRIDGE_ROOT = $script:Root
+    $env:PIMBRIDGE_PESTER_SUMMARY = $summary
+    try {
+        $run = Invoke-Logged -Log $Log -File $Pwsh -Arguments @('-NoProfile', '-NonInteractive', '-Command', $script)
+        if (Test-Path $summary) {
+            $s = Get-Content -Raw $summary | ConvertFrom-Json
+            $result.Passed = $s.Passed; $result.Failed = $s.Failed; $result.Skipped = $s.Skipped
+            foreach ($f in @($s.Failures)) { if ($f) { Add-SuiteFailure $result $f.Name $f.Message } }
+            if ($s.Skipped -gt 0) { $result.Note = 'every test must run: a skipped test counts as failed' }
+        } else {
+            $result.Failed = 1
+            Add-SuiteFailure $result 'Invoke-Pester' "did not finish (exit code $($run.Code)); see the log"
+        }
+    } finally {
+        Remove-Item -Force -ErrorAction Ignore $summary
+    }
+    $result
+}
+
+function Invoke-TestSuites {
+    # One run of every suite that tests the built code; returns their results.
+    param([string] $Log, [string] $Pwsh, [switch] $BuildFailed)
+    $suites = [System.Collections.Generic.List[object]]::new()
+    $timed = {
+        param([string] $Name, [scriptblock] $Body)
+        Write-Host "==> $Name" -ForegroundColor Cyan
+        $watch = [System.Diagnostics.Stopwatch]::StartNew()
+        $r = & $Body
+        $r.Seconds = $watch.Elapsed.TotalSeconds
+        $suites.Add($r)
+    }
+    & $timed 'Rust tests (cargo test)' { Invoke-RustSuite -Log $Log }
+    $cNames = 'C checks (plain)', 'C checks (AddressSanitizer)', 'C checks (valgrind)'
+    if ($BuildFailed) {
+        foreach ($name in $cNames + 'Pester tests') { $r = New-SuiteResult $name; $r.Note = 'skipped: the build failed'; $suites.Add($r) }
+        return $suites
+    }
+    $exes = Build-CTest -Log $Log
+    & $timed 'C: tests/c/pim_test (plain)' { Invoke-CSuite -Suite $cNames[0] -Log $Log -Exe $exes.Plain }
+    & $timed 'C: tests/c/pim_test (AddressSanitizer)' { Invoke-CSuite -Suite $cNames[1] -Log $Log -Exe $exes.Asan }
+    if (Get-Command valgrind -ErrorAction Ignore) {
+        $valgrind = @('valgrind', '--leak-check=full', '--error-exitcode=1', '--errors-for-leak-kinds=definite,possible')
+        & $timed 'C: tests/c/pim_test (valgrind)' { Invoke-CSuite -Suite $cNames[2] -Log $Log -Exe $exes.Plain -Prefix $valgrind }
+    } else {
+        $r = New-SuiteResult $cNames[2]; $r.Note = 'skipped: valgrind is not installed'; $suites.Add($r)
+    }
+    & $timed 'Pester: tests/pester in a fresh pwsh' { Invoke-PesterSuite -Log $Log -Pwsh $Pwsh }
+    $suites
+}
+
+function Test-SuiteFailed($Result) {
+    # A failed test fails its suite; so does a skipped Pester test (every test must run).
+    ($Result.Failed -gt 0) -or (($Result.Skipped -gt 0) -and ($Result.Suite -eq 'Pester tests'))
+}
+
+function Join-SuiteResult {
+    # The results of several runs of the same suites, one line a suite, counts added up.
+    param([object[]] $Results)
+    $bySuite = [ordered]@{}
+    foreach ($r in $Results) { if (-not $bySuite.Contains($r.Suite)) { $bySuite[$r.Suite] = @() }; $bySuite[$r.Suite] += $r }
+    foreach ($name in $bySuite.Keys) {
+        $group = [pscustomobject]@{ Name = $name; Group = $bySuite[$name]; Count = $bySuite[$name].Count }
+        $sum = New-SuiteResult $group.Name
+        foreach ($r in $group.Group) {
+            $sum.Passed += $r.Passed; $sum.Failed += $r.Failed; $sum.Skipped += $r.Skipped; $sum.Seconds += $r.Seconds
+            foreach ($f in $r.Failures) { $sum.Failures.Add($f) }
+            if ($r.Note) { $sum.Note = $r.Note }
+        }
+        if ($group.Count -gt 1) { $sum.Note = (@("$($group.Count) runs") + @($sum.Note | Where-Object { $_ })) -join '; ' }
+        $sum
+    }
+}
+
+function Write-TestSummary {
+    # The summary: a line per suite, every failure with its first message, then `N passed, N failed`.
+    param([object[]] $Results, [string] $Log)
+    $Results = @(Join-SuiteResult $Results)
+    Write-Host ''
+    Write-Host "Summary (full output: $Log)"
+    foreach ($r in $Results) {
+        $state = if (Test-SuiteFailed $r) { 'FAILED' } elseif ($r.Note -like 'skipped*') { 'skipped' } else { 'passed' }
+        $line = '   {0,-30} {1,-7} {2,5} passed, {3} failed, {4} skipped' -f $r.Suite, $state, $r.Passed, $r.Failed, $r.Skipped
+        if ($r.Seconds) { $line += (' ({0:N0} s)' -f $r.Seconds) }
+        if ($r.Note) { $line += "  [$($r.Note)]" }
+        Write-Host $line
+    }
+    $failures = @($Results | ForEach-Object { $_.Failures })
+    if ($failures.Count) {
+        Write-Host ''
+        Write-Host 'Failed:'
+        foreach ($g in ($failures | Group-Object Suite, Name)) {
+            $f = $g.Group[0]
+            $times = if ($g.Count -gt 1) { " (in $($g.Count) runs)" } else { '' }
+            Write-Host "   [$($f.Suite)] $($f.Name)$times`: $($f.Message)"
+        }
+    }
+    $passed = ($Results | Measure-Object Passed -Sum).Sum
+    $failed = ($Results | ForEach-Object { if (Test-SuiteFailed $_) { [math]::Max($_.Failed, 1) } else { 0 } } | Measure-Object -Sum).Sum
+    Write-Host ''
+    Write-Host "$passed passed, $failed failed"
+    $failed -eq 0
+}
+
+function Write-FlakeReport {
+    # After -Repeat N: for each test that ever failed, in how many runs.
+    param([object[][]] $Runs)
+    $counts = [ordered]@{}
+    foreach ($run in $Runs) {
+        $names = @($run | ForEach-Object { $_.Failures } | ForEach-Object { "[$($_.Suite)] $($_.Name)" } | Sort-Object -Unique)
+        foreach ($n in $names) { $counts[$n] = 1 + ($counts[$n] ?? 0) }
+    }
+    Write-Host ''
+    if ($counts.Count -eq 0) { Write-Host "No test failed in any of $($Runs.Count) runs."; return }
+    Write-Host "Tests that failed, of $($Runs.Count) runs:"
+    foreach ($k in $counts.Keys) { Write-Host ('   {0,3} of {1}  {2}' -f $counts[$k], $Runs.Count, $k) }
+}
+
+Export-ModuleMember -Function Join-SuiteResult, Invoke-Logged, Invoke-CheckSuite, Invoke-TestSuites, Write-TestSummary, Write-FlakeReport, New-SuiteResult, Add-SuiteFailure, Read-CargoTestOutput, Test-SuiteFailed
