@@ -171,6 +171,31 @@ $failures += @($r.FailedBlocks | ForEach-Object { @{ Name = "$($_.Path -join ' '
     $result
 }
 
+function Invoke-DotnetSuite {
+    # Microsoft's Graph SDK for .NET against pim-emulator (tests/sdk, xunit through dotnet test).
+    param([string] $Log)
+    $result = New-SuiteResult '.NET Graph SDK tests'
+    if (-not (Get-Command dotnet -ErrorAction Ignore)) { $result.Note = 'skipped: dotnet is not installed'; return $result }
+    $project = Join-Path $script:Root 'tests/sdk/PimBridge.SdkTests.csproj'
+    $run = Invoke-Logged -Log $Log -File dotnet -Arguments @('test', $project, '--nologo', '--logger', 'console;verbosity=normal')
+    $failedName = $null
+    for ($i = 0; $i -lt $run.Lines.Count; $i++) {
+        $line = $run.Lines[$i]
+        if ($line -match '^\s+Failed (\S+) \[') { $failedName = $Matches[1] -replace '^PimBridge\.SdkTests\.', '' }
+        elseif ($failedName -and $line -match '^\s+Error Message:') {
+            Add-SuiteFailure $result $failedName ($run.Lines[$i + 1].Trim())
+            $failedName = $null
+        }
+        elseif ($line -match '^\s+(Passed|Failed|Skipped): (\d+)$') { $result.($Matches[1]) += [int]$Matches[2] }
+    }
+    if ($run.Code -ne 0 -and $result.Failures.Count -eq 0) {
+        $first = $run.Lines | Where-Object { $_ -match 'error' } | Select-Object -First 1
+        Add-SuiteFailure $result 'dotnet test' ($first ?? "exit code $($run.Code)")
+        $result.Failed = [math]::Max($result.Failed, 1)
+    }
+    $result
+}
+
 function Invoke-TestSuites {
     # One run of every suite that tests the built code; returns their results.
     param([string] $Log, [string] $Pwsh, [switch] $BuildFailed)
@@ -186,7 +211,7 @@ function Invoke-TestSuites {
     & $timed 'Rust tests (cargo test)' { Invoke-RustSuite -Log $Log }
     $cNames = 'C checks (plain)', 'C checks (AddressSanitizer)', 'C checks (valgrind)'
     if ($BuildFailed) {
-        foreach ($name in $cNames + 'Pester tests') { $r = New-SuiteResult $name; $r.Note = 'skipped: the build failed'; $suites.Add($r) }
+        foreach ($name in $cNames + '.NET Graph SDK tests', 'Pester tests') { $r = New-SuiteResult $name; $r.Note = 'skipped: the build failed'; $suites.Add($r) }
         return $suites
     }
     $exes = Build-CTest -Log $Log
@@ -198,6 +223,7 @@ function Invoke-TestSuites {
     } else {
         $r = New-SuiteResult $cNames[2]; $r.Note = 'skipped: valgrind is not installed'; $suites.Add($r)
     }
+    & $timed '.NET: tests/sdk (Microsoft.Graph 6.10 against pim-emulator)' { Invoke-DotnetSuite -Log $Log }
     & $timed 'Pester: tests/pester in a fresh pwsh' { Invoke-PesterSuite -Log $Log -Pwsh $Pwsh }
     $suites
 }
