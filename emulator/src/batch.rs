@@ -124,7 +124,7 @@ fn answer_item(app: &App, call: &Call, version: &str, item: &Value) -> (Value, b
     let request_id = uuid::Uuid::new_v4().to_string();
     if let Some(inner) = answer.body.as_mut().and_then(|b| b.pointer_mut("/error/innerError")) {
         inner["request-id"] = json!(request_id);
-        inner["date"] = json!(crate::state::iso(std::time::SystemTime::now()));
+        inner["date"] = json!(crate::time::iso(std::time::SystemTime::now()));
     }
     app.count(&format!("{} {} [batch item]", method, answer.route), answer.status.as_u16());
     let mut item_headers = json!({ "request-id": request_id });

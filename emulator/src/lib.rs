@@ -8,6 +8,7 @@
 
 pub mod odata;
 pub mod state;
+pub mod time;
 pub mod token;
 
 mod arm;
@@ -15,9 +16,11 @@ mod batch;
 mod faults;
 mod gate;
 mod graph;
+mod splitmix;
 mod throttle;
 pub mod tls;
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -70,6 +73,8 @@ impl Default for Config {
 /// Shared state behind every handler.
 pub struct App {
     tenant: Mutex<Tenant>,
+    /// `(method and route template, status)` -> count, for `/_emulator/stats`.
+    stats: Mutex<BTreeMap<(String, u16), u64>>,
     minter: Minter,
     latency: Duration,
     throttle: throttle::Throttle,
@@ -91,6 +96,7 @@ impl App {
         Ok(App {
             minter: Minter::new(&tenant.tenant_id),
             tenant: Mutex::new(tenant),
+            stats: Mutex::new(BTreeMap::new()),
             latency: config.latency,
             throttle: throttle::Throttle::new(config.write_rate),
             faults: faults::Faults::new(&config.faults)?,
@@ -102,7 +108,7 @@ impl App {
 
     /// Counts one answer for `/_emulator/stats`.
     fn count(&self, route: &str, status: u16) {
-        *self.tenant().stats.entry((route.to_string(), status)).or_insert(0) += 1;
+        *self.stats.lock().unwrap_or_else(|e| e.into_inner()).entry((route.to_string(), status)).or_insert(0) += 1;
     }
 
     /// The tenant, even if a handler panicked while holding it (its data stays consistent per call).
@@ -272,6 +278,14 @@ pub(crate) struct Call<'a> {
     pub base: String,
 }
 
+impl Call<'_> {
+    /// The `Authorization` header's text, if any. Throttling is keyed on it (per token, as
+    /// Graph's buckets are per app and user).
+    pub fn authorization(&self) -> Option<&str> {
+        self.headers.get("authorization").and_then(|h| h.to_str().ok())
+    }
+}
+
 async fn dispatch(State(app): State<Arc<App>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
     let path = odata::decode_path(uri.path());
@@ -313,7 +327,7 @@ async fn dispatch(State(app): State<Arc<App>>, method: Method, uri: Uri, headers
     if let Some(pause) = answer.pause {
         tokio::time::sleep(pause).await;
     }
-    let date = state::iso(std::time::SystemTime::now());
+    let date = time::iso(std::time::SystemTime::now());
     if let Some(inner) = answer.body.as_mut().and_then(|b| b.pointer_mut("/error/innerError")) {
         inner["request-id"] = json!(request_id);
         inner["date"] = json!(date);
@@ -370,22 +384,21 @@ fn control(app: &App, call: &Call) -> Answer {
                     json!({
                         "approvalId": d.approval_id, "stepId": d.step_id, "reviewer": d.reviewer,
                         "reviewResult": d.review_result, "justification": d.justification,
-                        "time": state::iso(d.time),
+                        "time": time::iso(d.time),
                     })
                 })
                 .collect();
             Answer::json("/_emulator/decisions", StatusCode::OK, json!({ "value": value }))
         }
         (Method::GET, ["_emulator", "stats"]) => {
-            let t = app.tenant();
-            let routes: Vec<Value> = t
-                .stats
+            let stats = app.stats.lock().unwrap_or_else(|e| e.into_inner());
+            let routes: Vec<Value> = stats
                 .iter()
                 .map(|((route, status), count)| json!({"route": route, "status": status, "count": count}))
                 .collect();
             // HTTP requests on the PIM routes, and, apart, the items answered inside batches.
             let sum = |batch_items: bool| -> u64 {
-                t.stats
+                stats
                     .iter()
                     .filter(|((route, _), _)| {
                         !route.contains("/_emulator/") && route.ends_with("[batch item]") == batch_items

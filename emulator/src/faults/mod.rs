@@ -251,12 +251,7 @@ impl Inner {
 
     /// A number in [0, 1): splitmix64 over the seed, so that a seed replays the same draws.
     fn uniform(&mut self) -> f64 {
-        self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.rng;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        (z >> 11) as f64 / (1u64 << 53) as f64
+        (crate::splitmix::next(&mut self.rng) >> 11) as f64 / (1u64 << 53) as f64
     }
 
     /// The three forms of `Retry-After` Graph has used, in turn.
