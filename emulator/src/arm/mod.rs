@@ -10,10 +10,10 @@ mod render;
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::batch::format_retry_after;
+use crate::answer::{Answer, Call, format_retry_after};
+use crate::app::App;
 use crate::state::{Refusal, Request, Surface};
 use crate::token::{self, Caller};
-use crate::{Answer, App, Call};
 
 const LIST_ROUTE: &str = "{scope}/providers/Microsoft.Authorization/roleAssignmentScheduleRequests";
 const APPROVAL_ROUTE: &str = "{scope}/providers/Microsoft.Authorization/roleAssignmentApprovals/{id}";

@@ -16,6 +16,7 @@
 //! `A+Kn` (A, A+K, A+2K, ...), counted from 1 since the schedule was set. `lost` applies only to a
 //! call that succeeded. For example `throttle@write:3,7,20` or `lost@write:5+5n`.
 
+pub(crate) mod inject;
 mod schedule;
 
 use std::sync::Mutex;

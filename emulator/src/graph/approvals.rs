@@ -6,8 +6,9 @@ use serde_json::Value;
 
 use super::render;
 use super::spec::{Spec, authorize, stage_word};
+use crate::answer::{Answer, Call};
+use crate::app::App;
 use crate::state::{Refusal, Surface};
-use crate::{Answer, App, Call};
 
 pub(super) fn get(app: &App, call: &Call, spec: &Spec, id: &str, steps_only: bool) -> Answer {
     let route = if steps_only { spec.steps_route } else { spec.approval_route };

@@ -6,9 +6,10 @@ use serde_json::{Value, json};
 
 use super::render;
 use super::spec::{Spec, authorize};
+use crate::answer::{Answer, Call};
+use crate::app::App;
 use crate::odata;
 use crate::state::{Request, Surface};
-use crate::{Answer, App, Call};
 
 /// Default page size: small, so that every client exercises paging.
 const PAGE_SIZE: usize = 50;

@@ -11,7 +11,8 @@ mod spec;
 
 use axum::http::{Method, StatusCode};
 
-use crate::{Answer, App, Call};
+use crate::answer::{Answer, Call};
+use crate::app::App;
 use spec::{DIRECTORY, GROUP, stage_word};
 
 pub(crate) fn route(app: &App, call: &Call) -> Answer {

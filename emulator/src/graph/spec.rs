@@ -3,9 +3,10 @@
 
 use axum::http::StatusCode;
 
+use crate::answer::{Answer, Call};
+use crate::app::App;
 use crate::state::Surface;
 use crate::token::{self, Caller};
-use crate::{Answer, App, Call};
 
 pub(super) struct Spec {
     pub surface: Surface,
