@@ -8,10 +8,12 @@ use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::faults::CallKind;
-use crate::{Answer, App, Call, graph, odata};
+use crate::answer::{Answer, Call};
+use crate::app::App;
+use crate::faults::{CallKind, inject};
+use crate::{graph, odata};
 
-pub(crate) const ROUTE: &str = "/{ver}/$batch";
+const ROUTE: &str = "/{ver}/$batch";
 const MAX_ITEMS: usize = 20;
 
 pub(crate) fn is_batch(call: &Call) -> bool {
@@ -120,12 +122,9 @@ fn answer_item(app: &App, call: &Call, version: &str, item: &Value) -> (Value, b
         body: &body_bytes,
         base: call.base.clone(),
     };
-    let mut answer = crate::with_faults(app, false, &method, || graph::route(app, &sub));
+    let mut answer = inject::run(&app.faults, false, &method, || graph::route(app, &sub));
     let request_id = uuid::Uuid::new_v4().to_string();
-    if let Some(inner) = answer.body.as_mut().and_then(|b| b.pointer_mut("/error/innerError")) {
-        inner["request-id"] = json!(request_id);
-        inner["date"] = json!(crate::state::iso(std::time::SystemTime::now()));
-    }
+    answer.stamp(&request_id, None);
     app.count(&format!("{} {} [batch item]", method, answer.route), answer.status.as_u16());
     let mut item_headers = json!({ "request-id": request_id });
     if answer.body.is_some() {
@@ -139,10 +138,4 @@ fn answer_item(app: &App, call: &Call, version: &str, item: &Value) -> (Value, b
         out["body"] = b;
     }
     (out, answer.lost, answer.pause)
-}
-
-/// Seconds, with up to three decimals (Graph has sent both `10` and `2.128`).
-pub(crate) fn format_retry_after(seconds: f64) -> String {
-    let s = format!("{seconds:.3}");
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }

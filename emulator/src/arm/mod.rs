@@ -1,13 +1,19 @@
 //! Azure Resource Manager routes for Azure resource roles: `roleAssignmentScheduleRequests` (list,
 //! api-version 2020-10-01, `$filter=asApprover()`, `nextLink` paging) and `roleAssignmentApprovals`
 //! with their stages (api-version 2021-01-01-preview, `PATCH` and `PUT`, either body form).
+//!
+//! This file is the route table, the token and api-version check and the handlers; `render` holds
+//! the JSON.
+
+mod render;
 
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::state::{Refusal, Request, Surface, Tenant};
+use crate::answer::{Answer, Call, format_retry_after};
+use crate::app::App;
+use crate::state::{Refusal, Request, Surface};
 use crate::token::{self, Caller};
-use crate::{Answer, App, Call};
 
 const LIST_ROUTE: &str = "{scope}/providers/Microsoft.Authorization/roleAssignmentScheduleRequests";
 const APPROVAL_ROUTE: &str = "{scope}/providers/Microsoft.Authorization/roleAssignmentApprovals/{id}";
@@ -56,8 +62,7 @@ pub(crate) fn route(app: &App, call: &Call, path: &str) -> Answer {
 /// The ARM token check: audience `https://management.azure.com/`, a signed-in user, and the right
 /// api-version for the route.
 fn authorize(app: &App, call: &Call, route: &'static str, versions: &[&str]) -> Result<Caller, Answer> {
-    let header = call.headers.get("authorization").and_then(|h| h.to_str().ok());
-    let caller = app.minter.check(header, token::ARM_AUDIENCE).map_err(|e| {
+    let caller = app.minter.check(call.authorization(), token::ARM_AUDIENCE).map_err(|e| {
         let code =
             if e == token::TokenError::Expired { "ExpiredAuthenticationToken" } else { "InvalidAuthenticationToken" };
         error(route, StatusCode::UNAUTHORIZED, code, e.message())
@@ -126,11 +131,9 @@ fn list(app: &App, call: &Call, scope: &str) -> Answer {
         .filter(|r| r.surface == Surface::Arm)
         .filter(|r| if at_scope { r.scope.eq_ignore_ascii_case(scope) } else { under(&r.scope, scope) })
         // asApprover(): what waits on the caller's decision.
-        .filter(|r| {
-            !as_approver || (Tenant::is_pending(r) && r.steps.iter().any(|s| s.approvers.contains(&caller.oid)))
-        })
+        .filter(|r| !as_approver || (r.is_pending() && r.has_approver(&caller.oid)))
         .collect();
-    let value: Vec<Value> = matching.iter().skip(offset).take(PAGE_SIZE).map(|r| t.arm_request_json(r)).collect();
+    let value: Vec<Value> = matching.iter().skip(offset).take(PAGE_SIZE).map(|r| render::request(&t, r)).collect();
     let mut body = json!({ "value": value });
     if offset + PAGE_SIZE < matching.len() {
         let mut q: Vec<String> = call
@@ -150,37 +153,6 @@ fn list(app: &App, call: &Call, scope: &str) -> Answer {
     Answer::json(LIST_ROUTE, StatusCode::OK, body)
 }
 
-fn approval_path(id: &str) -> String {
-    format!("/providers/Microsoft.Authorization/roleAssignmentApprovals/{id}")
-}
-
-fn stage_json(t: &Tenant, approval_id: &str, s: &crate::state::Step, oid: &str) -> Value {
-    let reviewed_by = s.reviewed_by.as_ref().and_then(|id| t.users.get(id)).map(|u| {
-        json!({"principalId": u.id, "principalType": "user", "principalName": u.display_name, "userPrincipalName": u.upn})
-    });
-    // ARM's enum is Approve / Deny / NotReviewed, also when reading back.
-    let result = match s.review_result.as_str() {
-        "Approved" => "Approve",
-        "Denied" => "Deny",
-        other => other,
-    };
-    json!({
-        "id": format!("{}/stages/{}", approval_path(approval_id), s.id),
-        "name": s.id,
-        "type": "Microsoft.Authorization/roleAssignmentApprovals/stages",
-        "properties": {
-            "displayName": "Approval stage", "status": s.status, "assignedToMe": s.approvers.iter().any(|a| a == oid),
-            "reviewedBy": reviewed_by, "reviewedDateTime": s.reviewed_at.map(crate::state::iso),
-            "reviewResult": result, "justification": s.justification
-        }
-    })
-}
-
-/// The ARM request behind an approval id (the GUID at the end of the approval path).
-fn find(t: &Tenant, id: &str) -> Option<usize> {
-    t.find(id).filter(|i| t.requests[*i].surface == Surface::Arm)
-}
-
 fn approval(app: &App, call: &Call, id: &str, stages_only: bool) -> Answer {
     let route = if stages_only { STAGES_ROUTE } else { APPROVAL_ROUTE };
     let caller = match authorize(app, call, route, APPROVAL_VERSIONS) {
@@ -188,7 +160,7 @@ fn approval(app: &App, call: &Call, id: &str, stages_only: bool) -> Answer {
         Err(a) => return a,
     };
     let t = app.tenant();
-    let Some(i) = find(&t, id) else {
+    let Some(i) = t.find_on(Surface::Arm, id) else {
         return error(
             route,
             StatusCode::NOT_FOUND,
@@ -196,17 +168,7 @@ fn approval(app: &App, call: &Call, id: &str, stages_only: bool) -> Answer {
             format!("The approval '{id}' was not found."),
         );
     };
-    let r = &t.requests[i];
-    let stages: Vec<Value> = r.steps.iter().map(|s| stage_json(&t, &r.id, s, &caller.oid)).collect();
-    let body = if stages_only {
-        json!({ "value": stages })
-    } else {
-        json!({
-            "id": approval_path(&r.id), "name": r.id, "type": "Microsoft.Authorization/roleAssignmentApprovals",
-            "properties": { "stages": stages }
-        })
-    };
-    Answer::json(route, StatusCode::OK, body)
+    Answer::json(route, StatusCode::OK, render::approval(&t, &t.requests[i], &caller.oid, stages_only))
 }
 
 fn stage(app: &App, call: &Call, id: &str, stage_id: &str) -> Answer {
@@ -215,10 +177,9 @@ fn stage(app: &App, call: &Call, id: &str, stage_id: &str) -> Answer {
         Err(a) => return a,
     };
     let t = app.tenant();
-    let found = find(&t, id)
-        .and_then(|i| t.requests[i].steps.iter().find(|s| s.id.eq_ignore_ascii_case(stage_id)).map(|s| (i, s)));
+    let found = t.find_on(Surface::Arm, id).map(|i| &t.requests[i]).and_then(|r| r.step(stage_id).map(|s| (r, s)));
     match found {
-        Some((i, s)) => Answer::json(STAGE_ROUTE, StatusCode::OK, stage_json(&t, &t.requests[i].id, s, &caller.oid)),
+        Some((r, s)) => Answer::json(STAGE_ROUTE, StatusCode::OK, render::stage(&t, &r.id, s, &caller.oid)),
         None => error(STAGE_ROUTE, StatusCode::NOT_FOUND, "RoleAssignmentApprovalNotFound", "The stage was not found."),
     }
 }
@@ -255,13 +216,13 @@ fn decide(app: &App, call: &Call, id: &str, stage_id: &str) -> Answer {
         }
     };
     let justification = props.get("justification").and_then(Value::as_str).unwrap_or_default().to_string();
-    if let Err(wait) = app.throttle.take(&crate::graph::throttle_key(call)) {
+    if let Err(wait) = app.throttle.take(call.authorization().unwrap_or_default()) {
         let mut a = error(R, StatusCode::TOO_MANY_REQUESTS, "TooManyRequests", "Too many requests; retry later.");
-        a.retry_after = Some(crate::batch::format_retry_after(wait));
+        a.retry_after = Some(format_retry_after(wait));
         return a;
     }
     let mut t = app.tenant();
-    let Some(i) = find(&t, id) else {
+    let Some(i) = t.find_on(Surface::Arm, id) else {
         return error(
             R,
             StatusCode::NOT_FOUND,
@@ -272,9 +233,8 @@ fn decide(app: &App, call: &Call, id: &str, stage_id: &str) -> Answer {
     match t.apply_decision(i, stage_id, &caller.oid, approve, justification) {
         Ok(()) => {
             let r = &t.requests[i];
-            let s = r.steps.iter().find(|s| s.id.eq_ignore_ascii_case(stage_id)).cloned();
-            match s {
-                Some(s) => Answer::json(R, StatusCode::OK, stage_json(&t, &r.id, &s, &caller.oid)),
+            match r.step(stage_id) {
+                Some(s) => Answer::json(R, StatusCode::OK, render::stage(&t, &r.id, s, &caller.oid)),
                 None => error(R, StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", "The stage vanished."),
             }
         }

@@ -16,10 +16,15 @@
 //! `A+Kn` (A, A+K, A+2K, ...), counted from 1 since the schedule was set. `lost` applies only to a
 //! call that succeeded. For example `throttle@write:3,7,20` or `lost@write:5+5n`.
 
+pub(crate) mod inject;
+mod schedule;
+
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use serde_json::{Value, json};
+
+use schedule::{Kind, Rule, Ticket};
 
 /// What to do to one call before (or, for `Slow`, after) its work.
 #[derive(Debug, PartialEq, Eq)]
@@ -52,110 +57,7 @@ impl CallKind {
     }
 }
 
-/// The numbers one call got from each counter it advanced (1-based; 0 = not counted there).
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Ticket {
-    call: u64,
-    read: u64,
-    write: u64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Counter {
-    Call,
-    Read,
-    Write,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Fail,
-    Throttle,
-    Reset,
-    Slow,
-    Lost,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Term {
-    One(u64),
-    Range(u64, u64),
-    Every { from: u64, step: u64 },
-}
-
-impl Term {
-    fn holds(&self, n: u64) -> bool {
-        match *self {
-            Term::One(x) => n == x,
-            Term::Range(a, b) => (a..=b).contains(&n),
-            Term::Every { from, step } => n >= from && (n - from) % step == 0,
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Rule {
-    text: String,
-    kind: Kind,
-    on: Counter,
-    terms: Vec<Term>,
-}
-
-impl Rule {
-    fn parse(text: &str) -> Result<Rule, String> {
-        let bad = |why: &str| {
-            format!(
-                "fault schedule rule '{text}': {why} (expected FAULT@COUNTER:NUMBERS, e.g. throttle@write:3,7,20 or lost@write:5+5n)"
-            )
-        };
-        let (kind, rest) = text.trim().split_once('@').ok_or_else(|| bad("no '@'"))?;
-        let (on, numbers) = rest.split_once(':').ok_or_else(|| bad("no ':'"))?;
-        let kind = match kind.trim() {
-            "fail" => Kind::Fail,
-            "throttle" => Kind::Throttle,
-            "reset" => Kind::Reset,
-            "slow" => Kind::Slow,
-            "lost" => Kind::Lost,
-            _ => return Err(bad("the fault is one of fail, throttle, reset, slow, lost")),
-        };
-        let on = match on.trim() {
-            "call" => Counter::Call,
-            "read" => Counter::Read,
-            "write" => Counter::Write,
-            _ => return Err(bad("the counter is one of call, read, write")),
-        };
-        let number =
-            |s: &str| s.trim().parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| bad("numbers count from 1"));
-        let mut terms = Vec::new();
-        for part in numbers.split(',') {
-            let part = part.trim();
-            let term = if let Some(every) = part.strip_suffix('n') {
-                let (from, step) = every.split_once('+').ok_or_else(|| bad("a sequence reads A+Kn"))?;
-                Term::Every { from: number(from)?, step: number(step)? }
-            } else if let Some((a, b)) = part.split_once('-') {
-                let (a, b) = (number(a)?, number(b)?);
-                if a > b {
-                    return Err(bad("a range reads A-B with A <= B"));
-                }
-                Term::Range(a, b)
-            } else {
-                Term::One(number(part)?)
-            };
-            terms.push(term);
-        }
-        Ok(Rule { text: text.trim().to_string(), kind, on, terms })
-    }
-
-    fn holds(&self, ticket: &Ticket) -> bool {
-        let n = match self.on {
-            Counter::Call => ticket.call,
-            Counter::Read => ticket.read,
-            Counter::Write => ticket.write,
-        };
-        n > 0 && self.terms.iter().any(|t| t.holds(n))
-    }
-}
-
+/// The fraction of calls each fault takes, 0 to 1.
 #[derive(Debug, Default, Clone, Copy)]
 struct Rates {
     fail: f64,
@@ -350,12 +252,7 @@ impl Inner {
 
     /// A number in [0, 1): splitmix64 over the seed, so that a seed replays the same draws.
     fn uniform(&mut self) -> f64 {
-        self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.rng;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        (z >> 11) as f64 / (1u64 << 53) as f64
+        (crate::splitmix::next(&mut self.rng) >> 11) as f64 / (1u64 << 53) as f64
     }
 
     /// The three forms of `Retry-After` Graph has used, in turn.

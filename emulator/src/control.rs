@@ -1,0 +1,185 @@
+//! The control API under `/_emulator/`, for tests, benchmarks and demos: tokens, the record of
+//! decisions, request counts, the tenant's people, faults, the gate, redirects, and waiting on
+//! events. Its answers are not delayed, faulted, gated or redirected.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::http::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::answer::{Answer, Call};
+use crate::app::App;
+use crate::gate::{Counters, Gate};
+use crate::time::iso;
+use crate::token;
+
+pub(crate) async fn route(app: &App, call: &Call<'_>) -> Answer {
+    let seg: Vec<&str> = call.segments.iter().map(String::as_str).collect();
+    match (call.method.clone(), seg.as_slice()) {
+        (_, ["_emulator", "wait", ..]) => wait(app, call).await,
+        (Method::POST, ["_emulator", "token"]) => mint_token(app, call),
+        (Method::GET, ["_emulator", "decisions"]) => decisions(app),
+        (Method::GET, ["_emulator", "stats"]) => stats(app),
+        (Method::POST, ["_emulator", "redirect"]) => {
+            // {"to": "http://host:port"} sends every PIM call there; {"to": null} stops it.
+            let to = body(call).get("to").and_then(Value::as_str).map(str::to_string);
+            app.set_redirect(to.clone());
+            Answer::json("/_emulator/redirect", StatusCode::OK, json!({ "to": to }))
+        }
+        (Method::GET, ["_emulator", "faults"]) => {
+            Answer::json("/_emulator/faults", StatusCode::OK, app.faults.describe())
+        }
+        (Method::POST, ["_emulator", "faults"]) => settings("/_emulator/faults", app.faults.set(&body(call))),
+        (Method::GET, ["_emulator", "gate"]) => Answer::json("/_emulator/gate", StatusCode::OK, app.gate.describe()),
+        (Method::POST, ["_emulator", "gate"]) => settings("/_emulator/gate", app.gate.set(&body(call))),
+        (Method::GET, ["_emulator", "tenant"]) => tenant(app),
+        _ => Answer::error("/_emulator/*", StatusCode::NOT_FOUND, "NotFound", "No such control route."),
+    }
+}
+
+/// The body as JSON; `null` when it is not JSON.
+fn body(call: &Call) -> Value {
+    serde_json::from_slice(call.body).unwrap_or(Value::Null)
+}
+
+/// The answer to a settings change: the new settings, or 400 with why not.
+fn settings(route: &'static str, result: Result<Value, String>) -> Answer {
+    match result {
+        Ok(v) => Answer::json(route, StatusCode::OK, v),
+        Err(e) => Answer::error(route, StatusCode::BAD_REQUEST, "BadRequest", e),
+    }
+}
+
+/// `GET /_emulator/decisions`: every decision applied, in order.
+fn decisions(app: &App) -> Answer {
+    let t = app.tenant();
+    let value: Vec<Value> = t
+        .decisions
+        .iter()
+        .map(|d| {
+            json!({
+                "approvalId": d.approval_id, "stepId": d.step_id, "reviewer": d.reviewer,
+                "reviewResult": d.review_result, "justification": d.justification,
+                "time": iso(d.time),
+            })
+        })
+        .collect();
+    Answer::json("/_emulator/decisions", StatusCode::OK, json!({ "value": value }))
+}
+
+/// `GET /_emulator/stats`: answers per route and status.
+fn stats(app: &App) -> Answer {
+    let stats = app.stats();
+    let routes: Vec<Value> = stats
+        .iter()
+        .map(|((route, status), count)| json!({"route": route, "status": status, "count": count}))
+        .collect();
+    // HTTP requests on the PIM routes, and, apart, the items answered inside batches.
+    let sum = |batch_items: bool| -> u64 {
+        stats
+            .iter()
+            .filter(|((route, _), _)| !route.contains("/_emulator/") && route.ends_with("[batch item]") == batch_items)
+            .map(|(_, c)| c)
+            .sum()
+    };
+    Answer::json(
+        "/_emulator/stats",
+        StatusCode::OK,
+        json!({"httpRequests": sum(false), "batchItems": sum(true), "routes": routes}),
+    )
+}
+
+/// `GET /_emulator/tenant`: the tenant id, the default approver and the people.
+fn tenant(app: &App) -> Answer {
+    let t = app.tenant();
+    let users: Vec<Value> = t
+        .users
+        .values()
+        .map(|u| json!({"id": u.id, "displayName": u.display_name, "userPrincipalName": u.upn}))
+        .collect();
+    Answer::json(
+        "/_emulator/tenant",
+        StatusCode::OK,
+        json!({"tenantId": t.tenant_id, "defaultApprover": t.default_approver, "users": users}),
+    )
+}
+
+/// `GET /_emulator/wait?decisions=N&held=N&heldMax=N&admitted=N&timeoutMs=N`: answers once every
+/// counter named is at least (for `heldMax`, at most) its number: 200 with the counters, or 408
+/// with them when `timeoutMs` (default 30 s) passes first. Tests wait on this, not on sleeps.
+async fn wait(app: &App, call: &Call<'_>) -> Answer {
+    const ROUTE: &str = "/_emulator/wait";
+    let mut goal = HashMap::new();
+    for (k, v) in &call.query {
+        let Ok(n) = v.parse::<u64>() else {
+            return Answer::error(
+                ROUTE,
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                format!("'{k}' is not a whole number."),
+            );
+        };
+        if !["decisions", "held", "heldMax", "admitted", "timeoutMs"].contains(&k.as_str()) {
+            return Answer::error(ROUTE, StatusCode::BAD_REQUEST, "BadRequest", format!("Cannot wait for '{k}'."));
+        }
+        goal.insert(k.clone(), n);
+    }
+    let timeout = Duration::from_millis(goal.get("timeoutMs").copied().unwrap_or(30_000).min(600_000));
+    let read = |g: &Gate| {
+        let (held, admitted) = g.counts();
+        Counters { decisions: app.tenant().decisions.len() as u64, held, admitted }
+    };
+    let at_least = |k: &str, have: u64| goal.get(k).is_none_or(|want| have >= *want);
+    let reached = |c: &Counters| {
+        at_least("decisions", c.decisions)
+            && at_least("held", c.held)
+            && at_least("admitted", c.admitted)
+            && goal.get("heldMax").is_none_or(|max| c.held <= *max)
+    };
+    let (c, ok) = app.gate.wait(timeout, read, reached).await;
+    let status = if ok { StatusCode::OK } else { StatusCode::REQUEST_TIMEOUT };
+    Answer::json(
+        ROUTE,
+        status,
+        json!({"reached": ok, "decisions": c.decisions, "held": c.held, "admitted": c.admitted}),
+    )
+}
+
+/// `POST /_emulator/token`: a token for a user of the tenant (the default approver when not
+/// named), for Graph or ARM, with the scopes asked or those the PIM calls need.
+fn mint_token(app: &App, call: &Call) -> Answer {
+    const ROUTE: &str = "/_emulator/token";
+    let req: Value = if call.body.is_empty() {
+        json!({})
+    } else {
+        match serde_json::from_slice(call.body) {
+            Ok(v @ Value::Object(_)) => v,
+            _ => return Answer::error(ROUTE, StatusCode::BAD_REQUEST, "BadRequest", "The body must be a JSON object."),
+        }
+    };
+    let t = app.tenant();
+    let user = match req.get("user").and_then(Value::as_str) {
+        None => t.users.get(&t.default_approver),
+        Some(u) => t.users.values().find(|x| x.id.eq_ignore_ascii_case(u) || x.upn.eq_ignore_ascii_case(u)),
+    };
+    let Some(user) = user else {
+        return Answer::error(ROUTE, StatusCode::BAD_REQUEST, "BadRequest", "Unknown user.");
+    };
+    let audience = match req.get("audience").and_then(Value::as_str).unwrap_or("graph") {
+        "graph" => token::GRAPH_AUDIENCE,
+        "arm" => token::ARM_AUDIENCE,
+        other => {
+            return Answer::error(ROUTE, StatusCode::BAD_REQUEST, "BadRequest", format!("Unknown audience '{other}'."));
+        }
+    };
+    let scopes: Vec<String> = match req.get("scopes").and_then(Value::as_array) {
+        Some(list) => list.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+        None if audience == token::ARM_AUDIENCE => vec!["user_impersonation".into()],
+        None => token::DEFAULT_GRAPH_SCOPES.iter().map(|s| s.to_string()).collect(),
+    };
+    let app_only = req.get("appOnly").and_then(Value::as_bool).unwrap_or(false);
+    let expires_in = req.get("expiresIn").and_then(Value::as_i64).unwrap_or(3600);
+    let tok = app.minter.mint(&user.id, &user.upn, (!app_only).then_some(scopes.as_slice()), audience, expires_in);
+    Answer::json(ROUTE, StatusCode::OK, json!({"access_token": tok, "token_type": "Bearer", "expires_in": expires_in}))
+}

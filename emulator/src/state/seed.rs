@@ -1,0 +1,106 @@
+//! Seed files (`--seed-file`): a Graph or ARM list response whose requests are added as pending.
+
+use std::time::SystemTime;
+
+use serde_json::Value;
+
+use super::model::{DOMAIN, NewRequest, Target, Tenant, User};
+use crate::time::parse_iso;
+
+impl Tenant {
+    /// Loads `{"value": [request, ...]}` (a Graph or ARM list response) and adds each request as
+    /// pending, decidable by the default approver: directory-role requests, group requests (objects
+    /// with `groupId`) and ARM requests (objects with `properties`). Unknown principals, roles and
+    /// groups get placeholder names.
+    pub fn load_seed(&mut self, doc: &Value) -> Result<usize, String> {
+        let items = doc
+            .get("value")
+            .and_then(Value::as_array)
+            .ok_or("the seed file must be a JSON object with a \"value\" array")?;
+        for (i, item) in items.iter().enumerate() {
+            self.add_seed(i, item)?;
+        }
+        Ok(items.len())
+    }
+
+    /// Adds seed request `i`.
+    fn add_seed(&mut self, i: usize, item: &Value) -> Result<(), String> {
+        let arm = item.get("properties").filter(|p| p.is_object());
+        let body = arm.unwrap_or(item);
+        let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
+        let id = match arm {
+            Some(_) => item.get("name").and_then(Value::as_str).map(str::to_string),
+            None => text("id"),
+        }
+        .ok_or(format!("seed request {i} has no id"))?;
+        let principal = text("principalId").ok_or(format!("seed request {i} has no \"principalId\""))?;
+        self.ensure_user(&principal);
+        let created = text("createdDateTime")
+            .or_else(|| text("createdOn"))
+            .and_then(|s| parse_iso(&s))
+            .unwrap_or_else(SystemTime::now);
+        let justification = text("justification");
+        let new = NewRequest {
+            id,
+            principal_id: &principal,
+            justification: justification.as_deref(),
+            ticket: None,
+            created,
+            duration: None,
+            approvers: vec![self.default_approver.clone()],
+        };
+        let (group, role) = (text("groupId"), text("roleDefinitionId"));
+        let r = if let Some(group_id) = &group {
+            self.groups.entry(group_id.clone()).or_insert_with(|| format!("Group {}", short(group_id)));
+            let access_id = text("accessId").unwrap_or_else(|| "member".into());
+            self.add_pending(Target::Group { group_id, access_id: &access_id }, new)
+        } else if arm.is_some() {
+            let scope = text("scope").ok_or(format!("seed request {i} has no \"properties.scope\""))?;
+            let role = role.ok_or(format!("seed request {i} has no \"roleDefinitionId\""))?;
+            if let Some(name) = body.pointer("/expandedProperties/scope/displayName").and_then(Value::as_str) {
+                self.arm_scopes.insert(scope.to_ascii_lowercase(), (name.to_string(), "unknown".into()));
+            }
+            self.add_pending(Target::AzureRole { scope: &scope, role_definition_id: role }, new)
+        } else {
+            let role_id = role.ok_or(format!("seed request {i} has no \"roleDefinitionId\""))?;
+            self.roles.entry(role_id.clone()).or_insert_with(|| format!("Role {}", short(&role_id)));
+            let scope = text("directoryScopeId").unwrap_or_else(|| "/".into());
+            self.add_pending(Target::DirectoryRole { role_id: &role_id, scope: &scope }, new)
+        };
+        let ticket = |k: &str| {
+            body.pointer(&format!("/ticketInfo/{k}"))
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        r.ticket_system = ticket("ticketSystem");
+        r.ticket_number = ticket("ticketNumber");
+        if let Some(action) = text("action").or_else(|| text("requestType")) {
+            r.action = action;
+        }
+        if let Some(exp) = body.pointer("/scheduleInfo/expiration") {
+            let s = |k: &str| exp.get(k).and_then(Value::as_str).map(str::to_string);
+            r.expiration_type = s("type").unwrap_or_else(|| "notSpecified".into());
+            r.duration = s("duration");
+            r.end = s("endDateTime").and_then(|d| parse_iso(&d));
+        }
+        r.start = body.pointer("/scheduleInfo/startDateTime").and_then(Value::as_str).and_then(parse_iso);
+        Ok(())
+    }
+
+    /// A user for an id we have not seen, with a placeholder name.
+    fn ensure_user(&mut self, id: &str) {
+        if !self.users.contains_key(id) {
+            let tag = short(id);
+            self.users.insert(
+                id.to_string(),
+                User { id: id.to_string(), display_name: format!("User {tag}"), upn: format!("user.{tag}@{DOMAIN}") },
+            );
+        }
+    }
+}
+
+/// The first eight characters of an id, for placeholder names (by character, never mid-UTF-8).
+fn short(id: &str) -> String {
+    id.chars().take(8).collect()
+}
