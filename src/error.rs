@@ -81,6 +81,10 @@ impl PimError {
         }
     }
 
+    pub fn cancelled() -> PimError {
+        PimError::new(ErrorKind::Cancelled, "The operation was cancelled.")
+    }
+
     /// Classifies an HTTP error answer. Branches on status and the service's `code`, never on text.
     pub fn from_service(
         status: u16,

@@ -332,13 +332,12 @@ unsafe fn decide(
                 ));
             }
             let justification = Justification::parse(&read_str(justification, "justification")?)?;
-            let targets: Vec<DecisionTarget> = serde_json::from_str(&read_str(requests_json, "requests_json")?)
-                .map_err(|e| {
-                    PimError::new(
-                        ErrorKind::InvalidInput,
-                        format!("requests_json must be a JSON array of {{\"approvalId\": \"...\"}} objects: {e}."),
-                    )
-                })?;
+            let targets = DecisionTarget::list_from_json(&read_str(requests_json, "requests_json")?).map_err(|e| {
+                PimError::new(
+                    ErrorKind::InvalidInput,
+                    format!("requests_json must be a JSON array of {{\"approvalId\": \"...\"}} objects: {e}."),
+                )
+            })?;
             let core = client.core.clone();
             let op = start_op(&client, targets.len() as u64, move |shared| async move {
                 let cancel = shared.cancel.clone();
