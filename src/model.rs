@@ -126,5 +126,7 @@ pub struct DecisionOutcome {
     pub result: &'static str,
     pub step_id: Option<String>,
     pub decided_at: Option<String>,
+    /// Not serialized here: the C ABI writes errors in its own shape (`ffi::result::FfiError`).
+    #[serde(skip)]
     pub error: Option<PimError>,
 }
