@@ -58,6 +58,9 @@ function New-PimErrorRecord {
         }
         $message = $ex.Message
         if ($ex.RequestId) { $message += " (request-id: $($ex.RequestId))" }
+    } elseif ($ex -is [PimBridge.Interop.PimAbiMismatchException]) {
+        $id, $category, $message = 'NativeLibraryMismatch', 'ResourceUnavailable', $ex.Message
+        $action = 'Build the library and the module together with "pwsh ./build.ps1", or set PIMBRIDGE_NATIVE_LIB to a library of the same version.'
     } elseif ($ex -is [System.DllNotFoundException]) {
         $id, $category, $message = 'NativeLibraryNotFound', 'ResourceUnavailable', $ex.Message
         $action = 'Build the module with "pwsh ./build.ps1", or set PIMBRIDGE_NATIVE_LIB to a built library.'
@@ -71,9 +74,7 @@ function New-PimErrorRecord {
 }
 
 function ConvertTo-PimNativeException {
-    # A per-request error from the native results ({kind, message, httpStatus, serviceCode, requestId}).
-    param([Parameter(Mandatory)] [object] $ErrorObject)
-    $code = [PimBridge.Interop.PimResult]::ServiceError
-    $null = [System.Enum]::TryParse([PimBridge.Interop.PimResult], [string]$ErrorObject.kind, [ref]$code)
-    [PimBridge.Interop.PimNativeException]::new($code, [string]$ErrorObject.message, [int]$ErrorObject.httpStatus, [string]$ErrorObject.serviceCode, [string]$ErrorObject.requestId)
+    # A per-request error from the native results: the same fields as an operation's error.
+    param([Parameter(Mandatory)] [System.Collections.IDictionary] $ErrorObject)
+    [PimBridge.Interop.PimNativeException]::FromResult($ErrorObject)
 }
