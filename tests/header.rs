@@ -95,7 +95,7 @@ fn committed_header_is_fresh() {
 #[test]
 fn the_interop_result_enum_is_generated_from_the_header() {
     let header = generate();
-    let how = "run `PIM_BLESS_HEADER=1 cargo test --locked --test header`";
+    let how = "run `pwsh ./build.ps1 -Task Header`";
     check_fresh(&root().join("module/PimBridge/interop/PimResult.g.cs"), &csharp(&header), how);
 }
 
