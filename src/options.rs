@@ -5,7 +5,7 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{ErrorKind, PimError, Result};
 use crate::http::retry::RetryPolicy;
-use crate::surface::Surface;
+use crate::model::Surface;
 
 /// How a client is set up.
 #[derive(Clone, Debug, Deserialize)]

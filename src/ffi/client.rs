@@ -33,6 +33,29 @@ fn client_of(p: *const pim_client) -> Result<Arc<ClientHandle>, FfiError> {
     lookup(p as usize, KIND)
 }
 
+/// The body every export that starts an operation shares: checks `op_out`, looks the client up,
+/// and hands C the operation `start` started on it.
+///
+/// # Safety
+/// `op_out` and `err_out` are NULL or writable; `start` keeps the caller's contract for any
+/// pointer it reads.
+unsafe fn start_on(
+    client: *const pim_client,
+    op_out: *mut *mut pim_op,
+    err_out: *mut *mut pim_error,
+    start: impl FnOnce(&ClientHandle) -> Result<*mut pim_op, FfiError>,
+) -> PimResult {
+    // SAFETY: forwarded contract.
+    unsafe {
+        ffi_call(err_out, || {
+            check_out(op_out, "op_out")?;
+            let client = client_of(client)?;
+            write_out(op_out, start(&client)?);
+            Ok(())
+        })
+    }
+}
+
 /// Creates a client.
 ///
 /// `options_json` may be NULL (all defaults) or a JSON object with any of: `graphUri` (default
@@ -111,14 +134,12 @@ pub unsafe extern "C" fn pim_list_pending(
 ) -> PimResult {
     // SAFETY: the caller's contract covers every pointer used inside.
     unsafe {
-        ffi_call(err_out, || {
-            check_out(op_out, "op_out")?;
-            let client = client_of(client)?;
+        start_on(client, op_out, err_out, |client| {
             let token = read_opt_token(token, "token")?
                 .ok_or_else(|| FfiError::new(PimResult::MissingToken, "No access token was given (token is NULL)."))?;
             let options = ListOptions::from_json(read_opt_str(options_json, "options_json")?.as_deref())?;
             let core = client.core.clone();
-            let op = start_op(&client.runtime, 0, move |shared| async move {
+            Ok(start_op(&client.runtime, 0, move |shared| async move {
                 let listed = core
                     .list_pending(&token, &options, &shared.cancel.clone(), |page| {
                         shared.push(page.into_iter().filter_map(|r| serde_json::to_value(r).ok()));
@@ -126,9 +147,7 @@ pub unsafe extern "C" fn pim_list_pending(
                     .await?;
                 shared.set_total(listed as u64);
                 Ok(())
-            });
-            write_out(op_out, op);
-            Ok(())
+            }))
         })
     }
 }
@@ -158,9 +177,7 @@ unsafe fn decide(
 ) -> PimResult {
     // SAFETY: the caller's contract covers every pointer used inside.
     unsafe {
-        ffi_call(err_out, || {
-            check_out(op_out, "op_out")?;
-            let client = client_of(client)?;
+        start_on(client, op_out, err_out, |client| {
             let tokens = Tokens {
                 graph: read_opt_token(graph_token, "graph_token")?,
                 arm: read_opt_token(arm_token, "arm_token")?,
@@ -179,16 +196,14 @@ unsafe fn decide(
                 )
             })?;
             let core = client.core.clone();
-            let op = start_op(&client.runtime, targets.len() as u64, move |shared| async move {
+            Ok(start_op(&client.runtime, targets.len() as u64, move |shared| async move {
                 let cancel = shared.cancel.clone();
                 core.decide_many(&tokens, targets, review, &justification, &cancel, |outcome| {
                     shared.push(outcome_json(outcome));
                 })
                 .await?;
                 Ok(())
-            });
-            write_out(op_out, op);
-            Ok(())
+            }))
         })
     }
 }

@@ -7,11 +7,10 @@ use std::sync::LazyLock;
 use serde::Serialize;
 use zeroize::Zeroizing;
 
-use super::error::{ffi_call, pim_error};
-use super::out::{check_out, write_out};
+use super::error::pim_error;
 use super::panic::ffi_value;
 use super::result::{FfiError, PimResult};
-use super::strings::{owned_string, read_opt_str, read_str};
+use super::strings::{ffi_json, read_opt_str, read_str};
 use crate::http::urls::Service;
 use crate::model::Surface;
 use crate::token::TokenInfo;
@@ -52,16 +51,12 @@ pub unsafe extern "C" fn pim_token_info(
 ) -> PimResult {
     // SAFETY: the caller's contract covers every pointer used inside.
     unsafe {
-        ffi_call(err_out, || {
-            check_out(json_out, "json_out")?;
+        ffi_json(json_out, err_out, || {
             let raw = Zeroizing::new(read_str(token, "token")?);
             let info = TokenInfo::decode(raw.trim()).ok_or_else(|| {
                 FfiError::new(PimResult::InvalidToken, "The token is not a JWT whose claims can be read.")
             })?;
-            let text =
-                serde_json::to_string(&info).map_err(|e| FfiError::new(PimResult::InvalidToken, e.to_string()))?;
-            write_out(json_out, owned_string(text));
-            Ok(())
+            serde_json::to_string(&info).map_err(|e| FfiError::new(PimResult::InvalidToken, e.to_string()))
         })
     }
 }

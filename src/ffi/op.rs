@@ -15,7 +15,7 @@ use super::out::{check_out, write_out};
 use super::panic::ffi_value;
 use super::registry::{lookup, register, unregister};
 use super::result::{FfiError, PimResult};
-use super::strings::owned_string;
+use super::strings::ffi_json;
 
 /// One running or finished list, approve or deny operation. Opaque.
 pub struct pim_op {
@@ -163,14 +163,9 @@ pub unsafe extern "C" fn pim_op_take_results(
 ) -> PimResult {
     // SAFETY: the caller's contract covers every pointer used inside.
     unsafe {
-        ffi_call(err_out, || {
-            check_out(json_out, "json_out")?;
-            let op = op_of(op)?;
-            let taken = std::mem::take(&mut op.state().results);
-            let text =
-                serde_json::to_string(&taken).map_err(|e| FfiError::new(PimResult::InvalidResponse, e.to_string()))?;
-            write_out(json_out, owned_string(text));
-            Ok(())
+        ffi_json(json_out, err_out, || {
+            let taken = std::mem::take(&mut op_of(op)?.state().results);
+            serde_json::to_string(&taken).map_err(|e| FfiError::new(PimResult::InvalidResponse, e.to_string()))
         })
     }
 }

@@ -5,6 +5,8 @@ use std::ffi::{CStr, CString, c_char};
 
 use zeroize::Zeroizing;
 
+use super::error::{ffi_call, pim_error};
+use super::out::{check_out, write_out};
 use super::panic::ffi_value;
 use super::registry::{register_string, unregister_string};
 use super::result::{FfiError, PimResult};
@@ -61,6 +63,28 @@ pub(crate) fn owned_string(s: String) -> *mut c_char {
         CString::new(bytes).unwrap_or_default()
     });
     register_string(c) as *mut c_char
+}
+
+/// The body of every export that hands out a JSON string: checks `json_out`, runs `json` behind
+/// the boundary, and on success writes the string, to free with `pim_string_free`.
+///
+/// # Safety
+/// `json_out` and `err_out` are NULL or writable; `json` keeps the caller's contract for any
+/// pointer it reads.
+pub(crate) unsafe fn ffi_json(
+    json_out: *mut *mut c_char,
+    err_out: *mut *mut pim_error,
+    json: impl FnOnce() -> Result<String, FfiError>,
+) -> PimResult {
+    // SAFETY: forwarded contract.
+    unsafe {
+        ffi_call(err_out, || {
+            check_out(json_out, "json_out")?;
+            let text = json()?;
+            write_out(json_out, owned_string(text));
+            Ok(())
+        })
+    }
 }
 
 /// Frees a string returned by this library. A no-op on NULL or on a pointer this library did

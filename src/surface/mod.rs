@@ -14,7 +14,7 @@ pub mod group;
 
 use crate::error::Result;
 use crate::http::urls::Service;
-pub use crate::model::Surface;
+use crate::model::Surface;
 use crate::token::AccessToken;
 use api::SurfaceApi;
 
