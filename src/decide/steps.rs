@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use crate::error::{ErrorKind, PimError, Result};
 use crate::http::retry::{Attempt, Setback};
-use crate::http::transport::{Answer, judge};
+use crate::http::transport::{Response, judge};
 use crate::model::{DecisionOutcome, DecisionTarget, Review};
 use crate::time::rfc3339;
 use crate::validate::{Justification, is_plain_segment};
@@ -101,7 +101,7 @@ pub(crate) enum AfterSend {
 
 /// `reply` is the answer, or why none came; `sends` counts the sends for this request so far,
 /// this one included.
-pub(crate) fn after_send(reply: Result<Answer>, sends: u32) -> AfterSend {
+pub(crate) fn after_send(reply: Result<Response>, sends: u32) -> AfterSend {
     match reply {
         // Our own earlier attempt may be the one that decided it: read again and see.
         Ok(a) if a.status == 409 && sends > 1 => AfterSend::ReadAgain(Setback::counted(a.error(), None)),

@@ -8,7 +8,7 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
-use super::transport::{Answer, Http};
+use super::transport::{Http, Response};
 use crate::error::{ErrorKind, PimError};
 use crate::token::AccessToken;
 
@@ -65,16 +65,16 @@ struct BatchItemResponse {
 }
 
 impl BatchItemResponse {
-    fn into_answer(self) -> Answer {
+    fn into_response(self) -> Response {
         let headers = self.headers;
         let header = |name: &str| headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone());
-        Answer::new(self.status, header, self.body.map(|b| b.to_string().into_bytes()).unwrap_or_default())
+        Response::new(self.status, header, self.body.map(|b| b.to_string().into_bytes()).unwrap_or_default())
     }
 }
 
 /// What came back for one item: its own answer, or (`Err`) no answer at all, so its outcome is
 /// unknown (the batch was lost, timed out or cancelled, or left the item out).
-pub(crate) type Reply = Result<Answer, PimError>;
+pub(crate) type Reply = Result<Response, PimError>;
 
 /// Sends one batch. Returns the reply to each item by id, and whether the service was reached
 /// at all. A batch refused whole gives each item the batch's own answer.
@@ -95,7 +95,7 @@ pub(crate) async fn send_batch(
         Ok(a) if a.is_success() => {
             let parsed: BatchResponse = serde_json::from_slice(&a.body).unwrap_or_default();
             for r in parsed.responses {
-                replies.insert(r.id.clone(), Ok(r.into_answer()));
+                replies.insert(r.id.clone(), Ok(r.into_response()));
             }
         }
         Ok(a) => {
@@ -133,7 +133,7 @@ mod tests {
                 "body":{"error":{"code":"TooManyRequests","message":"slow down"}}}"#,
         )
         .unwrap();
-        let a = r.into_answer();
+        let a = r.into_response();
         assert_eq!(a.status, 429);
         assert_eq!(a.retry_after, Some(Duration::from_millis(2500)));
         assert_eq!(a.error().kind, ErrorKind::Throttled);

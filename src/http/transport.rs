@@ -12,19 +12,19 @@ use crate::error::{ErrorKind, PimError, Result};
 use crate::token::AccessToken;
 use crate::wire;
 
-/// One HTTP answer, read whole.
+/// One HTTP response, read whole: what every attempt comes back with.
 #[derive(Clone, Debug)]
-pub(crate) struct Answer {
+pub(crate) struct Response {
     pub(crate) status: u16,
     pub(crate) retry_after: Option<Duration>,
     pub(crate) request_id: Option<String>,
     pub(crate) body: Vec<u8>,
 }
 
-impl Answer {
+impl Response {
     /// The one place an answer's headers are read: `header` looks one up by name, any case.
-    pub(crate) fn new(status: u16, header: impl Fn(&str) -> Option<String>, body: Vec<u8>) -> Answer {
-        Answer {
+    pub(crate) fn new(status: u16, header: impl Fn(&str) -> Option<String>, body: Vec<u8>) -> Response {
+        Response {
             status,
             retry_after: header("retry-after").and_then(|v| parse_retry_after(&v, SystemTime::now())),
             request_id: header("request-id").or_else(|| header("x-ms-request-id")),
@@ -55,7 +55,7 @@ impl Answer {
     }
 
     /// What an attempt that got this answer came to: success, worth another try, or a refusal.
-    pub(crate) fn judge(self) -> Attempt<Answer> {
+    pub(crate) fn judge(self) -> Attempt<Response> {
         if self.is_success() {
             Attempt::Done(Ok(self))
         } else if is_retryable_status(self.status) {
@@ -106,7 +106,7 @@ impl Http {
         method: Method,
         url: Url,
         body: Option<Vec<u8>>,
-    ) -> Result<Answer> {
+    ) -> Result<Response> {
         let mut req = self
             .client
             .request(method, url.clone())
@@ -119,11 +119,11 @@ impl Http {
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let body = resp.bytes().await.map_err(|e| transport_error(&e, &url))?.to_vec();
-        Ok(Answer::new(status, |name| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string), body))
+        Ok(Response::new(status, |name| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string), body))
     }
 
     /// A GET, retried as the policy allows (a GET is safe to repeat); a success comes back.
-    pub(crate) async fn get(&self, token: &AccessToken, url: &Url, cancel: &CancellationToken) -> Result<Answer> {
+    pub(crate) async fn get(&self, token: &AccessToken, url: &Url, cancel: &CancellationToken) -> Result<Response> {
         retry(&self.retry, cancel, (), |()| async move {
             let outcome = super::cancellable(cancel, self.execute(token, Method::GET, url.clone(), None)).await;
             ((), judge(outcome))
@@ -134,7 +134,7 @@ impl Http {
 
 /// What an attempt came to, transport failures included: no answer at all is worth another try
 /// too, unless the attempt was cancelled or refused before it left.
-pub(crate) fn judge(outcome: Result<Answer>) -> Attempt<Answer> {
+pub(crate) fn judge(outcome: Result<Response>) -> Attempt<Response> {
     match outcome {
         Ok(answer) => answer.judge(),
         Err(e) if is_transient(&e) => Attempt::Again(Setback::counted(e, None)),
