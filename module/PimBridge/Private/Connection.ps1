@@ -71,9 +71,13 @@ function Get-PimClient {
 function Get-PimSurface {
     # The surfaces as the native library knows them, read once per session: name, service ('graph'
     # or 'arm': which token and endpoint), readScopes, decideScopes. With -Name, that one surface.
+    # Called once per piped request: no pipeline in here.
     param([string] $Name)
     if ($null -eq $script:PimSurfaceCatalog) {
-        $script:PimSurfaceCatalog = @([PimBridge.Interop.PimNative]::GetSurfaces() | Microsoft.PowerShell.Utility\ConvertFrom-Json)
+        $all = @([PimBridge.Interop.PimNative]::GetSurfaces() | Microsoft.PowerShell.Utility\ConvertFrom-Json)
+        $byName = @{}
+        foreach ($surface in $all) { $byName[$surface.name] = $surface }
+        $script:PimSurfaceCatalog = @{ All = $all; ByName = $byName }
     }
-    if ($Name) { $script:PimSurfaceCatalog | Microsoft.PowerShell.Core\Where-Object name -eq $Name } else { $script:PimSurfaceCatalog }
+    if ($Name) { $script:PimSurfaceCatalog.ByName[$Name] } else { $script:PimSurfaceCatalog.All }
 }

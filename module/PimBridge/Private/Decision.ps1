@@ -4,9 +4,9 @@
 
 function ConvertTo-PimDecisionTarget {
     # Pipeline input (a PendingRequest, any object or hashtable with ApprovalId, or an id string) to
-    # what is decided and shown: @{ ApprovalId; Surface; Service; PrincipalId; Principal; Role;
-    # InputObject; Description }; $null when there is no id to act on. Surface is $null when the
-    # input names a surface the library does not know.
+    # what is decided and shown: @{ ApprovalId; Surface; PrincipalId; Principal; Role; InputObject;
+    # Description }; $null when there is no id to act on. Surface is $null when the input names a
+    # surface the library does not know. Runs once per piped request: no pipeline in here.
     param([AllowNull()] [object] $InputObject)
 
     if ($null -eq $InputObject) { return $null }
@@ -51,7 +51,6 @@ function ConvertTo-PimDecisionTarget {
     [pscustomobject]@{
         ApprovalId  = $id
         Surface     = $surface
-        Service     = if ($surface) { (Get-PimSurface -Name $surface).service } else { $null }
         PrincipalId = $principalId
         Principal   = $principal
         Role        = $role
@@ -152,10 +151,11 @@ function Send-PimDecisionRound {
     }
     Microsoft.PowerShell.Utility\Write-Verbose -Message "$Review`: sending $($Targets.Count) decision(s)."
     $failure = [ref]$null
+    $graphSurfaces = @(Get-PimSurface | Microsoft.PowerShell.Core\Where-Object service -eq 'graph' | Microsoft.PowerShell.Core\ForEach-Object name)
     $activity = '{0} {1} PIM request(s)' -f $(if ($Review -eq 'Approve') { 'Approving' } else { 'Denying' }), $Targets.Count
     Wait-PimOperation -Operation $operation -Activity $activity -Failure $failure -DoneWord 'decided' | Microsoft.PowerShell.Core\ForEach-Object {
         $target = $Targets[[int]$_.index]
-        if ($null -ne $Refused -and $_.error -and $_.error.kind -eq 'Unauthorized' -and $target.Service -eq 'graph') {
+        if ($null -ne $Refused -and $_.error -and $_.error.kind -eq 'Unauthorized' -and $target.Surface -in $graphSurfaces) {
             $Refused.Add($target)
             return
         }
