@@ -21,9 +21,10 @@
 // Version of the C ABI: bumped when a function's signature or meaning changes.
 #define PIM_ABI_VERSION 1
 
-// Why something failed. The discriminants are the C ABI's result codes (`pim_result` in C), so
-// the two values that are not failures live here too: `Ok` and `Pending` are only ever returned
-// by the C ABI, never carried by a [`PimError`].
+// The result of a fallible call: `PIM_RESULT_OK`, `PIM_RESULT_PENDING`, or why it failed.
+//
+// Numbers are stable and never reused: a retired code stays listed here as a comment, marked
+// reserved, so that its number never takes another meaning. No code has been retired yet.
 enum pim_result
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : uint32_t
@@ -33,32 +34,65 @@ enum pim_result
   PIM_RESULT_OK = 0,
   // `pim_op_wait` timed out: the operation is still running.
   PIM_RESULT_PENDING = 1,
+  // 7000s: the caller broke the C ABI's contract, or the call could not be carried out.
+  //
+  // A pointer that must not be NULL was NULL.
   PIM_RESULT_NULL_PARAMETER = 7000,
+  // An input string is not valid UTF-8.
   PIM_RESULT_INVALID_UTF8 = 7001,
+  // Options that are not a JSON object, or that name unknown fields or values out of range.
   PIM_RESULT_INVALID_OPTIONS = 7002,
+  // A handle that is not live: already freed, not this library's, or of another kind.
   PIM_RESULT_INVALID_HANDLE = 7003,
+  // A panic inside the library, caught at the boundary (a bug: please report it).
   PIM_RESULT_PANIC = 7004,
+  // The operation was cancelled.
   PIM_RESULT_CANCELLED = 7005,
+  // An input document that is not what it must be (the requests JSON, an Azure scope).
   PIM_RESULT_INVALID_INPUT = 7006,
+  // 7100s: refused before any HTTP call.
+  //
+  // An approval id that is not a GUID (or, for Azure, an approval path).
   PIM_RESULT_INVALID_ID = 7100,
+  // A justification that is empty, only white space, or too long.
   PIM_RESULT_INVALID_JUSTIFICATION = 7101,
+  // A service URI with plain http to a host that is not loopback.
   PIM_RESULT_INSECURE_URI = 7102,
+  // No token was given where one is needed.
   PIM_RESULT_MISSING_TOKEN = 7103,
+  // A token that cannot be used here: unreadable, or for another audience.
   PIM_RESULT_INVALID_TOKEN = 7104,
+  // A token that has expired.
   PIM_RESULT_TOKEN_EXPIRED = 7105,
+  // A token without any of the delegated scopes this needs; the message names them.
   PIM_RESULT_MISSING_SCOPE = 7106,
+  // An app-only token where a signed-in approver is needed.
   PIM_RESULT_APP_ONLY_TOKEN = 7107,
+  // 7200s: the service (or the way to it) said no.
+  //
+  // HTTP 401: the service refused the token.
   PIM_RESULT_UNAUTHORIZED = 7200,
+  // HTTP 403.
   PIM_RESULT_FORBIDDEN = 7201,
+  // HTTP 404.
   PIM_RESULT_NOT_FOUND = 7202,
+  // The request was decided already (HTTP 409, or seen before sending); nothing was sent.
   PIM_RESULT_ALREADY_DECIDED = 7203,
+  // The approver's own request.
   PIM_RESULT_SELF_APPROVAL = 7204,
+  // No step of the request is assigned to the approver, or theirs is not in progress.
   PIM_RESULT_NOT_ASSIGNED_TO_ME = 7205,
+  // Another HTTP 4xx.
   PIM_RESULT_BAD_REQUEST = 7206,
+  // HTTP 429, after retries within the time budget.
   PIM_RESULT_THROTTLED = 7207,
+  // HTTP 5xx, after retries.
   PIM_RESULT_SERVICE_ERROR = 7208,
+  // The service could not be reached (refused, DNS, TLS, a refused redirect).
   PIM_RESULT_NETWORK = 7209,
+  // The service did not answer in time.
   PIM_RESULT_TIMEOUT = 7210,
+  // An answer that could not be read, or a next link to another host.
   PIM_RESULT_INVALID_RESPONSE = 7211,
   // The connection closed or reset after the request went out: its outcome is unknown.
   PIM_RESULT_CONNECTION_LOST = 7212,
@@ -74,7 +108,8 @@ typedef uint32_t pim_result;
 // A client: configuration, HTTP connection pool and its own async runtime. Opaque.
 typedef struct pim_client pim_client;
 
-// An error: code, HTTP status, the service's error code, message and request-id. Opaque.
+// An error: its code and the code's name, the HTTP status, the service's error code, the message
+// and the request-id. Opaque.
 typedef struct pim_error pim_error;
 
 // One running or finished list, approve or deny operation. Opaque.
@@ -127,14 +162,16 @@ pim_result pim_list_pending(const pim_client *client,
 // `graph_token` (directory roles and groups) and `arm_token` (Azure resources) may each be NULL
 // when no request needs it, not both. `requests_json` is a JSON array of `{"approvalId": "...",
 // "surface": "DirectoryRole" | "Group" | "AzureResource", "principalId": "<guid>"}` (only
-// `approvalId` is required; `surface` defaults to `DirectoryRole`). Graph approval ids are GUIDs;
-// Azure ones are `/providers/Microsoft.Authorization/roleAssignmentApprovals/<guid>` paths.
-// `justification` is required: empty, white-space-only or longer than 4000 characters is refused
-// before anything is sent. A token that cannot decide a surface present in the list (expired,
-// wrong audience, missing scope, app-only, absent) ends the operation before anything is sent.
-// On success `*op_out` receives an operation whose results are one JSON object per request as it
-// completes: `{index, approvalId, surface, result: "Approved"|"Denied"|"Failed", stepId,
-// decidedAt, error: {kind, code, httpStatus, serviceCode, message, requestId}}`.
+// `approvalId` is required; without `surface`, the id decides: an Azure approval path is
+// `AzureResource`, anything else `DirectoryRole`, as `pim_surface_resolve` says). Graph approval
+// ids are GUIDs; Azure ones are `/providers/Microsoft.Authorization/roleAssignmentApprovals/<guid>`
+// paths. `justification` is required: empty, white-space-only or longer than 4000 characters is
+// refused before anything is sent. A token that cannot decide a surface present in the list
+// (expired, wrong audience, missing scope, app-only, absent) ends the operation before anything
+// is sent. On success `*op_out` receives an operation whose results are one JSON object per
+// request as it completes: `{index, approvalId, surface, result: "Approved"|"Denied"|"Failed",
+// stepId, decidedAt, error}`, where `error` is null or `{kind, code, httpStatus, serviceCode,
+// message, requestId}`: the fields of a `pim_error`.
 //
 // # Safety
 // Pointers are NULL or valid as described; `op_out` must be writable.
@@ -157,6 +194,65 @@ pim_result pim_deny(const pim_client *client,
                     const char *justification,
                     pim_op **op_out,
                     pim_error **err_out);
+
+// The error's code (a `pim_result`); `PIM_RESULT_INVALID_HANDLE` if `err` is not a live error.
+pim_result pim_error_code(const pim_error *err);
+
+// The name of the error's code, e.g. "InvalidId": the `kind` that a failed request's JSON
+// carries. Borrowed: valid until `pim_error_free(err)`; NULL if `err` is not live.
+const char *pim_error_kind(const pim_error *err);
+
+// The HTTP status the service answered, or 0 if no answer was involved.
+uint16_t pim_error_http_status(const pim_error *err);
+
+// The service's error code (e.g. `Authorization_RequestDenied`), or "" when there is none.
+// Borrowed: valid until `pim_error_free(err)`; never NULL for a live error, NULL otherwise.
+const char *pim_error_service_code(const pim_error *err);
+
+// A message for people. Borrowed: valid until `pim_error_free(err)`; NULL if `err` is not live.
+const char *pim_error_message(const pim_error *err);
+
+// The service's `request-id` for support cases, or "". Borrowed: valid until
+// `pim_error_free(err)`; NULL if `err` is not live.
+const char *pim_error_request_id(const pim_error *err);
+
+// Frees an error. A no-op on NULL or on a handle that is not a live error.
+void pim_error_free(pim_error *err);
+
+// The library's version, e.g. "0.1.0". Static: do not free.
+const char *pim_version(void);
+
+// The version of the C ABI this library implements: `PIM_ABI_VERSION` of the header it was
+// built with. A caller built against another ABI version must not use it.
+uint32_t pim_abi_version(void);
+
+// Reads (does not verify) a token's claims: `{audience, expiresAt, scopes, appOnly, objectId,
+// upn}`. On success `*json_out` receives a string to free with `pim_string_free`; a token that is
+// not a readable JWT gives `PIM_RESULT_INVALID_TOKEN`. The token itself never appears in the output.
+//
+// # Safety
+// `json_out` must be writable; `token` NULL or a valid string.
+pim_result pim_token_info(const char *token,
+                          char **json_out,
+                          pim_error **err_out);
+
+// The PIM surfaces this library knows, as a JSON array in the order they are listed:
+// `[{"name": "DirectoryRole", "service": "graph" | "arm", "readScopes": [...], "decideScopes":
+// [...]}]`. `service` says which token the surface takes (Microsoft Graph or Azure Resource
+// Manager); the scopes are the delegated scopes, any one of which lets a signed-in approver list
+// (`readScopes`) or decide (`decideScopes`) its requests (none for ARM, which checks none).
+// Static: do not free.
+const char *pim_surfaces(void);
+
+// The surface a request belongs to, as this library decides it. When `surface` is neither NULL
+// nor empty, it is matched, in any case, against the surfaces' names; otherwise the approval id
+// alone says: an Azure approval path (starting with `/`) is `AzureResource`, anything else
+// `DirectoryRole`. Returns the surface's name, static (do not free); NULL when `surface` names
+// no surface, or when a string needed is NULL or not UTF-8.
+//
+// # Safety
+// Each pointer is NULL or a NUL-terminated string that stays valid for this call.
+const char *pim_surface_resolve(const char *approval_id, const char *surface);
 
 // Waits up to `timeout_ms` for the operation to finish. Returns `PIM_RESULT_OK` once it has
 // finished (successfully or not: see `pim_op_error`), `PIM_RESULT_PENDING` if it is still
@@ -195,39 +291,6 @@ void pim_op_free(pim_op *op);
 // Frees a string returned by this library. A no-op on NULL or on a pointer this library did
 // not return (or already freed).
 void pim_string_free(char *s);
-
-// The error's code (a `pim_result`); `PIM_RESULT_INVALID_HANDLE` if `err` is not a live error.
-pim_result pim_error_code(const pim_error *err);
-
-// The HTTP status the service answered, or 0 if no answer was involved.
-uint16_t pim_error_http_status(const pim_error *err);
-
-// The service's error code (e.g. `Authorization_RequestDenied`), or "" when there is none.
-// Borrowed: valid until `pim_error_free(err)`; never NULL for a live error, NULL otherwise.
-const char *pim_error_service_code(const pim_error *err);
-
-// A message for people. Borrowed: valid until `pim_error_free(err)`; NULL if `err` is not live.
-const char *pim_error_message(const pim_error *err);
-
-// The service's `request-id` for support cases, or "". Borrowed: valid until
-// `pim_error_free(err)`; NULL if `err` is not live.
-const char *pim_error_request_id(const pim_error *err);
-
-// Frees an error. A no-op on NULL or on a handle that is not a live error.
-void pim_error_free(pim_error *err);
-
-// Reads (does not verify) a token's claims: `{audience, expiresAt, scopes, appOnly, objectId,
-// upn}`. On success `*json_out` receives a string to free with `pim_string_free`; a token that is
-// not a readable JWT gives `PIM_RESULT_INVALID_TOKEN`. The token itself never appears in the output.
-//
-// # Safety
-// `json_out` must be writable; `token` NULL or a valid string.
-pim_result pim_token_info(const char *token,
-                          char **json_out,
-                          pim_error **err_out);
-
-// The library's version, e.g. "0.1.0". Static: do not free.
-const char *pim_version(void);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -1,21 +1,27 @@
 //! PimBridge: list, approve and deny Microsoft Entra PIM requests, behind a C ABI.
 //!
-//! The layers, top to bottom: [`ffi`] (the C ABI, the only unsafe code), [`client`] (HTTP, paging,
-//! retries, decisions), [`model`] (one domain model for every surface), [`wire`] (Graph's JSON),
-//! and the checks in [`validate`] and [`token`] that run before anything is sent.
+//! The rooms, from the C boundary down: [`ffi`] (the C ABI, the only unsafe code), [`client`] (a
+//! thin front that dispatches), `decide` (deciding many requests: batched rounds, one at a time,
+//! and the rules of one decision), [`surface`] (each PIM surface's routes, versions, scopes,
+//! statuses and wire types), [`http`] (transport, URLs, the one retry loop, paging, batching),
+//! and below them [`model`] (one model for every surface), [`wire`] (shapes every surface shares),
+//! [`validate`], [`token`], [`time`], [`options`] and [`error`]. `docs/architecture.md` walks
+//! through them.
 
-mod batch;
 pub mod client;
-pub mod duration;
+mod decide;
 pub mod error;
 pub mod ffi;
+pub mod http;
 pub mod model;
-pub mod retry;
+pub mod options;
+pub mod surface;
+pub mod time;
 pub mod token;
 pub mod validate;
 pub mod wire;
 
-pub use client::{ClientOptions, ListOptions, PimClient};
+pub use client::{ClientOptions, ListOptions, PimClient, Tokens};
 pub use error::{ErrorKind, PimError};
 pub use model::{DecisionOutcome, DecisionTarget, PendingRequest, Review, Surface};
 pub use token::AccessToken;

@@ -129,6 +129,11 @@ pub fn is_guid(s: &str) -> bool {
         })
 }
 
+/// A plain id the service hands us (a step id) before it goes into a URL: letters, digits, `-`, `_`.
+pub(crate) fn is_plain_segment(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// Shows a rejected value in an error without flooding it or hiding control characters.
 fn printable(s: &str) -> String {
     let shown: String = s.chars().take(60).flat_map(char::escape_default).collect();

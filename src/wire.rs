@@ -1,5 +1,7 @@
-//! Serde types that mirror Graph's JSON. They ignore unknown fields, keep unknown enum values as
-//! text, and accept `null` wherever Graph may send it. Nothing outside `graph` and `model` uses them.
+//! Serde types for the shapes every surface shares: Graph's page, schedule, ticket, approval with
+//! its steps, the review body and the error body (ARM uses the same schedule, ticket, step and
+//! error shapes). They ignore unknown fields, keep unknown enum values as text, and accept `null`
+//! wherever the service may send it. Each surface's own request types live in its `surface/` file.
 
 use serde::{Deserialize, Serialize};
 
@@ -10,25 +12,6 @@ pub struct Page<T> {
     pub value: Vec<T>,
     #[serde(rename = "@odata.nextLink", default)]
     pub next_link: Option<String>,
-}
-
-/// `unifiedRoleAssignmentScheduleRequest`, with `principal` and `roleDefinition` expanded.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct RoleRequest {
-    pub id: String,
-    pub approval_id: Option<String>,
-    pub status: Option<String>,
-    pub action: Option<String>,
-    pub principal_id: Option<String>,
-    pub role_definition_id: Option<String>,
-    pub directory_scope_id: Option<String>,
-    pub justification: Option<String>,
-    pub created_date_time: Option<String>,
-    pub schedule_info: Option<ScheduleInfo>,
-    pub ticket_info: Option<TicketInfo>,
-    pub principal: Option<DirectoryObject>,
-    pub role_definition: Option<DirectoryObject>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -52,121 +35,6 @@ pub struct Expiration {
 pub struct TicketInfo {
     pub ticket_number: Option<String>,
     pub ticket_system: Option<String>,
-}
-
-/// `privilegedAccessGroupAssignmentScheduleRequest`, with `group` and `principal` expanded.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct GroupRequest {
-    pub id: String,
-    pub approval_id: Option<String>,
-    pub status: Option<String>,
-    pub action: Option<String>,
-    pub principal_id: Option<String>,
-    pub group_id: Option<String>,
-    /// `member` or `owner`.
-    pub access_id: Option<String>,
-    pub justification: Option<String>,
-    pub created_date_time: Option<String>,
-    pub schedule_info: Option<ScheduleInfo>,
-    pub ticket_info: Option<TicketInfo>,
-    pub principal: Option<DirectoryObject>,
-    pub group: Option<DirectoryObject>,
-}
-
-/// A page of an ARM collection: `nextLink`, not `@odata.nextLink`.
-#[derive(Debug, Deserialize)]
-pub struct ArmPage<T> {
-    #[serde(default = "Vec::new")]
-    pub value: Vec<T>,
-    #[serde(rename = "nextLink", default)]
-    pub next_link: Option<String>,
-}
-
-/// ARM `RoleAssignmentScheduleRequest`: `{id, name, type, properties}`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct ArmRequest {
-    pub id: Option<String>,
-    pub name: Option<String>,
-    pub properties: Option<ArmRequestProperties>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct ArmRequestProperties {
-    pub scope: Option<String>,
-    pub role_definition_id: Option<String>,
-    pub principal_id: Option<String>,
-    pub request_type: Option<String>,
-    pub status: Option<String>,
-    /// Often a full resource path (`/providers/Microsoft.Authorization/roleAssignmentApprovals/{guid}`).
-    pub approval_id: Option<String>,
-    pub schedule_info: Option<ScheduleInfo>,
-    pub justification: Option<String>,
-    pub ticket_info: Option<TicketInfo>,
-    pub created_on: Option<String>,
-    pub expanded_properties: Option<ArmExpanded>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct ArmExpanded {
-    pub scope: Option<ArmNamed>,
-    pub role_definition: Option<ArmNamed>,
-    pub principal: Option<ArmNamed>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct ArmNamed {
-    pub id: Option<String>,
-    pub display_name: Option<String>,
-    pub email: Option<String>,
-    #[serde(rename = "type")]
-    pub kind: Option<String>,
-}
-
-/// ARM `roleAssignmentApproval`: the stages sit in `properties`, each stage's fields in its own
-/// `properties`, and its id is its `name`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct ArmApproval {
-    pub properties: Option<ArmApprovalProperties>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct ArmApprovalProperties {
-    pub stages: Vec<ArmStage>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct ArmStage {
-    pub id: Option<String>,
-    pub name: Option<String>,
-    pub properties: Option<ApprovalStep>,
-}
-
-impl From<ArmApproval> for Approval {
-    /// ARM's nesting flattened into the shape Graph uses, so one rule picks the step to decide.
-    fn from(a: ArmApproval) -> Approval {
-        let stages = a
-            .properties
-            .unwrap_or_default()
-            .stages
-            .into_iter()
-            .map(|s| {
-                let id = s
-                    .name
-                    .or_else(|| s.id.as_deref().and_then(|p| p.rsplit('/').next()).map(str::to_string))
-                    .unwrap_or_default();
-                ApprovalStep { id, ..s.properties.unwrap_or_default() }
-            })
-            .collect();
-        Approval { id: String::new(), steps: None, stages: Some(stages) }
-    }
 }
 
 /// An expanded user, group, service principal or role definition: only the names matter here.
@@ -223,12 +91,6 @@ pub fn eq(value: Option<&str>, expected: &str) -> bool {
     value.is_some_and(|v| v.eq_ignore_ascii_case(expected))
 }
 
-/// ARM wraps the same body in `properties`.
-#[derive(Debug, Serialize)]
-pub struct ArmReviewBody<'a> {
-    pub properties: ReviewBody<'a>,
-}
-
 /// The body of a step/stage decision, always built by the serializer.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -264,34 +126,6 @@ pub struct InnerError {
 mod tests {
     use super::*;
 
-    /// The response of a real tenant, as `graph-pim-api.md` and the article show it.
-    pub const REAL_RESPONSE: &str = r#"{ "value": [ { "justification": "need to create an app registration for project x", "targetScheduleId": "929cd687-a296-4f77-bdbc-b7cc22d3517e", "status": "PendingApproval", "isValidationOnly": false, "roleDefinitionId": "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3", "completedDateTime": "2021-07-19T08:49:49.603Z", "createdDateTime": "2021-07-19T08:49:49.78Z", "appScopeId": null, "scheduleInfo": { "startDateTime": null, "expiration": { "type": "afterDuration", "endDateTime": null, "duration": "P1D" }, "recurrence": null }, "customData": null, "directoryScopeId": "/", "principalId": "fb0cf6ad-f076-419a-909e-d8751e8ae93c", "id": "929cd687-a296-4f77-bdbc-b7cc22d3517e", "approvalId": "929cd687-a296-4f77-bdbc-b7cc22d3517e", "action": "SelfActivate", "ticketInfo": { "ticketSystem": "", "ticketNumber": "" }, "createdBy": { "user": { "id": "fb0cf6ad-f076-419a-909e-d8751e8ae93c", "displayName": null }, "application": null, "device": null } } ], "@odata.context": "https://graph.microsoft.com/beta/$metadata#roleManagement/directory/roleAssignmentScheduleRequests" }"#;
-
-    #[test]
-    fn the_real_response_parses() {
-        let page: Page<RoleRequest> = serde_json::from_str(REAL_RESPONSE).unwrap();
-        assert_eq!(page.value.len(), 1);
-        let r = &page.value[0];
-        assert_eq!(r.approval_id.as_deref(), Some("929cd687-a296-4f77-bdbc-b7cc22d3517e"));
-        assert!(eq(r.action.as_deref(), "selfActivate"));
-        let exp = r.schedule_info.as_ref().unwrap().expiration.as_ref().unwrap();
-        assert_eq!(exp.duration.as_deref(), Some("P1D"));
-        assert!(page.next_link.is_none());
-    }
-
-    #[test]
-    fn unknown_fields_values_and_nulls_are_tolerated() {
-        let page: Page<RoleRequest> = serde_json::from_str(
-            r#"{"value":[{"id":"a","status":"SomethingNew","action":"futureAction","brandNew":{"x":1},
-                "scheduleInfo":null,"ticketInfo":null,"principal":null}],"@odata.nextLink":"https://x/next"}"#,
-        )
-        .unwrap();
-        assert_eq!(page.value[0].status.as_deref(), Some("SomethingNew"));
-        assert_eq!(page.next_link.as_deref(), Some("https://x/next"));
-        let empty: Page<RoleRequest> = serde_json::from_str(r#"{"value":[]}"#).unwrap();
-        assert!(empty.value.is_empty());
-    }
-
     #[test]
     fn steps_are_chosen_case_insensitively_and_by_all_three_fields() {
         let a: Approval = serde_json::from_str(
@@ -305,37 +139,6 @@ mod tests {
         assert_eq!(open, ["3"]);
         let v1: Approval = serde_json::from_str(r#"{"id":"x","stages":[{"id":"s"}]}"#).unwrap();
         assert_eq!(v1.steps().len(), 1);
-    }
-
-    #[test]
-    fn arm_approvals_flatten_to_steps() {
-        let a: ArmApproval = serde_json::from_str(
-            r#"{"id":"/providers/Microsoft.Authorization/roleAssignmentApprovals/x","properties":{"stages":[
-                {"id":"/providers/Microsoft.Authorization/roleAssignmentApprovals/x/stages/s1","name":"s1","type":"t",
-                 "properties":{"status":"InProgress","assignedToMe":true,"reviewResult":"NotReviewed","newField":1}},
-                {"id":"/providers/Microsoft.Authorization/roleAssignmentApprovals/x/stages/s2",
-                 "properties":{"status":"Escalated","assignedToMe":false,"reviewResult":"NotReviewed"}}]}}"#,
-        )
-        .unwrap();
-        let flat: Approval = a.into();
-        let ids: Vec<&str> = flat.steps().iter().map(|s| s.id.as_str()).collect();
-        assert_eq!(ids, ["s1", "s2"]);
-        assert!(flat.steps()[0].is_open_for_me());
-    }
-
-    #[test]
-    fn arm_requests_parse_with_expanded_names() {
-        let page: ArmPage<ArmRequest> = serde_json::from_str(
-            r#"{"value":[{"id":"/subscriptions/s/providers/Microsoft.Authorization/roleAssignmentScheduleRequests/r","name":"r",
-              "properties":{"scope":"/subscriptions/s","status":"PendingApprovalProvisioning","requestType":"SelfActivate",
-              "approvalId":"/providers/Microsoft.Authorization/roleAssignmentApprovals/r",
-              "expandedProperties":{"scope":{"displayName":"Prod"},"roleDefinition":{"displayName":"Owner"},
-              "principal":{"displayName":"Jo","email":"jo@x"}}}}],"nextLink":"https://management.azure.com/next"}"#,
-        )
-        .unwrap();
-        let p = page.value[0].properties.as_ref().unwrap();
-        assert_eq!(p.expanded_properties.as_ref().unwrap().principal.as_ref().unwrap().email.as_deref(), Some("jo@x"));
-        assert_eq!(page.next_link.as_deref(), Some("https://management.azure.com/next"));
     }
 
     #[test]

@@ -4,7 +4,6 @@
 use std::ffi::{CStr, CString, c_char};
 use std::ptr::{null, null_mut};
 
-use pim_bridge::ErrorKind;
 use pim_bridge::ffi::*;
 use serde_json::{Value, json};
 
@@ -50,7 +49,7 @@ impl Emulator {
     fn client(&self) -> *mut pim_client {
         let opts = CString::new(json!({"graphUri": self.base}).to_string()).unwrap();
         let mut client = null_mut();
-        assert_eq!(unsafe { pim_client_new(opts.as_ptr(), &mut client, null_mut()) }, ErrorKind::Ok);
+        assert_eq!(unsafe { pim_client_new(opts.as_ptr(), &mut client, null_mut()) }, PimResult::Ok);
         client
     }
 }
@@ -62,12 +61,12 @@ fn message(err: *mut pim_error) -> String {
 }
 
 /// Waits for an operation and returns every result it produced.
-fn drain(op: *mut pim_op) -> (Vec<Value>, ErrorKind) {
+fn drain(op: *mut pim_op) -> (Vec<Value>, PimResult) {
     let mut all = Vec::new();
     loop {
-        let finished = pim_op_wait(op, 50) == ErrorKind::Ok;
+        let finished = pim_op_wait(op, 50) == PimResult::Ok;
         let mut json: *mut c_char = null_mut();
-        assert_eq!(unsafe { pim_op_take_results(op, &mut json, null_mut()) }, ErrorKind::Ok);
+        assert_eq!(unsafe { pim_op_take_results(op, &mut json, null_mut()) }, PimResult::Ok);
         let text = unsafe { CStr::from_ptr(json) }.to_str().unwrap().to_string();
         pim_string_free(json);
         all.extend(serde_json::from_str::<Vec<Value>>(&text).unwrap());
@@ -82,19 +81,19 @@ fn drain(op: *mut pim_op) -> (Vec<Value>, ErrorKind) {
 #[test]
 fn null_pointers_are_refused_not_dereferenced() {
     let mut err = null_mut();
-    assert_eq!(unsafe { pim_client_new(null(), null_mut(), &mut err) }, ErrorKind::NullParameter);
+    assert_eq!(unsafe { pim_client_new(null(), null_mut(), &mut err) }, PimResult::NullParameter);
     assert!(message(err).contains("client_out"));
     let mut op = null_mut();
     let tok = CString::new("a.b.c").unwrap();
     assert_eq!(
         unsafe { pim_list_pending(null(), tok.as_ptr(), null(), &mut op, null_mut()) },
-        ErrorKind::NullParameter
+        PimResult::NullParameter
     );
     assert!(op.is_null(), "out-parameters are written only on success");
-    assert_eq!(pim_op_wait(null(), 0), ErrorKind::NullParameter);
-    assert_eq!(pim_op_cancel(null()), ErrorKind::NullParameter);
-    assert_eq!(unsafe { pim_op_progress(null(), null_mut(), null_mut()) }, ErrorKind::NullParameter);
-    assert_eq!(pim_error_code(null()), ErrorKind::InvalidHandle);
+    assert_eq!(pim_op_wait(null(), 0), PimResult::NullParameter);
+    assert_eq!(pim_op_cancel(null()), PimResult::NullParameter);
+    assert_eq!(unsafe { pim_op_progress(null(), null_mut(), null_mut()) }, PimResult::NullParameter);
+    assert_eq!(pim_error_code(null()), PimResult::InvalidHandle);
     assert!(pim_error_message(null()).is_null());
     // Every free function is a no-op on NULL.
     pim_client_free(null_mut());
@@ -109,14 +108,14 @@ fn invalid_utf8_and_bad_options_are_refused() {
     let mut client = null_mut();
     let mut err = null_mut();
     let rc = unsafe { pim_client_new(bad.as_ptr().cast(), &mut client, &mut err) };
-    assert_eq!(rc, ErrorKind::InvalidUtf8);
-    assert_eq!(pim_error_code(err), ErrorKind::InvalidUtf8);
+    assert_eq!(rc, PimResult::InvalidUtf8);
+    assert_eq!(pim_error_code(err), PimResult::InvalidUtf8);
     pim_error_free(err);
     for opts in [r#"{"bogus": 1}"#, "{", "[]", r#"{"graphUri": "http://example.com"}"#, r#"{"maxConcurrency": 0}"#] {
         let c = CString::new(opts).unwrap();
         let mut err = null_mut();
         let rc = unsafe { pim_client_new(c.as_ptr(), &mut client, &mut err) };
-        assert!(matches!(rc, ErrorKind::InvalidOptions | ErrorKind::InsecureUri), "{opts}: {rc:?}");
+        assert!(matches!(rc, PimResult::InvalidOptions | PimResult::InsecureUri), "{opts}: {rc:?}");
         assert!(!message(err).is_empty());
     }
     assert!(client.is_null());
@@ -125,11 +124,11 @@ fn invalid_utf8_and_bad_options_are_refused() {
 #[test]
 fn freed_foreign_and_wrong_kind_handles_are_detected() {
     let mut client = null_mut();
-    assert_eq!(unsafe { pim_client_new(null(), &mut client, null_mut()) }, ErrorKind::Ok);
+    assert_eq!(unsafe { pim_client_new(null(), &mut client, null_mut()) }, PimResult::Ok);
     // A client is not an operation.
-    assert_eq!(pim_op_wait(client as *const pim_op, 0), ErrorKind::InvalidHandle);
+    assert_eq!(pim_op_wait(client as *const pim_op, 0), PimResult::InvalidHandle);
     let mut local = 5u64;
-    assert_eq!(pim_op_cancel(&mut local as *mut u64 as *const pim_op), ErrorKind::InvalidHandle);
+    assert_eq!(pim_op_cancel(&mut local as *mut u64 as *const pim_op), PimResult::InvalidHandle);
     // An error freed as a client is ignored; the error stays live until freed as an error.
     let mut err = null_mut();
     let mut op = null_mut();
@@ -137,17 +136,17 @@ fn freed_foreign_and_wrong_kind_handles_are_detected() {
     let empty = CString::new("").unwrap();
     let reqs = CString::new("[]").unwrap();
     let rc = unsafe { pim_approve(client, tok.as_ptr(), null(), reqs.as_ptr(), empty.as_ptr(), &mut op, &mut err) };
-    assert_eq!(rc, ErrorKind::InvalidJustification);
+    assert_eq!(rc, PimResult::InvalidJustification);
     pim_client_free(err as *mut pim_client);
-    assert_eq!(pim_error_code(err), ErrorKind::InvalidJustification);
+    assert_eq!(pim_error_code(err), PimResult::InvalidJustification);
     pim_error_free(err);
     pim_error_free(err);
-    assert_eq!(pim_error_code(err), ErrorKind::InvalidHandle);
+    assert_eq!(pim_error_code(err), PimResult::InvalidHandle);
     pim_client_free(client);
     pim_client_free(client);
     let mut op = null_mut();
     let rc = unsafe { pim_list_pending(client, tok.as_ptr(), null(), &mut op, null_mut()) };
-    assert_eq!(rc, ErrorKind::InvalidHandle);
+    assert_eq!(rc, PimResult::InvalidHandle);
 }
 
 #[test]
@@ -156,11 +155,11 @@ fn bad_requests_are_refused_before_anything_is_sent() {
     let client = env.client();
     let token = env.token(json!({}));
     let mut op = null_mut();
-    let cases: &[(&str, &str, ErrorKind)] = &[
-        ("[{\"approvalId\": \"x\"}", "ok", ErrorKind::InvalidInput),
-        ("{\"approvalId\": \"x\"}", "ok", ErrorKind::InvalidInput),
-        ("[{\"approvalId\": \"x\", \"extra\": 1}]", "ok", ErrorKind::InvalidInput),
-        ("[]", "   ", ErrorKind::InvalidJustification),
+    let cases: &[(&str, &str, PimResult)] = &[
+        ("[{\"approvalId\": \"x\"}", "ok", PimResult::InvalidInput),
+        ("{\"approvalId\": \"x\"}", "ok", PimResult::InvalidInput),
+        ("[{\"approvalId\": \"x\", \"extra\": 1}]", "ok", PimResult::InvalidInput),
+        ("[]", "   ", PimResult::InvalidJustification),
     ];
     for (reqs, why, expected) in cases {
         let (r, w) = (CString::new(*reqs).unwrap(), CString::new(*why).unwrap());
@@ -170,19 +169,19 @@ fn bad_requests_are_refused_before_anything_is_sent() {
     let huge = CString::new("x".repeat(1 << 20)).unwrap();
     let r = CString::new("[]").unwrap();
     let rc = unsafe { pim_deny(client, token.as_ptr(), null(), r.as_ptr(), huge.as_ptr(), &mut op, null_mut()) };
-    assert_eq!(rc, ErrorKind::InvalidJustification);
+    assert_eq!(rc, PimResult::InvalidJustification);
     let rc = unsafe { pim_deny(client, null(), null(), r.as_ptr(), huge.as_ptr(), &mut op, null_mut()) };
-    assert_eq!(rc, ErrorKind::MissingToken);
+    assert_eq!(rc, PimResult::MissingToken);
     // Ids that are not GUIDs fail per request, and nothing is sent.
     let r = CString::new(r#"[{"approvalId":"../../users"},{"approvalId":"%2F"},{"approvalId":""}]"#).unwrap();
     let w = CString::new("ok").unwrap();
     assert_eq!(
         unsafe { pim_approve(client, token.as_ptr(), null(), r.as_ptr(), w.as_ptr(), &mut op, null_mut()) },
-        ErrorKind::Ok
+        PimResult::Ok
     );
     let (results, rc) = drain(op);
     pim_op_free(op);
-    assert_eq!(rc, ErrorKind::Ok);
+    assert_eq!(rc, PimResult::Ok);
     assert_eq!(results.len(), 3);
     assert!(results.iter().all(|r| r["result"] == "Failed" && r["error"]["kind"] == "InvalidId"));
     assert!(env.decisions().is_empty());
@@ -195,12 +194,12 @@ fn lists_then_approves_through_the_c_abi() {
     let client = env.client();
     let token = env.token(json!({}));
     let mut op = null_mut();
-    assert_eq!(unsafe { pim_list_pending(client, token.as_ptr(), null(), &mut op, null_mut()) }, ErrorKind::Ok);
+    assert_eq!(unsafe { pim_list_pending(client, token.as_ptr(), null(), &mut op, null_mut()) }, PimResult::Ok);
     let (pending, rc) = drain(op);
-    assert_eq!(rc, ErrorKind::Ok);
+    assert_eq!(rc, PimResult::Ok);
     assert_eq!(pending.len(), 60);
     let (mut done, mut total) = (0, 0);
-    assert_eq!(unsafe { pim_op_progress(op, &mut done, &mut total) }, ErrorKind::Ok);
+    assert_eq!(unsafe { pim_op_progress(op, &mut done, &mut total) }, PimResult::Ok);
     assert_eq!((done, total), (60, 60));
     pim_op_free(op);
 
@@ -209,16 +208,16 @@ fn lists_then_approves_through_the_c_abi() {
     let w = CString::new("Approved for the change window").unwrap();
     assert_eq!(
         unsafe { pim_approve(client, token.as_ptr(), null(), r.as_ptr(), w.as_ptr(), &mut op, null_mut()) },
-        ErrorKind::Ok
+        PimResult::Ok
     );
     let (results, rc) = drain(op);
-    assert_eq!(rc, ErrorKind::Ok);
+    assert_eq!(rc, PimResult::Ok);
     assert_eq!(results.len(), 60);
     assert!(results.iter().all(|r| r["result"] == "Approved"));
     assert_eq!(env.decisions().len(), 60);
     // Cancel twice and free after cancel are harmless.
-    assert_eq!(pim_op_cancel(op), ErrorKind::Ok);
-    assert_eq!(pim_op_cancel(op), ErrorKind::Ok);
+    assert_eq!(pim_op_cancel(op), PimResult::Ok);
+    assert_eq!(pim_op_cancel(op), PimResult::Ok);
     pim_op_free(op);
     pim_op_free(op);
     pim_client_free(client);
@@ -230,11 +229,11 @@ fn an_operation_error_carries_the_service_details() {
     let client = env.client();
     let expired = env.token(json!({"expiresIn": -10}));
     let mut op = null_mut();
-    assert_eq!(unsafe { pim_list_pending(client, expired.as_ptr(), null(), &mut op, null_mut()) }, ErrorKind::Ok);
-    while pim_op_wait(op, 50) == ErrorKind::Pending {}
+    assert_eq!(unsafe { pim_list_pending(client, expired.as_ptr(), null(), &mut op, null_mut()) }, PimResult::Ok);
+    while pim_op_wait(op, 50) == PimResult::Pending {}
     let mut err = null_mut();
-    assert_eq!(unsafe { pim_op_error(op, &mut err) }, ErrorKind::TokenExpired);
-    assert_eq!(pim_error_code(err), ErrorKind::TokenExpired);
+    assert_eq!(unsafe { pim_op_error(op, &mut err) }, PimResult::TokenExpired);
+    assert_eq!(pim_error_code(err), PimResult::TokenExpired);
     assert_eq!(pim_error_http_status(err), 0);
     let msg = message(err);
     assert!(msg.contains("expired"), "{msg}");
@@ -248,7 +247,7 @@ fn token_info_reads_claims_without_echoing_the_token() {
     let env = emulator(pim_emulator::Scenario::Empty);
     let token = env.token(json!({"scopes": ["A.B"]}));
     let mut json_out = null_mut();
-    assert_eq!(unsafe { pim_token_info(token.as_ptr(), &mut json_out, null_mut()) }, ErrorKind::Ok);
+    assert_eq!(unsafe { pim_token_info(token.as_ptr(), &mut json_out, null_mut()) }, PimResult::Ok);
     let text = unsafe { CStr::from_ptr(json_out) }.to_str().unwrap().to_string();
     pim_string_free(json_out);
     let v: Value = serde_json::from_str(&text).unwrap();
@@ -256,7 +255,7 @@ fn token_info_reads_claims_without_echoing_the_token() {
     assert_eq!(v["appOnly"], false);
     assert!(!text.contains(token.to_str().unwrap().split('.').nth(1).unwrap()));
     let opaque = CString::new("not-a-jwt").unwrap();
-    assert_eq!(unsafe { pim_token_info(opaque.as_ptr(), &mut json_out, null_mut()) }, ErrorKind::InvalidToken);
+    assert_eq!(unsafe { pim_token_info(opaque.as_ptr(), &mut json_out, null_mut()) }, PimResult::InvalidToken);
 }
 
 #[cfg(feature = "test-panic")]
@@ -266,10 +265,69 @@ fn a_panic_inside_an_export_comes_back_as_a_result_code() {
     let mut client = null_mut();
     let mut err = null_mut();
     let rc = unsafe { pim_client_new(trigger.as_ptr(), &mut client, &mut err) };
-    assert_eq!(rc, ErrorKind::Panic);
+    assert_eq!(rc, PimResult::Panic);
     assert!(message(err).contains("panic"));
     assert!(client.is_null());
     // And the library still works afterwards.
-    assert_eq!(unsafe { pim_client_new(null(), &mut client, null_mut()) }, ErrorKind::Ok);
+    assert_eq!(unsafe { pim_client_new(null(), &mut client, null_mut()) }, PimResult::Ok);
+    pim_client_free(client);
+}
+
+#[test]
+fn the_abi_version_and_the_surfaces_are_the_library_s_word() {
+    assert_eq!(pim_abi_version(), PIM_ABI_VERSION);
+    let surfaces: Value = serde_json::from_str(unsafe { CStr::from_ptr(pim_surfaces()) }.to_str().unwrap()).unwrap();
+    let names: Vec<&str> = surfaces.as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["DirectoryRole", "Group", "AzureResource"]);
+    assert_eq!(surfaces[2]["service"], "arm");
+    assert_eq!(surfaces[0]["decideScopes"], json!(["RoleAssignmentSchedule.ReadWrite.Directory"]));
+    let resolve = |id: Option<&str>, surface: Option<&str>| {
+        let (id, surface) = (id.map(|s| CString::new(s).unwrap()), surface.map(|s| CString::new(s).unwrap()));
+        let p = unsafe {
+            pim_surface_resolve(
+                id.as_ref().map_or(null(), |c| c.as_ptr()),
+                surface.as_ref().map_or(null(), |c| c.as_ptr()),
+            )
+        };
+        (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_str().unwrap().to_string())
+    };
+    let path = "/providers/Microsoft.Authorization/roleAssignmentApprovals/929cd687-a296-4f77-bdbc-b7cc22d3517e";
+    assert_eq!(resolve(Some(path), None).as_deref(), Some("AzureResource"));
+    assert_eq!(resolve(Some("929cd687-a296-4f77-bdbc-b7cc22d3517e"), Some("")).as_deref(), Some("DirectoryRole"));
+    assert_eq!(resolve(Some(path), Some("group")).as_deref(), Some("Group"), "a surface named wins, in any case");
+    assert_eq!(resolve(Some("x"), Some("Mailbox")), None);
+    assert_eq!(resolve(None, None), None);
+}
+
+#[test]
+fn operation_and_item_failures_cross_in_one_shape() {
+    let env = emulator(pim_emulator::Scenario::Demo);
+    let client = env.client();
+    let token = env.token(json!({}));
+    // An item failure: JSON in the results.
+    let (r, w) = (CString::new(r#"[{"approvalId":"../x"}]"#).unwrap(), CString::new("ok").unwrap());
+    let mut op = null_mut();
+    assert_eq!(
+        unsafe { pim_approve(client, token.as_ptr(), null(), r.as_ptr(), w.as_ptr(), &mut op, null_mut()) },
+        PimResult::Ok
+    );
+    let (results, _) = drain(op);
+    pim_op_free(op);
+    let item = &results[0]["error"];
+    let mut fields: Vec<&str> = item.as_object().unwrap().keys().map(String::as_str).collect();
+    fields.sort();
+    assert_eq!(fields, ["code", "httpStatus", "kind", "message", "requestId", "serviceCode"]);
+    assert_eq!((item["kind"].as_str(), item["code"].as_u64()), (Some("InvalidId"), Some(PimResult::InvalidId as u64)));
+    // An operation failure: a pim_error object, the same fields through its accessors.
+    let mut err = null_mut();
+    let empty = CString::new(" ").unwrap();
+    let rc = unsafe { pim_approve(client, token.as_ptr(), null(), r.as_ptr(), empty.as_ptr(), &mut op, &mut err) };
+    assert_eq!((rc, pim_error_code(err)), (PimResult::InvalidJustification, PimResult::InvalidJustification));
+    assert_eq!(unsafe { CStr::from_ptr(pim_error_kind(err)) }.to_str().unwrap(), "InvalidJustification");
+    assert_eq!(pim_error_http_status(err), 0);
+    assert_eq!(unsafe { CStr::from_ptr(pim_error_service_code(err)) }.to_bytes(), b"");
+    assert_eq!(unsafe { CStr::from_ptr(pim_error_request_id(err)) }.to_bytes(), b"");
+    assert!(!message(err).is_empty());
+    assert!(pim_error_kind(err).is_null(), "freed");
     pim_client_free(client);
 }

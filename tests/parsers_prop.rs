@@ -1,8 +1,8 @@
 //! Property tests: random JSON shapes and random text thrown at every parser must never panic
 //! (an error is fine; a panic would be caught at the C boundary, but must not happen at all).
 
-use pim_bridge::duration::iso8601_seconds;
-use pim_bridge::model::PendingRequest;
+use pim_bridge::surface::{azure_resource, directory_role, group};
+use pim_bridge::time::iso8601_seconds;
 use pim_bridge::token::TokenInfo;
 use pim_bridge::validate::{ApprovalId, ArmApprovalId, Justification, arm_scope, service_uri};
 use pim_bridge::wire;
@@ -50,19 +50,19 @@ proptest! {
 
     #[test]
     fn wire_types_never_panic(v in json()) {
-        if let Ok(page) = serde_json::from_value::<wire::Page<wire::RoleRequest>>(v.clone()) {
-            for r in page.value { let _ = PendingRequest::from_directory_role(r); }
+        if let Ok(page) = serde_json::from_value::<wire::Page<directory_role::RoleRequest>>(v.clone()) {
+            for r in page.value { let _ = directory_role::to_pending(r); }
         }
-        if let Ok(page) = serde_json::from_value::<wire::Page<wire::GroupRequest>>(v.clone()) {
-            for r in page.value { let _ = PendingRequest::from_group(r); }
+        if let Ok(page) = serde_json::from_value::<wire::Page<group::GroupRequest>>(v.clone()) {
+            for r in page.value { let _ = group::to_pending(r); }
         }
-        if let Ok(page) = serde_json::from_value::<wire::ArmPage<wire::ArmRequest>>(v.clone()) {
-            for r in page.value { let _ = PendingRequest::from_arm(r); }
+        if let Ok(page) = serde_json::from_value::<azure_resource::ArmPage<azure_resource::ArmRequest>>(v.clone()) {
+            for r in page.value { let _ = azure_resource::to_pending(r); }
         }
         if let Ok(a) = serde_json::from_value::<wire::Approval>(v.clone()) {
             let _ = a.steps().iter().filter(|s| s.is_open_for_me()).count();
         }
-        if let Ok(a) = serde_json::from_value::<wire::ArmApproval>(v.clone()) {
+        if let Ok(a) = serde_json::from_value::<azure_resource::ArmApproval>(v.clone()) {
             let flat: wire::Approval = a.into();
             let _ = flat.steps().len();
         }
@@ -82,7 +82,7 @@ proptest! {
         let _ = service_uri(&s, "uri");
         let _ = TokenInfo::decode(&s);
         let _ = ClientOptions::from_json(Some(&s));
-        let _ = pim_bridge::retry::parse_retry_after(&s, std::time::SystemTime::now());
+        let _ = pim_bridge::http::retry::parse_retry_after(&s, std::time::SystemTime::now());
     }
 
     #[test]

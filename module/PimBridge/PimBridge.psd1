@@ -19,7 +19,7 @@
         PSData = @{
             Tags         = @('PIM', 'PrivilegedIdentityManagement', 'Entra', 'AzureAD', 'MicrosoftGraph', 'Approval', 'Security', 'Identity')
             LicenseUri   = 'https://opensource.org/licenses/MIT'
-            ReleaseNotes = 'First release: Get-PimPending, Approve-PimRequest and Deny-PimRequest for Entra directory roles, with -WhatIf/-Confirm, pipeline input, progress, Ctrl+C, and the token of Connect-MgGraph or -AccessToken.'
+            ReleaseNotes = 'First release: Get-PimPending, Approve-PimRequest and Deny-PimRequest for all three PIM surfaces (Entra directory roles, PIM for Groups and Azure resource roles), with -WhatIf/-Confirm, pipeline input, progress, Ctrl+C, and the tokens of Connect-MgGraph and Connect-AzAccount or -AccessToken and -ArmAccessToken.'
         }
     }
 }

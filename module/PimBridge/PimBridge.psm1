@@ -13,11 +13,14 @@ foreach ($folder in 'Private', 'Public') {
 }
 #endregion functions
 
-# Per-session state: native clients by endpoints, and the tokens read from Connect-MgGraph and
-# Connect-AzAccount sessions.
+# Per-session state: native clients by endpoints, the tokens read from Connect-MgGraph and
+# Connect-AzAccount sessions, and what the native library says about the surfaces (read when first
+# needed, so that importing loads nothing native).
 $script:PimClients = @{}
 $script:MgTokenCache = $null
 $script:AzTokenCache = $null
+$script:PimSurfaceCatalog = $null
+$script:PimConnectCommand = $null
 # Results are read as hashtables (lighter than objects: a 10,000-request listing stays small).
 # PowerShell 7.5+ can keep ISO dates as strings (-DateKind, added in 7.5); 7.4 turns them into
 # DateTime, which ConvertTo-PimDate accepts too. Decided by version, so import loads nothing more.

@@ -75,12 +75,24 @@ static void test_version(void) {
     char expected[32];
     snprintf(expected, sizeof expected, "%d.%d.%d", PIM_VERSION_MAJOR, PIM_VERSION_MINOR, PIM_VERSION_PATCH);
     CHECK(strcmp(pim_version(), expected) == 0, "pim_version() %s != macros %s", pim_version(), expected);
+    CHECK(pim_abi_version() == PIM_ABI_VERSION, "pim_abi_version() %u != PIM_ABI_VERSION %u",
+          (unsigned)pim_abi_version(), (unsigned)PIM_ABI_VERSION);
+}
+
+static void test_surfaces(void) {
+    CHECK(strstr(pim_surfaces(), "\"AzureResource\"") != NULL, "surfaces listed: %s", pim_surfaces());
+    const char *azure = pim_surface_resolve("/providers/Microsoft.Authorization/roleAssignmentApprovals/x", NULL);
+    CHECK(azure != NULL && strcmp(azure, "AzureResource") == 0, "an Azure path is an Azure request");
+    const char *group = pim_surface_resolve("929cd687-a296-4f77-bdbc-b7cc22d3517e", "group");
+    CHECK(group != NULL && strcmp(group, "Group") == 0, "a surface named wins");
+    CHECK(pim_surface_resolve("x", "Mailbox") == NULL, "an unknown surface is NULL");
 }
 
 static void test_null_and_bad_input(void) {
     pim_error *err = NULL;
     CHECK(pim_client_new(NULL, NULL, &err) == PIM_RESULT_NULL_PARAMETER, "NULL client_out");
     CHECK(err != NULL && pim_error_code(err) == PIM_RESULT_NULL_PARAMETER, "error object for NULL");
+    CHECK(strcmp(pim_error_kind(err), "NullParameter") == 0, "the code's name: %s", pim_error_kind(err));
     CHECK(strlen(pim_error_message(err)) > 0, "message present");
     pim_error_free(err);
 
@@ -214,6 +226,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     test_version();
+    test_surfaces();
     test_null_and_bad_input();
     test_flow(argv[1], argv[2], argv[3]);
     printf("%d passed, %d failed\n", checks - failures, failures);

@@ -1,7 +1,8 @@
 # Native errors become ErrorRecords with stable ErrorIds, the right category, the request as target,
 # the service's request-id in the details, and what to do about it.
 
-# Native error kind -> ErrorId suffix, category, recommended action.
+# Native error kind -> ErrorId suffix, category, recommended action. <connect> stands for the
+# Connect-MgGraph command that gives the scopes the native library names (Get-PimConnectCommand).
 $script:PimErrorMap = @{
     AlreadyDecided       = 'AlreadyDecided', 'ResourceExists', 'Nothing to do: another approver (or an earlier run) decided it. Run Get-PimPending for what still waits.'
     NotFound             = 'NotFound', 'ObjectNotFound', 'Check the approval id; requests expire after 24 hours unanswered.'
@@ -10,12 +11,12 @@ $script:PimErrorMap = @{
     SelfApproval         = 'SelfApproval', 'PermissionDenied', 'Another approver must decide your own request.'
     InvalidId            = 'InvalidId', 'InvalidArgument', 'Pass the ApprovalId of a request from Get-PimPending (a GUID).'
     InvalidJustification = 'InvalidJustification', 'InvalidArgument', 'Give a short reason in -Justification (at most 4000 characters).'
-    TokenExpired         = 'TokenExpired', 'AuthenticationError', "Sign in again ($script:PimConnectCommand) or pass a fresh -AccessToken."
-    Unauthorized         = 'TokenExpired', 'AuthenticationError', "The service refused the token. Sign in again ($script:PimConnectCommand) or pass a fresh -AccessToken."
-    MissingScope         = 'MissingScope', 'PermissionDenied', "Sign in with the permission it names: $script:PimConnectCommand"
-    AppOnlyToken         = 'AppOnlyToken', 'AuthenticationError', "Use a delegated token of a signed-in approver: $script:PimConnectCommand"
-    InvalidToken         = 'InvalidToken', 'AuthenticationError', "Pass a Microsoft Graph access token, or run $script:PimConnectCommand."
-    MissingToken         = 'NotConnected', 'AuthenticationError', "Run $script:PimConnectCommand, or pass -AccessToken."
+    TokenExpired         = 'TokenExpired', 'AuthenticationError', "Sign in again (<connect>) or pass a fresh -AccessToken."
+    Unauthorized         = 'TokenExpired', 'AuthenticationError', "The service refused the token. Sign in again (<connect>) or pass a fresh -AccessToken."
+    MissingScope         = 'MissingScope', 'PermissionDenied', "Sign in with the permission it names: <connect>"
+    AppOnlyToken         = 'AppOnlyToken', 'AuthenticationError', "Use a delegated token of a signed-in approver: <connect>"
+    InvalidToken         = 'InvalidToken', 'AuthenticationError', "Pass a Microsoft Graph access token, or run <connect>."
+    MissingToken         = 'NotConnected', 'AuthenticationError', "Run <connect>, or pass -AccessToken."
     Throttled            = 'Throttled', 'LimitsExceeded', 'The service is throttling; try again in a few minutes.'
     ServiceError         = 'ServiceError', 'InvalidResult', 'The service failed; try again later, quoting the request-id if it persists.'
     InvalidResponse      = 'ServiceError', 'InvalidResult', 'The service answered something unexpected; quote the request-id if it persists.'
@@ -53,11 +54,15 @@ function New-PimErrorRecord {
         $entry = $script:PimErrorMap[$ex.Code.ToString()]
         if ($entry) {
             $id, $category, $action = $entry
+            if ($action.Contains('<connect>')) { $action = $action.Replace('<connect>', (Get-PimConnectCommand)) }
         } else {
             $id, $category = 'ServiceError', 'NotSpecified'
         }
         $message = $ex.Message
         if ($ex.RequestId) { $message += " (request-id: $($ex.RequestId))" }
+    } elseif ($ex -is [PimBridge.Interop.PimAbiMismatchException]) {
+        $id, $category, $message = 'NativeLibraryMismatch', 'ResourceUnavailable', $ex.Message
+        $action = 'Build the library and the module together with "pwsh ./build.ps1", or set PIMBRIDGE_NATIVE_LIB to a library of the same version.'
     } elseif ($ex -is [System.DllNotFoundException]) {
         $id, $category, $message = 'NativeLibraryNotFound', 'ResourceUnavailable', $ex.Message
         $action = 'Build the module with "pwsh ./build.ps1", or set PIMBRIDGE_NATIVE_LIB to a built library.'
@@ -71,9 +76,13 @@ function New-PimErrorRecord {
 }
 
 function ConvertTo-PimNativeException {
-    # A per-request error from the native results ({kind, message, httpStatus, serviceCode, requestId}).
-    param([Parameter(Mandatory)] [object] $ErrorObject)
-    $code = [PimBridge.Interop.PimResult]::ServiceError
-    $null = [System.Enum]::TryParse([PimBridge.Interop.PimResult], [string]$ErrorObject.kind, [ref]$code)
-    [PimBridge.Interop.PimNativeException]::new($code, [string]$ErrorObject.message, [int]$ErrorObject.httpStatus, [string]$ErrorObject.serviceCode, [string]$ErrorObject.requestId)
+    # A per-request error from the native results: the same fields as an operation's error.
+    param([Parameter(Mandatory)] [System.Collections.IDictionary] $ErrorObject)
+    [PimBridge.Interop.PimNativeException]::FromResult($ErrorObject)
+}
+
+function New-PimException {
+    # An error the module finds itself, in the shape of the native library's errors.
+    param([Parameter(Mandatory)] [PimBridge.Interop.PimResult] $Code, [Parameter(Mandatory)] [string] $Message)
+    [PimBridge.Interop.PimNativeException]::new($Code, $Message, 0, $null, $null)
 }

@@ -130,35 +130,15 @@ function Deny-PimRequest {
     )
 
     begin {
-        Test-PimJustification -Cmdlet $PSCmdlet -Justification $Justification
-        $targets = [System.Collections.Generic.List[object]]::new()
-        $received = 0
+        $run = New-PimDecisionRun -Cmdlet $PSCmdlet -Justification $Justification
     }
 
     process {
         $items = if ($PSCmdlet.ParameterSetName -eq 'ApprovalId') { $ApprovalId } else { $InputObject }
-        $received++
-        foreach ($target in (Select-PimDecisionTarget -Cmdlet $PSCmdlet -Action 'Deny PIM request' -InputObject $items)) {
-            $targets.Add($target)
-        }
+        Add-PimDecisionInput -Run $run -Cmdlet $PSCmdlet -Action 'Deny PIM request' -InputObject $items
     }
 
     end {
-        if ($received -eq 0) {
-            Microsoft.PowerShell.Utility\Write-Warning -Message 'No requests were given (the pipeline was empty); nothing was sent.'
-        }
-        if ($targets.Count -gt 0) {
-            $decide = @{
-                Cmdlet         = $PSCmdlet
-                Review         = 'Deny'
-                Targets        = $targets.ToArray()
-                Justification  = $Justification
-                AccessToken    = $AccessToken
-                GraphUri       = $GraphUri
-                ArmAccessToken = $ArmAccessToken
-                ArmUri         = $ArmUri
-            }
-            Invoke-PimDecision @decide
-        }
+        Complete-PimDecisionRun -Run $run -Cmdlet $PSCmdlet -Review Deny -Justification $Justification -Connection $PSBoundParameters
     }
 }

@@ -137,31 +137,22 @@ function Get-PimPending {
         [int] $PageSize
     )
 
-    # Which surfaces, with which token: Graph for directory roles and groups, ARM for Azure resources.
+    # Which surfaces, with which token: the library says which service (Graph or ARM) each takes.
     try {
         $uri = Resolve-PimGraphUri -GraphUri $GraphUri
         $armUri = Resolve-PimArmUri -ArmUri $ArmUri
+        $endpoint = @{ graph = $uri; arm = $armUri }
         $explicit = [bool]$Surface
-        $wanted = if ($explicit) { @($Surface | Microsoft.PowerShell.Utility\Select-Object -Unique) } else { @('DirectoryRole', 'Group', 'AzureResource') }
-        $graphToken = $null
-        $armToken = $null
+        $wanted = if ($explicit) { @($Surface | Microsoft.PowerShell.Utility\Select-Object -Unique) } else { @((Get-PimSurface).name) }
         # Listing by default, a surface without a token is skipped; a surface named must have one.
-        if ($wanted -contains 'DirectoryRole' -or $wanted -contains 'Group') {
-            $graphToken = Get-PimGraphToken -AccessToken $AccessToken -GraphUri $uri -Optional:(-not $explicit)
-        }
-        if ($wanted -contains 'AzureResource') {
-            $armToken = Get-PimArmToken -ArmAccessToken $ArmAccessToken
-            if (-not $armToken -and $explicit) {
-                throw [PimBridge.Interop.PimNativeException]::new('MissingToken', $script:PimArmTokenHelp, 0, $null, $null)
-            }
-        }
-        if (-not $graphToken -and -not $armToken) {
+        $tokens = Get-PimTokenSet -Surface $wanted -Connection $PSBoundParameters -GraphUri $uri -Optional:(-not $explicit)
+        if (-not @($tokens.Values | Microsoft.PowerShell.Core\Where-Object { $_ }).Count) {
             # Nothing at hand at all: the same message as for Graph, which is where most people start.
-            $graphToken = Get-PimGraphToken -AccessToken $AccessToken -GraphUri $uri
+            $tokens['graph'] = Get-PimServiceToken -Service graph -Connection $PSBoundParameters -GraphUri $uri
         }
         $plan = foreach ($s in $wanted) {
-            $token = if ($s -eq 'AzureResource') { $armToken } else { $graphToken }
-            if ($token) { @{ Surface = $s; Token = $token } }
+            $service = (Get-PimSurface -Name $s).service
+            if ($tokens[$service]) { @{ Surface = $s; Service = $service; Token = $tokens[$service] } }
             else { Microsoft.PowerShell.Utility\Write-Verbose -Message "Skipping $s requests: no token for them is at hand." }
         }
         $client = Get-PimClient -GraphUri $uri -ArmUri $armUri
@@ -175,9 +166,10 @@ function Get-PimPending {
     $listed = 0
 
     foreach ($step in $plan) {
+        # Page sizes are asked of Graph only; a scope is for Azure Resource Manager only.
         $options = @{ surface = $step.Surface }
-        if ($PageSize -and $step.Surface -ne 'AzureResource') { $options['pageSize'] = $PageSize }
-        if ($ArmScope -and $step.Surface -eq 'AzureResource') { $options['armScope'] = $ArmScope }
+        if ($PageSize -and $step.Service -eq 'graph') { $options['pageSize'] = $PageSize }
+        if ($ArmScope -and $step.Service -eq 'arm') { $options['armScope'] = $ArmScope }
         $failure = [ref]$null
         try {
             $json = Microsoft.PowerShell.Utility\ConvertTo-Json -InputObject $options -Compress
@@ -186,8 +178,7 @@ function Get-PimPending {
             $failure.Value = Get-PimInnerException -Exception $_.Exception
         }
         if (-not $failure.Value) {
-            $where = if ($step.Surface -eq 'AzureResource') { $armUri } else { $uri }
-            Microsoft.PowerShell.Utility\Write-Verbose -Message "Listing the $($step.Surface) requests waiting on you at $where."
+            Microsoft.PowerShell.Utility\Write-Verbose -Message "Listing the $($step.Surface) requests waiting on you at $($endpoint[$step.Service])."
             Wait-PimOperation -Operation $operation -Activity "Listing $($step.Surface) requests waiting on you" -Failure $failure -DoneWord 'listed' | Microsoft.PowerShell.Core\ForEach-Object {
                 $request = ConvertTo-PimPendingRequest -Item $_
                 $roleOk = $rolePatterns.Count -eq 0 -or @($rolePatterns | Microsoft.PowerShell.Core\Where-Object { $_.IsMatch([string]$request.Role) }).Count

@@ -1,4 +1,7 @@
-//! ISO 8601 durations as PIM sends them (`P1D`, `PT8H`, `PT5H30M`, `PT0.5S`).
+//! Time as PIM writes it: ISO 8601 durations as PIM sends them (`P1D`, `PT8H`, `PT5H30M`,
+//! `PT0.5S`), and RFC 3339 times as we report them.
+
+use std::time::SystemTime;
 
 /// Seconds in an ISO 8601 duration, or `None` if it is not one. Years and months are refused:
 /// their length depends on the calendar, and PIM does not send them.
@@ -40,6 +43,24 @@ fn fields(mut s: &str, units: &[(char, f64)]) -> Option<f64> {
     Some(total)
 }
 
+/// `2026-11-26T14:52:12Z`.
+pub fn rfc3339(t: SystemTime) -> String {
+    let secs = t.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0) as i64;
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil date from days since the epoch (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, (rem / 60) % 60, rem % 60)
+}
+
 #[cfg(test)]
 mod tests {
     use super::iso8601_seconds as d;
@@ -60,5 +81,11 @@ mod tests {
         for bad in ["", "P", "PT", "1D", "P1Y", "P1M", "PT1X", "PTH", "PT1M2H", "P1D2", "PT-1H"] {
             assert_eq!(d(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn dates_convert() {
+        let t = httpdate::parse_http_date("Thu, 26 Nov 2026 14:52:12 GMT").unwrap();
+        assert_eq!(super::rfc3339(t), "2026-11-26T14:52:12Z");
     }
 }

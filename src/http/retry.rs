@@ -1,8 +1,14 @@
-//! When and how long to wait before trying again.
+//! When and how long to wait before trying again, and the one loop that does it. Every retry in
+//! the library, whether a GET, one decision or a round of batched decisions, goes through
+//! [`retry`]; only what counts as one attempt differs.
 
-use std::time::{Duration, SystemTime};
+use std::future::Future;
+use std::time::{Duration, Instant, SystemTime};
 
 use serde::Deserialize;
+use tokio_util::sync::CancellationToken;
+
+use crate::error::{ErrorKind, PimError, Result};
 
 /// Exponential backoff with jitter, bounded by a number of attempts and a total time budget.
 /// Defaults follow the Azure SDK for Rust (8 retries, 200 ms base) with a 60 s budget.
@@ -79,6 +85,68 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     Some(when.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
+/// What one attempt came to.
+pub(crate) enum Attempt<T> {
+    /// Finished: a result to hand back, a success or a failure not worth repeating.
+    Done(Result<T>),
+    /// Failed in a way worth another try.
+    Again(Setback),
+}
+
+/// Why an attempt is worth repeating, and what it says about the next one.
+pub(crate) struct Setback {
+    /// What is reported when no attempt is left.
+    pub(crate) error: PimError,
+    /// The service's `Retry-After`, if it gave one.
+    pub(crate) retry_after: Option<Duration>,
+    /// Whether it counts towards the policy's attempt limit. An attempt that does not count
+    /// starts the count again: the service answered, so only the time budget limits what follows.
+    pub(crate) counts: bool,
+    /// Nobody answered at all (refused, DNS): [`NETWORK_ATTEMPTS`] of these in a row end it.
+    pub(crate) unreachable: bool,
+}
+
+impl Setback {
+    /// An attempt that counts towards the limit; unreachable when `error` says so.
+    pub(crate) fn counted(error: PimError, retry_after: Option<Duration>) -> Setback {
+        let unreachable = error.kind == ErrorKind::Network;
+        Setback { error, retry_after, counts: true, unreachable }
+    }
+}
+
+/// The one retry loop. Runs `attempt` until it is done, waiting between attempts as `policy`
+/// says, and gives up with the last setback's error when the policy does (or with `Cancelled`
+/// when `cancel` fires during a wait). `state` is handed from one attempt to the next, so an
+/// attempt can remember what earlier ones did (what was sent, what is left).
+pub(crate) async fn retry<S, T, F, Fut>(
+    policy: &RetryPolicy,
+    cancel: &CancellationToken,
+    mut state: S,
+    mut attempt: F,
+) -> Result<T>
+where
+    F: FnMut(S) -> Fut,
+    Fut: Future<Output = (S, Attempt<T>)>,
+{
+    let started = Instant::now();
+    let mut counted = 0;
+    let mut unreachable = 0;
+    loop {
+        let (next, outcome) = attempt(state).await;
+        state = next;
+        let setback = match outcome {
+            Attempt::Done(result) => return result,
+            Attempt::Again(setback) => setback,
+        };
+        counted = if setback.counts { counted + 1 } else { 0 };
+        unreachable = if setback.unreachable { unreachable + 1 } else { 0 };
+        match policy.delay(counted.max(1), started.elapsed(), setback.retry_after, unreachable) {
+            Some(wait) => super::pause(cancel, wait).await?,
+            None => return Err(setback.error),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,5 +188,57 @@ mod tests {
         for s in [400, 401, 403, 404, 409] {
             assert!(!is_retryable_status(s));
         }
+    }
+
+    fn quick() -> RetryPolicy {
+        RetryPolicy { max_attempts: 3, base_delay_ms: 1, max_delay_ms: 1, budget_ms: 5_000 }
+    }
+
+    fn failure(kind: ErrorKind) -> PimError {
+        PimError::new(kind, "x")
+    }
+
+    #[tokio::test]
+    async fn the_loop_counts_attempts_and_hands_state_on() {
+        let cancel = CancellationToken::new();
+        let tries = retry(&quick(), &cancel, 0u32, |n| async move {
+            (n + 1, Attempt::<u32>::Again(Setback::counted(failure(ErrorKind::ServiceError), None)))
+        })
+        .await;
+        assert_eq!(tries.unwrap_err().kind, ErrorKind::ServiceError);
+        let done = retry(&quick(), &cancel, 0u32, |n| async move {
+            let outcome = if n < 5 {
+                // Answered each time: only the budget limits these.
+                let mut s = Setback::counted(failure(ErrorKind::ServiceError), None);
+                s.counts = false;
+                Attempt::Again(s)
+            } else {
+                Attempt::Done(Ok(n))
+            };
+            (n + 1, outcome)
+        })
+        .await;
+        assert_eq!(done.unwrap(), 5, "state is handed from attempt to attempt");
+    }
+
+    #[tokio::test]
+    async fn unreachable_attempts_end_it_sooner_and_cancel_stops_a_wait() {
+        let cancel = CancellationToken::new();
+        let policy = RetryPolicy { max_attempts: 20, ..quick() };
+        let calls = std::sync::atomic::AtomicU32::new(0);
+        let e = retry(&policy, &cancel, (), |()| async {
+            calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            ((), Attempt::<()>::Again(Setback::counted(failure(ErrorKind::Network), None)))
+        })
+        .await
+        .unwrap_err();
+        assert_eq!((e.kind, calls.into_inner()), (ErrorKind::Network, NETWORK_ATTEMPTS));
+        cancel.cancel();
+        let e = retry(&policy, &cancel, (), |()| async {
+            ((), Attempt::<()>::Again(Setback::counted(failure(ErrorKind::Throttled), Some(Duration::from_secs(1)))))
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Cancelled);
     }
 }

@@ -1,0 +1,259 @@
+//! The `pim_client` object (configuration, HTTP connection pool and its own async runtime), and
+//! the operations started on it: list, approve and deny. Each returns an operation at once.
+
+use std::ffi::c_char;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::error::{ffi_call, pim_error};
+use super::op::{pim_op, start_op};
+use super::out::{check_out, write_out};
+use super::panic::ffi_value;
+use super::registry::{lookup, register, unregister};
+use super::result::{FfiError, PimResult};
+use super::strings::{read_opt_str, read_opt_token, read_str};
+use crate::client::{ClientOptions, ListOptions, PimClient, Tokens};
+use crate::model::{DecisionOutcome, DecisionTarget, Review};
+use crate::validate::Justification;
+
+/// A client: configuration, HTTP connection pool and its own async runtime. Opaque.
+pub struct pim_client {
+    _private: [u8; 0],
+}
+
+const KIND: &str = "client";
+
+struct ClientHandle {
+    runtime: tokio::runtime::Runtime,
+    core: Arc<PimClient>,
+}
+
+fn client_of(p: *const pim_client) -> Result<Arc<ClientHandle>, FfiError> {
+    lookup(p as usize, KIND)
+}
+
+/// The body every export that starts an operation shares: checks `op_out`, looks the client up,
+/// and hands C the operation `start` started on it.
+///
+/// # Safety
+/// `op_out` and `err_out` are NULL or writable; `start` keeps the caller's contract for any
+/// pointer it reads.
+unsafe fn start_on(
+    client: *const pim_client,
+    op_out: *mut *mut pim_op,
+    err_out: *mut *mut pim_error,
+    start: impl FnOnce(&ClientHandle) -> Result<*mut pim_op, FfiError>,
+) -> PimResult {
+    // SAFETY: forwarded contract.
+    unsafe {
+        ffi_call(err_out, || {
+            check_out(op_out, "op_out")?;
+            let client = client_of(client)?;
+            write_out(op_out, start(&client)?);
+            Ok(())
+        })
+    }
+}
+
+/// Creates a client.
+///
+/// `options_json` may be NULL (all defaults) or a JSON object with any of: `graphUri` (default
+/// `https://graph.microsoft.com`), `armUri` (default `https://management.azure.com`; plain http
+/// only to loopback for either), `timeoutMs` (100000),
+/// `connectTimeoutMs` (30000), `maxConcurrency` (8), `retry` (`{maxAttempts, baseDelayMs,
+/// maxDelayMs, budgetMs}`). Unknown fields are refused with `PIM_RESULT_INVALID_OPTIONS`.
+///
+/// On success `*client_out` receives a client to free with `pim_client_free`.
+///
+/// # Safety
+/// Pointers are NULL or valid as described; `client_out` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pim_client_new(
+    options_json: *const c_char,
+    client_out: *mut *mut pim_client,
+    err_out: *mut *mut pim_error,
+) -> PimResult {
+    // SAFETY: the caller's contract covers every pointer used inside.
+    unsafe {
+        ffi_call(err_out, || {
+            check_out(client_out, "client_out")?;
+            let json = read_opt_str(options_json, "options_json")?;
+            #[cfg(feature = "test-panic")]
+            if json.as_deref() == Some("{\"testPanic\":true}") {
+                panic!("forced by a test");
+            }
+            let core = PimClient::new(ClientOptions::from_json(json.as_deref())?)?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_name("pim-bridge")
+                .enable_all()
+                .build()
+                .map_err(|e| {
+                    FfiError::new(PimResult::InvalidOptions, format!("Cannot start the async runtime: {e}."))
+                })?;
+            let handle = ClientHandle { runtime, core: Arc::new(core) };
+            write_out(client_out, register(KIND, Arc::new(handle)) as *mut pim_client);
+            Ok(())
+        })
+    }
+}
+
+/// Frees a client. Operations still running on it stop and finish as cancelled. A no-op on NULL
+/// or on a handle that is not a live client.
+#[unsafe(no_mangle)]
+pub extern "C" fn pim_client_free(client: *mut pim_client) {
+    ffi_value((), || {
+        let handle = unregister::<ClientHandle>(client as usize);
+        // Dropped here, on the caller's thread, outside the registry lock.
+        drop(handle);
+    })
+}
+
+/// Starts listing every request of one surface waiting on the signed-in approver. Returns at once.
+///
+/// `token` is the bearer token for that surface (required): a Microsoft Graph token for
+/// directory roles and groups, an Azure Resource Manager token for Azure resources.
+/// `options_json` may be NULL (directory roles) or `{"surface": "DirectoryRole" | "Group" |
+/// "AzureResource", "armScope": "/subscriptions/..." (Azure only; default the tenant root),
+/// "pageSize": N}`.
+/// On success `*op_out` receives an operation: poll it with `pim_op_wait`, take pending requests
+/// (JSON objects) with `pim_op_take_results` as pages arrive, read the final outcome with
+/// `pim_op_error`, and free it with `pim_op_free`. `pim_op_progress` counts requests listed;
+/// their total is 0 until the operation finishes.
+///
+/// # Safety
+/// Pointers are NULL or valid as described; `op_out` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pim_list_pending(
+    client: *const pim_client,
+    token: *const c_char,
+    options_json: *const c_char,
+    op_out: *mut *mut pim_op,
+    err_out: *mut *mut pim_error,
+) -> PimResult {
+    // SAFETY: the caller's contract covers every pointer used inside.
+    unsafe {
+        start_on(client, op_out, err_out, |client| {
+            let token = read_opt_token(token, "token")?
+                .ok_or_else(|| FfiError::new(PimResult::MissingToken, "No access token was given (token is NULL)."))?;
+            let options = ListOptions::from_json(read_opt_str(options_json, "options_json")?.as_deref())?;
+            let core = client.core.clone();
+            Ok(start_op(&client.runtime, 0, move |shared| async move {
+                let listed = core
+                    .list_pending(&token, &options, &shared.cancel.clone(), |page| {
+                        shared.push(page.into_iter().filter_map(|r| serde_json::to_value(r).ok()));
+                    })
+                    .await?;
+                shared.set_total(listed as u64);
+                Ok(())
+            }))
+        })
+    }
+}
+
+/// A decision's outcome as C reads it: the outcome, with its error in the one error shape.
+fn outcome_json(mut outcome: DecisionOutcome) -> Option<Value> {
+    let error = outcome.error.take().map(FfiError::from);
+    let mut v = serde_json::to_value(&outcome).ok()?;
+    v["error"] = serde_json::to_value(error).ok()?;
+    Some(v)
+}
+
+/// Shared body of `pim_approve` and `pim_deny`.
+///
+/// # Safety
+/// As those functions.
+#[allow(clippy::too_many_arguments)]
+unsafe fn decide(
+    review: Review,
+    client: *const pim_client,
+    graph_token: *const c_char,
+    arm_token: *const c_char,
+    requests_json: *const c_char,
+    justification: *const c_char,
+    op_out: *mut *mut pim_op,
+    err_out: *mut *mut pim_error,
+) -> PimResult {
+    // SAFETY: the caller's contract covers every pointer used inside.
+    unsafe {
+        start_on(client, op_out, err_out, |client| {
+            let tokens = Tokens {
+                graph: read_opt_token(graph_token, "graph_token")?,
+                arm: read_opt_token(arm_token, "arm_token")?,
+            };
+            if tokens.graph.is_none() && tokens.arm.is_none() {
+                return Err(FfiError::new(
+                    PimResult::MissingToken,
+                    "No access token was given (both tokens are NULL).",
+                ));
+            }
+            let justification = Justification::parse(&read_str(justification, "justification")?)?;
+            let targets = DecisionTarget::list_from_json(&read_str(requests_json, "requests_json")?).map_err(|e| {
+                FfiError::new(
+                    PimResult::InvalidInput,
+                    format!("requests_json must be a JSON array of {{\"approvalId\": \"...\"}} objects: {e}."),
+                )
+            })?;
+            let core = client.core.clone();
+            Ok(start_op(&client.runtime, targets.len() as u64, move |shared| async move {
+                let cancel = shared.cancel.clone();
+                core.decide_many(&tokens, targets, review, &justification, &cancel, |outcome| {
+                    shared.push(outcome_json(outcome));
+                })
+                .await?;
+                Ok(())
+            }))
+        })
+    }
+}
+
+/// Starts approving requests, of any surfaces, as one operation. Returns at once.
+///
+/// `graph_token` (directory roles and groups) and `arm_token` (Azure resources) may each be NULL
+/// when no request needs it, not both. `requests_json` is a JSON array of `{"approvalId": "...",
+/// "surface": "DirectoryRole" | "Group" | "AzureResource", "principalId": "<guid>"}` (only
+/// `approvalId` is required; without `surface`, the id decides: an Azure approval path is
+/// `AzureResource`, anything else `DirectoryRole`, as `pim_surface_resolve` says). Graph approval
+/// ids are GUIDs; Azure ones are `/providers/Microsoft.Authorization/roleAssignmentApprovals/<guid>`
+/// paths. `justification` is required: empty, white-space-only or longer than 4000 characters is
+/// refused before anything is sent. A token that cannot decide a surface present in the list
+/// (expired, wrong audience, missing scope, app-only, absent) ends the operation before anything
+/// is sent. On success `*op_out` receives an operation whose results are one JSON object per
+/// request as it completes: `{index, approvalId, surface, result: "Approved"|"Denied"|"Failed",
+/// stepId, decidedAt, error}`, where `error` is null or `{kind, code, httpStatus, serviceCode,
+/// message, requestId}`: the fields of a `pim_error`.
+///
+/// # Safety
+/// Pointers are NULL or valid as described; `op_out` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pim_approve(
+    client: *const pim_client,
+    graph_token: *const c_char,
+    arm_token: *const c_char,
+    requests_json: *const c_char,
+    justification: *const c_char,
+    op_out: *mut *mut pim_op,
+    err_out: *mut *mut pim_error,
+) -> PimResult {
+    // SAFETY: forwarded contract.
+    unsafe { decide(Review::Approve, client, graph_token, arm_token, requests_json, justification, op_out, err_out) }
+}
+
+/// Starts denying requests. Returns at once. Arguments and results as for `pim_approve`.
+///
+/// # Safety
+/// Pointers are NULL or valid as described; `op_out` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pim_deny(
+    client: *const pim_client,
+    graph_token: *const c_char,
+    arm_token: *const c_char,
+    requests_json: *const c_char,
+    justification: *const c_char,
+    op_out: *mut *mut pim_op,
+    err_out: *mut *mut pim_error,
+) -> PimResult {
+    // SAFETY: forwarded contract.
+    unsafe { decide(Review::Deny, client, graph_token, arm_token, requests_json, justification, op_out, err_out) }
+}

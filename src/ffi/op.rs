@@ -1,0 +1,222 @@
+//! The `pim_op` object: one running or finished list, approve or deny operation. Its work runs on
+//! the client's runtime; C polls it in short slices, takes results as they arrive, reads its
+//! progress and outcome, and may cancel it.
+
+use std::ffi::c_char;
+use std::future::Future;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use super::error::{ffi_call, pim_error};
+use super::out::{check_out, write_out};
+use super::panic::ffi_value;
+use super::registry::{lookup, register, unregister};
+use super::result::{FfiError, PimResult};
+use super::strings::ffi_json;
+
+/// One running or finished list, approve or deny operation. Opaque.
+pub struct pim_op {
+    _private: [u8; 0],
+}
+
+const KIND: &str = "operation";
+
+/// What an operation has produced so far.
+#[derive(Default)]
+struct OpState {
+    /// Results not yet taken by `pim_op_take_results`.
+    results: Vec<Value>,
+    done: u64,
+    total: u64,
+    /// `Some` once finished.
+    outcome: Option<Result<(), FfiError>>,
+}
+
+/// An operation, shared by its task and by C's handle.
+pub(crate) struct OpShared {
+    state: Mutex<OpState>,
+    finished: Condvar,
+    pub(crate) cancel: CancellationToken,
+}
+
+impl OpShared {
+    fn state(&self) -> MutexGuard<'_, OpState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds results; each counts as one item done.
+    pub(crate) fn push(&self, items: impl IntoIterator<Item = Value>) {
+        let mut st = self.state();
+        for v in items {
+            st.results.push(v);
+            st.done += 1;
+        }
+    }
+
+    /// Sets the total once it is known.
+    pub(crate) fn set_total(&self, total: u64) {
+        self.state().total = total;
+    }
+
+    fn finish(&self, outcome: Result<(), FfiError>) {
+        let mut st = self.state();
+        if st.outcome.is_none() {
+            st.outcome = Some(outcome);
+        }
+        self.finished.notify_all();
+    }
+}
+
+/// Marks the operation finished even if its task is dropped (client freed, runtime shut down).
+struct FinishGuard(Arc<OpShared>);
+
+impl Drop for FinishGuard {
+    fn drop(&mut self) {
+        self.0.finish(Err(FfiError::new(
+            PimResult::Cancelled,
+            "The operation was stopped before it finished (cancelled, or its client was freed).",
+        )));
+    }
+}
+
+/// Starts `work` on `runtime` and returns the operation handle for C. `total` is the number of
+/// items, when known up front (0 otherwise).
+pub(crate) fn start_op<F>(
+    runtime: &tokio::runtime::Runtime,
+    total: u64,
+    work: impl FnOnce(Arc<OpShared>) -> F,
+) -> *mut pim_op
+where
+    F: Future<Output = Result<(), FfiError>> + Send + 'static,
+{
+    let shared = Arc::new(OpShared {
+        state: Mutex::new(OpState { total, ..OpState::default() }),
+        finished: Condvar::new(),
+        cancel: CancellationToken::new(),
+    });
+    let fut = work(shared.clone());
+    let guard = FinishGuard(shared.clone());
+    runtime.spawn(async move {
+        let outcome = fut.await;
+        guard.0.finish(outcome);
+        drop(guard);
+    });
+    register(KIND, shared) as *mut pim_op
+}
+
+fn op_of(op: *const pim_op) -> Result<Arc<OpShared>, FfiError> {
+    lookup(op as usize, KIND)
+}
+
+/// Waits up to `timeout_ms` for the operation to finish. Returns `PIM_RESULT_OK` once it has
+/// finished (successfully or not: see `pim_op_error`), `PIM_RESULT_PENDING` if it is still
+/// running. Wait in short slices to stay responsive to Ctrl+C.
+#[unsafe(no_mangle)]
+pub extern "C" fn pim_op_wait(op: *const pim_op, timeout_ms: u32) -> PimResult {
+    ffi_value(PimResult::Panic, || {
+        let op = match op_of(op) {
+            Ok(o) => o,
+            Err(e) => return e.result,
+        };
+        let st = op.state();
+        let (st, _) = op
+            .finished
+            .wait_timeout_while(st, Duration::from_millis(u64::from(timeout_ms)), |s| s.outcome.is_none())
+            .unwrap_or_else(|e| e.into_inner());
+        if st.outcome.is_some() { PimResult::Ok } else { PimResult::Pending }
+    })
+}
+
+/// Reads progress: items done so far and the total (0 while unknown).
+///
+/// # Safety
+/// `done_out` and `total_out` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pim_op_progress(op: *const pim_op, done_out: *mut u64, total_out: *mut u64) -> PimResult {
+    // SAFETY: the caller's contract covers every pointer used inside.
+    unsafe {
+        ffi_call(std::ptr::null_mut(), || {
+            check_out(done_out, "done_out")?;
+            check_out(total_out, "total_out")?;
+            let op = op_of(op)?;
+            let st = op.state();
+            write_out(done_out, st.done);
+            write_out(total_out, st.total);
+            Ok(())
+        })
+    }
+}
+
+/// Takes the results produced since the last call, as a JSON array (possibly `[]`). On success
+/// `*json_out` receives a string to free with `pim_string_free`.
+///
+/// # Safety
+/// `json_out` must be writable; `err_out` as everywhere.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pim_op_take_results(
+    op: *const pim_op,
+    json_out: *mut *mut c_char,
+    err_out: *mut *mut pim_error,
+) -> PimResult {
+    // SAFETY: the caller's contract covers every pointer used inside.
+    unsafe {
+        ffi_json(json_out, err_out, || {
+            let taken = std::mem::take(&mut op_of(op)?.state().results);
+            serde_json::to_string(&taken).map_err(|e| FfiError::new(PimResult::InvalidResponse, e.to_string()))
+        })
+    }
+}
+
+/// The operation's own outcome: `PIM_RESULT_PENDING` while it runs, `PIM_RESULT_OK` if it
+/// finished successfully (per-request failures of approve/deny are in the results, not here),
+/// otherwise the code of the error that ended it, with the error in `*err_out` when not NULL.
+///
+/// # Safety
+/// `err_out` as everywhere.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pim_op_error(op: *const pim_op, err_out: *mut *mut pim_error) -> PimResult {
+    // SAFETY: the caller's contract covers every pointer used inside.
+    unsafe {
+        let mut pending = false;
+        let rc = ffi_call(err_out, || {
+            let op = op_of(op)?;
+            let st = op.state();
+            match &st.outcome {
+                None => {
+                    pending = true;
+                    Ok(())
+                }
+                Some(Ok(())) => Ok(()),
+                Some(Err(e)) => Err(e.clone()),
+            }
+        });
+        if pending { PimResult::Pending } else { rc }
+    }
+}
+
+/// Asks the operation to stop. No request is sent after this returns; requests already in
+/// flight may still complete. Cancelling twice, or a finished operation, is fine.
+#[unsafe(no_mangle)]
+pub extern "C" fn pim_op_cancel(op: *const pim_op) -> PimResult {
+    ffi_value(PimResult::Panic, || match op_of(op) {
+        Ok(o) => {
+            o.cancel.cancel();
+            PimResult::Ok
+        }
+        Err(e) => e.result,
+    })
+}
+
+/// Frees an operation, cancelling it if it is still running. A no-op on NULL or on a handle
+/// that is not a live operation.
+#[unsafe(no_mangle)]
+pub extern "C" fn pim_op_free(op: *mut pim_op) {
+    ffi_value((), || {
+        if let Some(o) = unregister::<OpShared>(op as usize) {
+            o.cancel.cancel();
+        }
+    })
+}

@@ -1,0 +1,208 @@
+//! What crosses the boundary when something fails: the result enum every fallible export returns
+//! (`pim_result` in C), and the one error shape, used alike for an operation's failure (a
+//! `pim_error` object) and for one request's failure (the `error` of a result in JSON).
+//!
+//! The core has its own error kinds ([`ErrorKind`]); [`PimResult::from`] maps them here, in one
+//! place, as rustls-ffi's `map_error` does. Failures only the boundary can see (a NULL pointer, a
+//! dead handle, a panic) exist only here.
+
+use serde::Serialize;
+
+use crate::error::{ErrorKind, PimError};
+
+/// The result of a fallible call: `PIM_RESULT_OK`, `PIM_RESULT_PENDING`, or why it failed.
+///
+/// Numbers are stable and never reused: a retired code stays listed here as a comment, marked
+/// reserved, so that its number never takes another meaning. No code has been retired yet.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum PimResult {
+    /// Success.
+    Ok = 0,
+    /// `pim_op_wait` timed out: the operation is still running.
+    Pending = 1,
+    /// 7000s: the caller broke the C ABI's contract, or the call could not be carried out.
+    ///
+    /// A pointer that must not be NULL was NULL.
+    NullParameter = 7000,
+    /// An input string is not valid UTF-8.
+    InvalidUtf8 = 7001,
+    /// Options that are not a JSON object, or that name unknown fields or values out of range.
+    InvalidOptions = 7002,
+    /// A handle that is not live: already freed, not this library's, or of another kind.
+    InvalidHandle = 7003,
+    /// A panic inside the library, caught at the boundary (a bug: please report it).
+    Panic = 7004,
+    /// The operation was cancelled.
+    Cancelled = 7005,
+    /// An input document that is not what it must be (the requests JSON, an Azure scope).
+    InvalidInput = 7006,
+    /// 7100s: refused before any HTTP call.
+    ///
+    /// An approval id that is not a GUID (or, for Azure, an approval path).
+    InvalidId = 7100,
+    /// A justification that is empty, only white space, or too long.
+    InvalidJustification = 7101,
+    /// A service URI with plain http to a host that is not loopback.
+    InsecureUri = 7102,
+    /// No token was given where one is needed.
+    MissingToken = 7103,
+    /// A token that cannot be used here: unreadable, or for another audience.
+    InvalidToken = 7104,
+    /// A token that has expired.
+    TokenExpired = 7105,
+    /// A token without any of the delegated scopes this needs; the message names them.
+    MissingScope = 7106,
+    /// An app-only token where a signed-in approver is needed.
+    AppOnlyToken = 7107,
+    /// 7200s: the service (or the way to it) said no.
+    ///
+    /// HTTP 401: the service refused the token.
+    Unauthorized = 7200,
+    /// HTTP 403.
+    Forbidden = 7201,
+    /// HTTP 404.
+    NotFound = 7202,
+    /// The request was decided already (HTTP 409, or seen before sending); nothing was sent.
+    AlreadyDecided = 7203,
+    /// The approver's own request.
+    SelfApproval = 7204,
+    /// No step of the request is assigned to the approver, or theirs is not in progress.
+    NotAssignedToMe = 7205,
+    /// Another HTTP 4xx.
+    BadRequest = 7206,
+    /// HTTP 429, after retries within the time budget.
+    Throttled = 7207,
+    /// HTTP 5xx, after retries.
+    ServiceError = 7208,
+    /// The service could not be reached (refused, DNS, TLS, a refused redirect).
+    Network = 7209,
+    /// The service did not answer in time.
+    Timeout = 7210,
+    /// An answer that could not be read, or a next link to another host.
+    InvalidResponse = 7211,
+    /// The connection closed or reset after the request went out: its outcome is unknown.
+    ConnectionLost = 7212,
+}
+
+impl From<ErrorKind> for PimResult {
+    /// The one mapping from the core's error kinds to the ABI's result codes.
+    fn from(kind: ErrorKind) -> PimResult {
+        use ErrorKind as K;
+        match kind {
+            K::InvalidOptions => PimResult::InvalidOptions,
+            K::Cancelled => PimResult::Cancelled,
+            K::InvalidInput => PimResult::InvalidInput,
+            K::InvalidId => PimResult::InvalidId,
+            K::InvalidJustification => PimResult::InvalidJustification,
+            K::InsecureUri => PimResult::InsecureUri,
+            K::MissingToken => PimResult::MissingToken,
+            K::InvalidToken => PimResult::InvalidToken,
+            K::TokenExpired => PimResult::TokenExpired,
+            K::MissingScope => PimResult::MissingScope,
+            K::AppOnlyToken => PimResult::AppOnlyToken,
+            K::Unauthorized => PimResult::Unauthorized,
+            K::Forbidden => PimResult::Forbidden,
+            K::NotFound => PimResult::NotFound,
+            K::AlreadyDecided => PimResult::AlreadyDecided,
+            K::SelfApproval => PimResult::SelfApproval,
+            K::NotAssignedToMe => PimResult::NotAssignedToMe,
+            K::BadRequest => PimResult::BadRequest,
+            K::Throttled => PimResult::Throttled,
+            K::ServiceError => PimResult::ServiceError,
+            K::Network => PimResult::Network,
+            K::Timeout => PimResult::Timeout,
+            K::InvalidResponse => PimResult::InvalidResponse,
+            K::ConnectionLost => PimResult::ConnectionLost,
+        }
+    }
+}
+
+impl PimResult {
+    /// The code's name, e.g. `InvalidId`: the `kind` of the error shape.
+    pub fn name(self) -> String {
+        serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+    }
+}
+
+/// The one error shape that crosses the boundary. A `pim_error` object exposes these fields one
+/// accessor each; a failed request's `error` in JSON carries the same fields:
+/// `{kind, code, httpStatus, serviceCode, message, requestId}` (`kind` is the code's name).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FfiError {
+    pub result: PimResult,
+    pub http_status: u16,
+    pub service_code: Option<String>,
+    pub message: String,
+    pub request_id: Option<String>,
+}
+
+impl FfiError {
+    /// A failure only the boundary can see (a NULL pointer, a dead handle, a panic).
+    pub(crate) fn new(result: PimResult, message: impl Into<String>) -> FfiError {
+        FfiError { result, http_status: 0, service_code: None, message: message.into(), request_id: None }
+    }
+}
+
+impl From<PimError> for FfiError {
+    fn from(e: PimError) -> FfiError {
+        FfiError {
+            result: e.kind.into(),
+            http_status: e.http_status,
+            service_code: e.service_code,
+            message: e.message,
+            request_id: e.request_id,
+        }
+    }
+}
+
+impl Serialize for FfiError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Shape<'a> {
+            kind: PimResult,
+            code: u32,
+            http_status: u16,
+            service_code: Option<&'a str>,
+            message: &'a str,
+            request_id: Option<&'a str>,
+        }
+        Shape {
+            kind: self.result,
+            code: self.result as u32,
+            http_status: self.http_status,
+            service_code: self.service_code.as_deref(),
+            message: &self.message,
+            request_id: self.request_id.as_deref(),
+        }
+        .serialize(serializer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_stable() {
+        assert_eq!(PimResult::NullParameter as u32, 7000);
+        assert_eq!(PimResult::from(ErrorKind::InvalidId) as u32, 7100);
+        assert_eq!(PimResult::from(ErrorKind::AlreadyDecided) as u32, 7203);
+        assert_eq!(PimResult::from(ErrorKind::ConnectionLost) as u32, 7212);
+    }
+
+    #[test]
+    fn core_errors_keep_their_details_and_take_the_code_of_their_kind() {
+        let core = PimError::from_service(404, Some("NotFound".into()), "gone".into(), Some("rid".into()));
+        let e = FfiError::from(core);
+        assert_eq!(e.result, PimResult::NotFound);
+        let v = serde_json::to_value(&e).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"kind": "NotFound", "code": 7202, "httpStatus": 404, "serviceCode": "NotFound",
+                               "message": "gone", "requestId": "rid"})
+        );
+        assert_eq!(e.result.name(), "NotFound");
+    }
+}

@@ -1,0 +1,98 @@
+//! How a client is set up and how to list, from the JSON a C caller passes (every field optional).
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::{ErrorKind, PimError, Result};
+use crate::http::retry::RetryPolicy;
+use crate::model::Surface;
+
+/// How a client is set up.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct ClientOptions {
+    /// Graph's service root; national clouds and the emulator use other hosts.
+    pub graph_uri: String,
+    /// Azure Resource Manager's service root.
+    pub arm_uri: String,
+    pub timeout_ms: u64,
+    pub connect_timeout_ms: u64,
+    /// Decisions in flight at once.
+    pub max_concurrency: usize,
+    pub retry: RetryPolicy,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            graph_uri: "https://graph.microsoft.com".into(),
+            arm_uri: "https://management.azure.com".into(),
+            timeout_ms: 100_000,
+            connect_timeout_ms: 30_000,
+            max_concurrency: 8,
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+impl ClientOptions {
+    pub fn from_json(json: Option<&str>) -> Result<ClientOptions> {
+        parse_options(json, "client options")
+    }
+}
+
+/// How to list.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct ListOptions {
+    /// Which surface to list; the token passed must be for it (Graph, or ARM for Azure resources).
+    pub surface: Surface,
+    /// Azure resources only: where to ask (`/subscriptions/...`); the tenant root when absent.
+    pub arm_scope: Option<String>,
+    /// Page size asked of the service (`$top`, Graph only); the service's default when absent.
+    pub page_size: Option<u32>,
+}
+
+impl Default for ListOptions {
+    fn default() -> Self {
+        ListOptions { surface: Surface::DirectoryRole, arm_scope: None, page_size: None }
+    }
+}
+
+impl ListOptions {
+    pub fn from_json(json: Option<&str>) -> Result<ListOptions> {
+        let o: ListOptions = parse_options(json, "list options")?;
+        if o.page_size.is_some_and(|n| n == 0 || n > 999) {
+            return Err(PimError::new(ErrorKind::InvalidOptions, "pageSize must be between 1 and 999."));
+        }
+        if let Some(scope) = &o.arm_scope {
+            crate::validate::arm_scope(scope)?;
+        }
+        Ok(o)
+    }
+}
+
+/// Options documents are JSON objects (not arrays, which serde would also accept for a struct);
+/// absent or empty means every default.
+fn parse_options<T: DeserializeOwned + Default>(json: Option<&str>, what: &str) -> Result<T> {
+    let invalid = |e: String| PimError::new(ErrorKind::InvalidOptions, format!("Invalid {what}: {e}."));
+    match json.map(str::trim) {
+        None | Some("") => Ok(T::default()),
+        Some(j) => match serde_json::from_str::<serde_json::Value>(j).map_err(|e| invalid(e.to_string()))? {
+            v @ serde_json::Value::Object(_) => serde_json::from_value(v).map_err(|e| invalid(e.to_string())),
+            _ => Err(invalid("expected a JSON object".into())),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_refuse_unknown_fields_and_bad_values() {
+        assert_eq!(ClientOptions::from_json(Some("{\"bogus\":1}")).unwrap_err().kind, ErrorKind::InvalidOptions);
+        assert_eq!(ClientOptions::from_json(Some("{")).unwrap_err().kind, ErrorKind::InvalidOptions);
+        assert_eq!(ListOptions::from_json(Some("{\"pageSize\":0}")).unwrap_err().kind, ErrorKind::InvalidOptions);
+    }
+}

@@ -1,0 +1,134 @@
+//! The contract between the core and each surface ([`SurfaceApi`]), the route of a decision, and
+//! the pieces the surfaces share: the Graph list and decision routes, the filter on statuses that
+//! still wait, and the schedule and ticket fields every surface maps alike.
+
+use reqwest::{Method, Url};
+use serde::Serialize;
+
+use crate::error::{ErrorKind, PimError, Result};
+use crate::http::paging::Page;
+use crate::http::urls::{Service, Urls, with_segment};
+use crate::model::PendingRequest;
+use crate::options::ListOptions;
+use crate::time::iso8601_seconds;
+use crate::validate::odata_literal;
+use crate::wire::{self, Approval, ReviewBody};
+
+/// What a surface is, as plain facts.
+pub(crate) struct Facts {
+    /// The name of its [`Surface`](crate::model::Surface) variant.
+    pub(crate) name: &'static str,
+    /// The service it is reached on, and so the token it takes.
+    pub(crate) service: Service,
+    /// Delegated scopes, any one of which may list its requests (none for ARM).
+    pub(crate) read_scopes: &'static [&'static str],
+    /// Delegated scopes, any one of which may decide them (none for ARM).
+    pub(crate) decide_scopes: &'static [&'static str],
+    /// The Graph version its decisions are batched under; `None` when its service has no batching.
+    pub(crate) batch_version: Option<&'static str>,
+}
+
+/// What the rest of the core needs from one surface.
+pub(crate) trait SurfaceApi: Sync {
+    fn facts(&self) -> &'static Facts;
+    /// Whether an approval id has a shape only this surface's ids have.
+    fn owns_id_shape(&self, _approval_id: &str) -> bool {
+        false
+    }
+    /// The first page of the requests waiting on the signed-in approver.
+    fn list_url(&self, urls: &Urls, options: &ListOptions) -> Result<Url>;
+    /// One page: the requests that still wait, as the model, and the next page's link.
+    fn read_page(&self, body: &[u8]) -> serde_json::Result<Page<PendingRequest>>;
+    /// Where and how a decision is read and sent. The id is validated here, before any URL exists.
+    fn decision_route(&self, urls: &Urls, approval_id: &str, review: &ReviewBody) -> Result<DecisionRoute>;
+    /// An approval as the service sends it, as steps. Graph's shape unless the surface says otherwise.
+    fn read_approval(&self, body: &[u8]) -> serde_json::Result<Approval> {
+        serde_json::from_slice(body)
+    }
+}
+
+/// How one decision is read and sent, whatever the surface.
+#[derive(Clone, Debug)]
+pub(crate) struct DecisionRoute {
+    /// The approval, read to find the step that is mine.
+    pub(crate) approval: Url,
+    /// The collection of steps; a step id is pushed onto it.
+    pub(crate) steps: Url,
+    pub(crate) method: Method,
+    pub(crate) body: Vec<u8>,
+}
+
+impl DecisionRoute {
+    pub(crate) fn step_url(&self, step_id: &str) -> Url {
+        with_segment(&self.steps, step_id)
+    }
+}
+
+/// Serializes a decision body; it cannot fail for these types, but is not unwrapped.
+pub(crate) fn body_bytes(body: &impl Serialize) -> Result<Vec<u8>> {
+    serde_json::to_vec(body).map_err(|e| PimError::new(ErrorKind::InvalidInput, e.to_string()))
+}
+
+/// The route of a Graph surface: read `{base}/{id}`, PATCH `{base}/{id}/{steps}/{step}`.
+pub(crate) fn graph_route(
+    urls: &Urls,
+    version: &str,
+    base: &[&str],
+    id: &str,
+    steps: &str,
+    review: &ReviewBody,
+) -> Result<DecisionRoute> {
+    let mut approval: Vec<&str> = base.to_vec();
+    approval.push(id);
+    let approval_url = urls.graph(version, &approval, &[]);
+    approval.push(steps);
+    Ok(DecisionRoute {
+        approval: approval_url,
+        steps: urls.graph(version, &approval, &[]),
+        method: Method::PATCH,
+        body: body_bytes(review)?,
+    })
+}
+
+/// `v1.0/...?$filter=status eq 'PendingApproval'&$expand=...[&$top=N]` on Graph.
+pub(crate) fn graph_list_url(urls: &Urls, segments: &[&str], expand: &str, options: &ListOptions) -> Url {
+    let filter = format!("status eq {}", odata_literal("PendingApproval"));
+    let top = options.page_size.map(|n| n.to_string());
+    let mut query = vec![("$filter", filter.as_str()), ("$expand", expand)];
+    if let Some(t) = &top {
+        query.push(("$top", t));
+    }
+    urls.graph("v1.0", segments, &query)
+}
+
+/// Keeps the requests whose status says they still wait for an approver, as the model.
+pub(crate) fn keep_waiting<W>(
+    items: Vec<W>,
+    status: impl Fn(&W) -> Option<&str>,
+    waiting: &[&str],
+    convert: impl Fn(W) -> PendingRequest,
+) -> Vec<PendingRequest> {
+    items.into_iter().filter(|w| waiting.iter().any(|s| wire::eq(status(w), s))).map(convert).collect()
+}
+
+/// Empty strings (Graph sends `"ticketNumber": ""`) are as good as absent.
+pub(crate) fn non_empty(s: Option<String>) -> Option<String> {
+    s.filter(|v| !v.trim().is_empty())
+}
+
+/// The fields every surface fills alike, from the shared schedule and ticket shapes.
+pub(crate) fn schedule_and_ticket(
+    p: &mut PendingRequest,
+    schedule: Option<wire::ScheduleInfo>,
+    ticket: Option<wire::TicketInfo>,
+) {
+    let schedule = schedule.unwrap_or_default();
+    let expiration = schedule.expiration.unwrap_or_default();
+    let ticket = ticket.unwrap_or_default();
+    p.ticket_system = non_empty(ticket.ticket_system);
+    p.ticket_number = non_empty(ticket.ticket_number);
+    p.starts_at = non_empty(schedule.start_date_time);
+    p.duration = non_empty(expiration.duration);
+    p.duration_seconds = p.duration.as_deref().and_then(iso8601_seconds);
+    p.ends_at = non_empty(expiration.end_date_time);
+}
