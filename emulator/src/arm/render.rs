@@ -28,10 +28,26 @@ fn approval_path(id: &str) -> String {
     format!("/providers/Microsoft.Authorization/roleAssignmentApprovals/{id}")
 }
 
+/// The kind of an ARM scope, as `expandedProperties.scope.type` spells it (the spec's examples and
+/// the demo: `subscription`, `resourcegroup`, `managementgroup`), from its path.
+fn scope_type(scope: &str) -> &'static str {
+    let parts: Vec<String> = scope.split('/').filter(|s| !s.is_empty()).map(|s| s.to_ascii_lowercase()).collect();
+    match parts.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        ["subscriptions", _] => "subscription",
+        ["subscriptions", _, "resourcegroups", _] => "resourcegroup",
+        ["providers", "microsoft.management", "managementgroups", _] => "managementgroup",
+        [] => "tenant",
+        _ => "resource",
+    }
+}
+
 /// An ARM `RoleAssignmentScheduleRequest`, names in `expandedProperties`.
 pub(super) fn request(t: &Tenant, r: &Request) -> Value {
-    let (scope_name, scope_type) =
-        t.arm_scopes.get(&r.scope.to_ascii_lowercase()).cloned().unwrap_or_else(|| (r.scope.clone(), "unknown".into()));
+    let (scope_name, scope_type) = match t.arm_scopes.get(&r.scope.to_ascii_lowercase()) {
+        Some((name, kind)) if kind != "unknown" => (name.clone(), kind.clone()),
+        Some((name, _)) => (name.clone(), scope_type(&r.scope).to_string()),
+        None => (r.scope.rsplit('/').next().unwrap_or_default().to_string(), scope_type(&r.scope).to_string()),
+    };
     let role_guid = r.role_definition_id.rsplit('/').next().unwrap_or_default().to_ascii_lowercase();
     let (role_name, role_type) = match t.arm_roles.get(&r.role_definition_id.to_ascii_lowercase()) {
         Some((name, kind)) => (Some(name.clone()), kind.clone()),
