@@ -47,6 +47,12 @@ impl Answer {
         Answer { route, status, body: Some(body), retry_after: None, lost: false, pause: None, location: None }
     }
 
+    /// The same answer, counted under another route.
+    pub fn on(mut self, route: &'static str) -> Answer {
+        self.route = route;
+        self
+    }
+
     pub fn empty(route: &'static str, status: StatusCode) -> Answer {
         Answer { route, status, body: None, retry_after: None, lost: false, pause: None, location: None }
     }
@@ -61,8 +67,15 @@ impl Answer {
         Answer::throttled_text(route, format_retry_after(wait))
     }
 
+    /// Graph's 429 as `concepts/throttling.md` shows it: `innerError` also carries `code` and
+    /// `status` "429" and the message "Please retry after".
     pub fn throttled_text(route: &'static str, retry_after: String) -> Answer {
-        let mut a = Answer::error(route, StatusCode::TOO_MANY_REQUESTS, "TooManyRequests", "Please retry again later.");
+        let mut a = Answer::json(
+            route,
+            StatusCode::TOO_MANY_REQUESTS,
+            json!({"error": {"code": "TooManyRequests", "message": "Please retry again later.",
+                   "innerError": {"code": "429", "status": "429", "message": "Please retry after"}}}),
+        );
         a.retry_after = Some(retry_after);
         a
     }

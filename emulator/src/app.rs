@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::faults::{FaultConfig, Faults};
+use crate::forms::Forms;
 use crate::gate::Gate;
 use crate::state::{Scenario, Tenant};
 use crate::throttle::Throttle;
@@ -30,6 +31,9 @@ pub struct Config {
     pub gate_after: Option<u64>,
     /// Serve https with a certificate signed by a CA made at start ([`crate::Running::ca_pem`]).
     pub tls: bool,
+    /// `KEY=VALUE` forms (see [`crate::forms::HELP`]): which published form to answer in where the
+    /// sources disagree or are silent.
+    pub forms: Vec<String>,
 }
 
 impl Default for Config {
@@ -42,6 +46,7 @@ impl Default for Config {
             faults: FaultConfig::default(),
             gate_after: None,
             tls: false,
+            forms: Vec::new(),
         }
     }
 }
@@ -52,6 +57,7 @@ pub(crate) type Stats = BTreeMap<(String, u16), u64>;
 /// Shared state behind every handler.
 pub(crate) struct App {
     tenant: Mutex<Tenant>,
+    forms: Mutex<Forms>,
     stats: Mutex<Stats>,
     pub minter: Minter,
     pub latency: Duration,
@@ -71,9 +77,15 @@ impl App {
         if let Some(seed) = &config.seed {
             tenant.load_seed(seed)?;
         }
+        let mut forms = Forms::default();
+        for pair in &config.forms {
+            forms.set_pair(pair)?;
+        }
+        tenant.set_replication(forms.replication, std::time::SystemTime::now());
         Ok(App {
             minter: Minter::new(&tenant.tenant_id),
             tenant: Mutex::new(tenant),
+            forms: Mutex::new(forms),
             stats: Mutex::new(Stats::new()),
             latency: config.latency,
             throttle: Throttle::new(config.write_rate),
@@ -84,9 +96,30 @@ impl App {
         })
     }
 
-    /// The tenant, even if a handler panicked while holding it (its data stays consistent per call).
+    /// The tenant, even if a handler panicked while holding it (its data stays consistent per call),
+    /// with every request past its 24 hours expired first.
     pub fn tenant(&self) -> MutexGuard<'_, Tenant> {
-        self.tenant.lock().unwrap_or_else(|e| e.into_inner())
+        let status = self.forms().expiry_request_status;
+        let mut t = self.tenant.lock().unwrap_or_else(|e| e.into_inner());
+        t.expire_due(std::time::SystemTime::now(), &status);
+        t
+    }
+
+    /// The forms in effect now (a copy: forms may change between calls, not within one).
+    pub fn forms(&self) -> Forms {
+        self.forms.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Applies `{"KEY": "VALUE", ...}` to the forms (all or nothing) and returns them all.
+    pub fn set_forms(&self, body: &Value) -> Result<Value, String> {
+        let next = self.forms().apply(body)?;
+        let replication = next.replication;
+        let changed = replication != self.forms().replication;
+        *self.forms.lock().unwrap_or_else(|e| e.into_inner()) = next.clone();
+        if changed {
+            self.tenant().set_replication(replication, std::time::SystemTime::now());
+        }
+        Ok(next.describe())
     }
 
     /// Counts one answer for `/_emulator/stats`.

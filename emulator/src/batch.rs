@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::answer::{Answer, Call};
 use crate::app::App;
 use crate::faults::{CallKind, inject};
-use crate::{graph, odata};
+use crate::{graph, odata, token};
 
 const ROUTE: &str = "/{ver}/$batch";
 const MAX_ITEMS: usize = 20;
@@ -55,9 +55,12 @@ pub(crate) async fn route(app: &App, call: &Call<'_>) -> Answer {
     let mut lost = false;
     let mut pause = None;
     let mut responses: Vec<Value> = Vec::with_capacity(items.len());
+    // Items inherit the batch's token: one whose token is refused (401) never waits at the gate.
+    let token_ok = app.minter.check(call.authorization(), token::GRAPH_AUDIENCE).is_ok();
     for item in items {
         let method = item.get("method").and_then(Value::as_str).unwrap_or("GET").to_ascii_uppercase();
-        if Method::from_bytes(method.as_bytes()).is_ok_and(|m| CallKind::of(&m) == CallKind::Write) {
+        let url = item.get("url").and_then(Value::as_str).unwrap_or_default();
+        if token_ok && Method::from_bytes(method.as_bytes()).is_ok_and(|m| CallKind::of(&m, url) == CallKind::Write) {
             // Items are worked in order: a decision waits here while the gate is closed.
             app.gate.admit().await;
         }
@@ -122,9 +125,16 @@ fn answer_item(app: &App, call: &Call, version: &str, item: &Value) -> (Value, b
         body: &body_bytes,
         base: call.base.clone(),
     };
-    let mut answer = inject::run(&app.faults, false, &method, || graph::route(app, &sub));
+    let mut answer = inject::run(&app.faults, false, &method, path, || graph::route(app, &sub));
     let request_id = uuid::Uuid::new_v4().to_string();
-    answer.stamp(&request_id, None);
+    // The item's own client-request-id, else the batch's (json-batching.md shows it in items' errors).
+    let client_request_id = sub
+        .headers
+        .get("client-request-id")
+        .or_else(|| call.headers.get("client-request-id"))
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string);
+    answer.stamp(&request_id, client_request_id.as_deref());
     app.count(&format!("{} {} [batch item]", method, answer.route), answer.status.as_u16());
     let mut item_headers = json!({ "request-id": request_id });
     if answer.body.is_some() {

@@ -1,6 +1,7 @@
 //! The control API under `/_emulator/`, for tests, benchmarks and demos: tokens, the record of
-//! decisions, request counts, the tenant's people, faults, the gate, redirects, and waiting on
-//! events. Its answers are not delayed, faulted, gated or redirected.
+//! decisions, request counts, the tenant's people, faults, the gate, redirects, waiting on
+//! events, the forms (`/_emulator/forms`) and ageing requests (`/_emulator/requests/{id}/expire`,
+//! `/age`). Its answers are not delayed, faulted, gated or redirected.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -11,6 +12,7 @@ use serde_json::{Value, json};
 use crate::answer::{Answer, Call};
 use crate::app::App;
 use crate::gate::{Counters, Gate};
+use crate::state::Surface;
 use crate::time::iso;
 use crate::token;
 
@@ -34,6 +36,25 @@ pub(crate) async fn route(app: &App, call: &Call<'_>) -> Answer {
         (Method::GET, ["_emulator", "gate"]) => Answer::json("/_emulator/gate", StatusCode::OK, app.gate.describe()),
         (Method::POST, ["_emulator", "gate"]) => settings("/_emulator/gate", app.gate.set(&body(call))),
         (Method::GET, ["_emulator", "tenant"]) => tenant(app),
+        (Method::GET, ["_emulator", "forms"]) => {
+            Answer::json("/_emulator/forms", StatusCode::OK, app.forms().describe())
+        }
+        (Method::POST, ["_emulator", "forms"]) => settings("/_emulator/forms", app.set_forms(&body(call))),
+        (Method::POST, ["_emulator", "requests", id, "expire"]) => age(app, call, id, None),
+        (Method::POST, ["_emulator", "requests", id, "age"]) => {
+            let b = body(call);
+            let minutes = b.get("minutes").and_then(Value::as_f64).unwrap_or(0.0)
+                + 60.0 * b.get("hours").and_then(Value::as_f64).unwrap_or(0.0);
+            if !(minutes > 0.0 && minutes < 1e7) {
+                return Answer::error(
+                    "/_emulator/requests/{id}/age",
+                    StatusCode::BAD_REQUEST,
+                    "BadRequest",
+                    "send {\"hours\": N} or {\"minutes\": N} (more than 0)",
+                );
+            }
+            age(app, call, id, Some(Duration::from_secs_f64(minutes * 60.0)))
+        }
         _ => Answer::error("/_emulator/*", StatusCode::NOT_FOUND, "NotFound", "No such control route."),
     }
 }
@@ -90,14 +111,59 @@ fn stats(app: &App) -> Answer {
     )
 }
 
-/// `GET /_emulator/tenant`: the tenant id, the default approver and the people.
+/// `POST /_emulator/requests/{id}/expire` (`by` = None) expires the request now;
+/// `POST /_emulator/requests/{id}/age` with `{"hours": N}` or `{"minutes": N}` moves it back in
+/// time, and one moved past its 24 hours expires as it would have. `?surface=directory|group|arm`
+/// picks one when two surfaces share the id (otherwise all of them). Answers what it did.
+fn age(app: &App, call: &Call, id: &str, by: Option<Duration>) -> Answer {
+    let route = if by.is_some() { "/_emulator/requests/{id}/age" } else { "/_emulator/requests/{id}/expire" };
+    let surface = match call.query.get("surface").map(|s| s.to_ascii_lowercase()) {
+        None => None,
+        Some(s) if s == "directory" => Some(Surface::Directory),
+        Some(s) if s == "group" => Some(Surface::Group),
+        Some(s) if s == "arm" => Some(Surface::Arm),
+        Some(other) => {
+            return Answer::error(route, StatusCode::BAD_REQUEST, "BadRequest", format!("Unknown surface '{other}'."));
+        }
+    };
+    let status = app.forms().expiry_request_status;
+    let mut t = app.tenant();
+    let found: Vec<usize> =
+        t.find_all(id).into_iter().filter(|i| surface.is_none_or(|s| t.requests[*i].surface == s)).collect();
+    if found.is_empty() {
+        return Answer::error(route, StatusCode::NOT_FOUND, "NotFound", format!("No request '{id}'."));
+    }
+    for &i in &found {
+        match by {
+            None => {
+                t.expire(i, &status);
+            }
+            Some(d) => t.age(i, d),
+        }
+    }
+    t.expire_due(std::time::SystemTime::now(), &status);
+    let value: Vec<Value> = found
+        .iter()
+        .map(|&i| {
+            let r = &t.requests[i];
+            json!({
+                "id": r.id, "surface": format!("{:?}", r.surface), "status": r.status,
+                "createdDateTime": iso(r.created), "expiresDateTime": iso(r.expires_at),
+                "steps": r.steps.iter().map(|s| json!({"id": s.id, "status": s.status})).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Answer::json(route, StatusCode::OK, json!({ "value": value }))
+}
+
+/// `GET /_emulator/tenant`: the tenant id, the default approver and the people (by display name,
+/// then id: the same order every time).
 fn tenant(app: &App) -> Answer {
     let t = app.tenant();
-    let users: Vec<Value> = t
-        .users
-        .values()
-        .map(|u| json!({"id": u.id, "displayName": u.display_name, "userPrincipalName": u.upn}))
-        .collect();
+    let mut people: Vec<&crate::state::User> = t.users.values().collect();
+    people.sort_by(|a, b| a.display_name.cmp(&b.display_name).then_with(|| a.id.cmp(&b.id)));
+    let users: Vec<Value> =
+        people.iter().map(|u| json!({"id": u.id, "displayName": u.display_name, "userPrincipalName": u.upn})).collect();
     Answer::json(
         "/_emulator/tenant",
         StatusCode::OK,

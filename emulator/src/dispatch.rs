@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use crate::answer::{Answer, Call};
 use crate::app::App;
 use crate::faults::{CallKind, inject};
-use crate::{arm, batch, control, graph, odata};
+use crate::{arm, batch, control, graph, odata, token};
 
 pub(crate) async fn dispatch(
     State(app): State<Arc<App>>,
@@ -34,8 +34,14 @@ pub(crate) async fn dispatch(
     };
     let is_control = call.segments.first().map(String::as_str) == Some("_emulator");
     let redirect = app.redirect();
-    if !is_control && redirect.is_none() && CallKind::of(&method) == CallKind::Write {
-        // A decision waits here while the gate is closed (batch items wait in batch::route).
+    let arm = arm::is_arm_path(&path);
+    if !is_control
+        && redirect.is_none()
+        && CallKind::of(&method, &path) == CallKind::Write
+        && app.minter.check(call.authorization(), if arm { token::ARM_AUDIENCE } else { token::GRAPH_AUDIENCE }).is_ok()
+    {
+        // A decision waits here while the gate is closed (batch items wait in batch::route); one
+        // whose token is refused (401) is answered at once and never counted as held or let through.
         app.gate.admit().await;
     }
     let mut answer = if is_control {
@@ -48,10 +54,10 @@ pub(crate) async fn dispatch(
     } else if batch::is_batch(&call) {
         // Faults are rolled per item inside the batch.
         batch::route(&app, &call).await
-    } else if arm::is_arm_path(&path) {
-        inject::run(&app.faults, true, &method, || arm::route(&app, &call, &path))
+    } else if arm {
+        inject::run(&app.faults, true, &method, &path, || arm::route(&app, &call, &path))
     } else {
-        inject::run(&app.faults, false, &method, || graph::route(&app, &call))
+        inject::run(&app.faults, false, &method, &path, || graph::route(&app, &call))
     };
     if !is_control && !app.latency.is_zero() {
         tokio::time::sleep(app.latency).await;
@@ -59,17 +65,19 @@ pub(crate) async fn dispatch(
     if let Some(pause) = answer.pause {
         tokio::time::sleep(pause).await;
     }
-    answer.stamp(&request_id, headers.get("client-request-id").and_then(|h| h.to_str().ok()));
+    let client_request_id = headers.get("client-request-id").and_then(|h| h.to_str().ok());
+    answer.stamp(&request_id, client_request_id);
     app.count(&format!("{} {}", method, answer.route), answer.status.as_u16());
     if !is_control {
         app.gate.bump();
     }
-    respond(answer, &request_id)
+    respond(answer, &request_id, client_request_id)
 }
 
-/// The HTTP response for an answer: its body, `request-id` (three names, as Graph sends),
+/// The HTTP response for an answer: its body, `request-id` and `x-ms-request-id`,
+/// `client-request-id` (the caller's when it sent one, else the request id, as users observe),
 /// `Retry-After`, `Location`, and `WWW-Authenticate` on 401. A lost answer is a broken body.
-fn respond(answer: Answer, request_id: &str) -> Response {
+fn respond(answer: Answer, request_id: &str, client_request_id: Option<&str>) -> Response {
     if answer.lost {
         // The work is done; the answer never arrives.
         let broken = futures_util::stream::once(async {
@@ -85,6 +93,9 @@ fn respond(answer: Answer, request_id: &str) -> Response {
     if let Ok(v) = HeaderValue::from_str(request_id) {
         h.insert("request-id", v.clone());
         h.insert("x-ms-request-id", v.clone());
+        h.insert("client-request-id", v);
+    }
+    if let Some(v) = client_request_id.and_then(|c| HeaderValue::from_str(c).ok()) {
         h.insert("client-request-id", v);
     }
     if let Some(text) = &answer.retry_after {

@@ -24,6 +24,7 @@
 //! | `faults/` | `mod` (rates and counters), `schedule` (rules), `inject` (what a fault does to an answer) |
 //! | `gate`, `throttle` | holding decisions at a known point; the per-token write bucket |
 //! | `state/` | `model` (the tenant and its rules: who may decide, applying a decision, refusals), `scenarios` (demo, empty, bulk:N), `seed` (seed files) |
+//! | `forms` | the published forms the emulator can answer in where sources disagree (`--form`, `/_emulator/forms`) |
 //! | `token`, `tls`, `odata`, `time`, `splitmix` | self-contained helpers with no knowledge of HTTP routes |
 //!
 //! Where this differs from the shape issue 10 recommends, and why:
@@ -39,6 +40,7 @@
 //!   tenant to `app` (they are about HTTP, not the tenant); `time` and `splitmix` are shared by
 //!   the model, the routes and the fault generator, so they belong to none of them.
 
+pub mod forms;
 pub mod odata;
 pub mod state;
 pub mod time;
@@ -92,6 +94,11 @@ impl Running {
     /// Sets the gate, as `POST /_emulator/gate` does.
     pub fn set_gate(&self, settings: &Value) -> Result<Value, String> {
         self.app.gate.set(settings)
+    }
+
+    /// Changes the forms, as `POST /_emulator/forms` does: `{"group.stageId": "own", ...}`.
+    pub fn set_forms(&self, forms: &Value) -> Result<Value, String> {
+        self.app.set_forms(forms)
     }
 
     pub fn stop(self) {

@@ -1,6 +1,7 @@
 //! `pim-emulator --listen 127.0.0.1:0 --scenario demo|empty|bulk:N [--latency-ms N] [--seed-file FILE]
 //!  [--write-rate N] [--fail-rate F] [--throttle-rate F] [--lost-response-rate F] [--reset-rate F]
-//!  [--slow-rate F] [--slow-ms N] [--fault-seed N] [--fault-schedule RULE]... [--gate-after N]`
+//!  [--slow-rate F] [--slow-ms N] [--fault-seed N] [--fault-schedule RULE]... [--gate-after N]
+//!  [--tls-ca-out FILE] [--form KEY=VALUE]...`
 //!
 //! Prints `listening http://HOST:PORT` as its first line, then serves until killed. When fault
 //! rates are set, the seed behind them goes to standard error (`fault seed N`), to replay a run.
@@ -63,6 +64,10 @@ struct Args {
     /// (trust it, e.g. with SSL_CERT_FILE, to reach the emulator).
     #[arg(long, value_name = "FILE")]
     tls_ca_out: Option<std::path::PathBuf>,
+    /// Where Microsoft's sources disagree or are silent, answer in this form (repeatable), e.g.
+    /// `group.stageId=own`, `arm.decisionBody=properties`, `replication=reads:2`; see --help.
+    #[arg(long, value_name = "KEY=VALUE", long_help = pim_emulator::forms::HELP)]
+    form: Vec<String>,
 }
 
 #[tokio::main]
@@ -98,6 +103,7 @@ async fn main() {
         },
         gate_after: args.gate_after,
         tls: args.tls_ca_out.is_some(),
+        forms: args.form.clone(),
     };
     let rates = [args.fail_rate, args.throttle_rate, args.lost_response_rate, args.reset_rate, args.slow_rate];
     let running = match pim_emulator::start(&args.listen, config).await {

@@ -13,9 +13,13 @@ use sha2::{Digest, Sha256};
 pub const GRAPH_AUDIENCE: &str = "https://graph.microsoft.com";
 pub const ARM_AUDIENCE: &str = "https://management.azure.com/";
 
-/// Scopes a default Graph token carries: what listing and deciding need on every Graph surface.
-pub const DEFAULT_GRAPH_SCOPES: &[&str] =
-    &["RoleAssignmentSchedule.ReadWrite.Directory", "PrivilegedAssignmentSchedule.ReadWrite.AzureADGroup"];
+/// Scopes a default Graph token carries: what listing and deciding need on every Graph surface,
+/// and the directory look-ups around them (names in bulk through `directoryObjects/getByIds`).
+pub const DEFAULT_GRAPH_SCOPES: &[&str] = &[
+    "RoleAssignmentSchedule.ReadWrite.Directory",
+    "PrivilegedAssignmentSchedule.ReadWrite.AzureADGroup",
+    "Directory.Read.All",
+];
 
 /// What a checked token says about its caller.
 #[derive(Clone, Debug)]

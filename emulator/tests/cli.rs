@@ -69,3 +69,30 @@ fn reports_the_fault_seed_and_refuses_a_bad_schedule() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("throttle@write:0"));
 }
+
+#[test]
+fn takes_forms_and_refuses_an_unknown_one() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pim-emulator"))
+        .args(["--scenario", "empty", "--form", "group.stageId=own", "--form", "replication=reads:2"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let base = line.trim().strip_prefix("listening ").expect("first line is `listening URL`").to_string();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let forms: serde_json::Value =
+        rt.block_on(async { reqwest::get(format!("{base}/_emulator/forms")).await.unwrap().json().await.unwrap() });
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert_eq!((forms["group.stageId"].as_str(), forms["replication"].as_str()), (Some("own"), Some("reads:2")));
+    let bad =
+        Command::new(env!("CARGO_BIN_EXE_pim-emulator")).args(["--form", "group.stageId=maybe"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("group.stageId"));
+    let help = Command::new(env!("CARGO_BIN_EXE_pim-emulator")).arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    for key in pim_emulator::forms::KEYS {
+        assert!(help.contains(key), "--help names the form {key}");
+    }
+}

@@ -294,13 +294,21 @@ async fn groups_answer_with_stages_in_v1_and_steps_in_beta() {
     let v1 = t.get(&format!("{GROUPS}/assignmentApprovals/{id}"), &tok).await;
     let stage = v1["stages"][0]["id"].as_str().unwrap().to_string();
     assert!(v1.get("steps").is_none());
+    // As the one published approver example: the stage id is the approval's, and the stage that
+    // waits on me is Completed, NotReviewed, assigned to me.
+    assert_eq!(stage, id);
+    assert_eq!(
+        (&v1["stages"][0]["status"], &v1["stages"][0]["reviewResult"], &v1["stages"][0]["assignedToMe"]),
+        (&json!("Completed"), &json!("NotReviewed"), &json!(true))
+    );
     let beta = t.get(&format!("/beta/identityGovernance/privilegedAccess/group/assignmentApprovals/{id}"), &tok).await;
     assert_eq!(beta["steps"][0]["id"], stage.as_str());
     // The plain collection needs a groupId or principalId filter, as in Graph.
     let (s, h, b) = t.call(Method::GET, &format!("{GROUPS}/assignmentScheduleRequests"), Some(&tok), None).await;
     assert_graph_error(s, &h, &b, StatusCode::BAD_REQUEST);
-    // v1.0 has no steps; beta decides through them.
-    let (s, _, _) = t
+    // v1.0 has no steps (Graph: 400 for a segment it does not know); beta decides through them,
+    // with the approval's own id as EasyPIM sends it.
+    let (s, h, b) = t
         .call(
             Method::PATCH,
             &format!("{GROUPS}/assignmentApprovals/{id}/steps/{stage}"),
@@ -308,7 +316,8 @@ async fn groups_answer_with_stages_in_v1_and_steps_in_beta() {
             Some(json!({"reviewResult": "Approve"})),
         )
         .await;
-    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_graph_error(s, &h, &b, StatusCode::BAD_REQUEST);
+    assert_eq!(b["error"]["message"], "Resource not found for the segment 'steps'.");
     let (s, _, _) = t
         .call(
             Method::PATCH,
@@ -354,7 +363,9 @@ async fn arm_lists_pages_and_decides_with_either_body_form() {
     assert!(items[0]["properties"]["expandedProperties"]["principal"]["displayName"].is_string());
     let approval = items[0]["properties"]["approvalId"].as_str().unwrap().to_string();
     let a = t.get(&format!("{approval}?api-version=2021-01-01-preview"), &arm).await;
-    let stage = a["properties"]["stages"][0]["name"].as_str().unwrap().to_string();
+    // The stage is addressed by its id's last segment; its name differs, as in the spec's example.
+    let stage = last_segment(&a["properties"]["stages"][0]["id"]);
+    assert_ne!(a["properties"]["stages"][0]["name"].as_str().unwrap(), stage);
     assert_eq!(a["properties"]["stages"][0]["properties"]["assignedToMe"], true);
     // PATCH with the body at the top level.
     let (s, _, b) = t
@@ -370,7 +381,7 @@ async fn arm_lists_pages_and_decides_with_either_body_form() {
     // PUT with the body wrapped in properties.
     let second = items[1]["properties"]["approvalId"].as_str().unwrap().to_string();
     let a2 = t.get(&format!("{second}?api-version=2021-01-01-preview"), &arm).await;
-    let stage2 = a2["properties"]["stages"][0]["name"].as_str().unwrap().to_string();
+    let stage2 = last_segment(&a2["properties"]["stages"][0]["id"]);
     let (s, _, b) = t
         .call(
             Method::PUT,
@@ -394,6 +405,10 @@ async fn arm_lists_pages_and_decides_with_either_body_form() {
     assert_eq!((d[0]["justification"].as_str(), d[1]["justification"].as_str()), (Some("top"), Some("wrapped")));
     let after = t.get(ARM_LIST, &arm).await;
     assert_eq!(after["value"].as_array().unwrap().len(), 1);
+}
+
+fn last_segment(id: &Value) -> String {
+    id.as_str().unwrap().rsplit('/').next().unwrap().to_string()
 }
 
 #[tokio::test]

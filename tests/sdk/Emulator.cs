@@ -62,11 +62,20 @@ public sealed class Emulator : IDisposable
         return json.GetProperty("access_token").GetString()!;
     }
 
-    /// Microsoft's GraphServiceClient, with its v1.0 base URL set to the emulator.
-    public async Task<GraphServiceClient> GraphAsync(string version = "v1.0")
+    /// Microsoft's GraphServiceClient, with its v1.0 base URL set to the emulator; `token` is the
+    /// body of the token request (the default approver when not given).
+    public async Task<GraphServiceClient> GraphAsync(string version = "v1.0", object? token = null)
     {
-        var auth = new BaseBearerTokenAuthenticationProvider(new FixedToken(await TokenAsync()));
+        var auth = new BaseBearerTokenAuthenticationProvider(new FixedToken(await TokenAsync(token)));
         return new GraphServiceClient(new HttpClient(), auth, $"{BaseUrl}/{version}");
+    }
+
+    /// A control call (`/_emulator/...`) with a JSON body; its answer.
+    public async Task<JsonElement> ControlAsync(string path, object? body = null)
+    {
+        var response = await _http.PostAsJsonAsync($"{BaseUrl}/_emulator/{path}", body ?? new { });
+        response.EnsureSuccessStatusCode();
+        return await response.Content.ReadFromJsonAsync<JsonElement>();
     }
 
     public async Task<JsonElement[]> DecisionsAsync()

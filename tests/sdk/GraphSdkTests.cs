@@ -140,6 +140,100 @@ public class GraphSdkTests
         Assert.Single(await emu.DecisionsAsync());
     }
 
+    [Fact]
+    public async Task Reads_a_group_stage_that_expired_and_its_refused_decision()
+    {
+        using var emu = new Emulator("demo");
+        var graph = await emu.GraphAsync();
+        var approvalId = await FirstGroupApprovalAsync(graph);
+        await emu.ControlAsync($"requests/{approvalId}/expire");
+        var approvals = graph.IdentityGovernance.PrivilegedAccess.Group.AssignmentApprovals;
+        var stage = Assert.Single((await approvals[approvalId].Stages.GetAsync())!.Value!);
+        Assert.Equal("Expired", stage.Status);
+        Assert.Equal("NotReviewed", stage.ReviewResult);
+        var refused = await Assert.ThrowsAsync<ODataError>(() =>
+            approvals[approvalId].Stages[stage.Id].PatchAsync(new ApprovalStage { ReviewResult = "Approve", Justification = "late" }));
+        Assert.Equal(409, refused.ResponseStatusCode);
+        var request = await graph.IdentityGovernance.PrivilegedAccess.Group.AssignmentScheduleRequests[approvalId].GetAsync();
+        Assert.NotEqual("PendingApproval", request!.Status);
+        Assert.Empty(await emu.DecisionsAsync());
+    }
+
+    [Fact]
+    public async Task Looks_up_names_in_the_directory_as_scripts_do()
+    {
+        using var emu = new Emulator("demo");
+        var graph = await emu.GraphAsync();
+        var requests = await graph.RoleManagement.Directory.RoleAssignmentScheduleRequests.FilterByCurrentUserWithOn("approver")
+            .GetAsFilterByCurrentUserWithOnGetResponseAsync(c => c.QueryParameters.Filter = Pending);
+        var first = requests!.Value!.First();
+        var user = await graph.Users[first.PrincipalId].GetAsync();
+        Assert.False(string.IsNullOrEmpty(user!.DisplayName));
+        var objects = await graph.DirectoryObjects.GetByIds.PostAsGetByIdsPostResponseAsync(new Microsoft.Graph.DirectoryObjects.GetByIds.GetByIdsPostRequestBody
+        {
+            Ids = requests.Value!.Select(r => r.PrincipalId!).Distinct().ToList(),
+            Types = ["user"],
+        });
+        Assert.Equal(requests.Value!.Select(r => r.PrincipalId).Distinct().Count(), objects!.Value!.Count);
+        Assert.All(objects.Value!, o => Assert.False(string.IsNullOrEmpty(Assert.IsType<User>(o).DisplayName)));
+        var role = await graph.RoleManagement.Directory.RoleDefinitions[first.RoleDefinitionId].GetAsync();
+        Assert.True(role!.IsBuiltIn);
+        var activated = await graph.DirectoryRolesWithRoleTemplateId(first.RoleDefinitionId!).GetAsync();
+        Assert.Equal(role.DisplayName, activated!.DisplayName);
+        var groupId = (await graph.IdentityGovernance.PrivilegedAccess.Group.AssignmentScheduleRequests.FilterByCurrentUserWithOn("approver")
+            .GetAsFilterByCurrentUserWithOnGetResponseAsync(c => c.QueryParameters.Filter = Pending))!.Value!.First().GroupId;
+        var group = await graph.Groups[groupId].GetAsync();
+        Assert.False(string.IsNullOrEmpty(group!.DisplayName));
+        var asObject = await graph.DirectoryObjects[groupId].GetAsync();
+        Assert.IsType<Group>(asObject);
+    }
+
+    [Fact]
+    public async Task A_requester_activates_through_the_SDK_and_the_approver_sees_it_waiting()
+    {
+        using var emu = new Emulator("empty");
+        var requester = await emu.GraphAsync(token: new { user = "AdeleV@contoso.onmicrosoft.com" });
+        var adele = (await requester.Users["AdeleV@contoso.onmicrosoft.com"].GetAsync())!.Id;
+        var created = await requester.RoleManagement.Directory.RoleAssignmentScheduleRequests.PostAsync(new UnifiedRoleAssignmentScheduleRequest
+        {
+            Action = UnifiedRoleScheduleRequestActions.SelfActivate,
+            PrincipalId = adele,
+            RoleDefinitionId = "fe930be7-5e62-47db-91af-98c3a49a38b1",
+            DirectoryScopeId = "/",
+            Justification = "Offboard the leavers",
+            ScheduleInfo = new RequestSchedule
+            {
+                StartDateTime = DateTimeOffset.UtcNow,
+                Expiration = new ExpirationPattern { Type = ExpirationPatternType.AfterDuration, Duration = TimeSpan.FromHours(2) },
+            },
+        });
+        Assert.Equal("PendingApproval", created!.Status);
+        Assert.Equal(created.Id, created.ApprovalId);
+        var group = await requester.IdentityGovernance.PrivilegedAccess.Group.AssignmentScheduleRequests.PostAsync(new PrivilegedAccessGroupAssignmentScheduleRequest
+        {
+            Action = ScheduleRequestActions.SelfActivate,
+            AccessId = PrivilegedAccessGroupRelationships.Member,
+            PrincipalId = adele,
+            GroupId = "2b5ed229-4072-478d-9504-a047ebd4b07d",
+            ScheduleInfo = new RequestSchedule
+            {
+                StartDateTime = DateTimeOffset.UtcNow,
+                Expiration = new ExpirationPattern { Type = ExpirationPatternType.AfterDuration, Duration = TimeSpan.FromHours(2) },
+            },
+        });
+        Assert.Equal("PendingApproval", group!.Status);
+
+        var approver = await emu.GraphAsync();
+        var waiting = await approver.RoleManagement.Directory.RoleAssignmentScheduleRequests.FilterByCurrentUserWithOn("approver")
+            .GetAsFilterByCurrentUserWithOnGetResponseAsync(c => c.QueryParameters.Filter = Pending);
+        Assert.Equal(created.Id, Assert.Single(waiting!.Value!).Id);
+        var approvals = approver.IdentityGovernance.PrivilegedAccess.Group.AssignmentApprovals;
+        var stage = Assert.Single((await approvals[group.Id].Stages.GetAsync())!.Value!);
+        Assert.Equal(group.Id, stage.Id);
+        await approvals[group.Id].Stages[stage.Id].PatchAsync(new ApprovalStage { ReviewResult = "Approve", Justification = "ok" });
+        Assert.Single(await emu.DecisionsAsync());
+    }
+
     private static async Task<string> FirstGroupApprovalAsync(GraphServiceClient graph)
     {
         var requests = await graph.IdentityGovernance.PrivilegedAccess.Group.AssignmentScheduleRequests.FilterByCurrentUserWithOn("approver")

@@ -48,12 +48,23 @@ pub(crate) enum CallKind {
 }
 
 impl CallKind {
-    pub fn of(method: &axum::http::Method) -> CallKind {
+    /// A GET is a read; a decision (a `PATCH` or `PUT` of an approval's step or stage) is a write;
+    /// anything else, creating a request included, is neither.
+    pub fn of(method: &axum::http::Method, path: &str) -> CallKind {
         match *method {
             axum::http::Method::GET => CallKind::Read,
-            axum::http::Method::PATCH | axum::http::Method::PUT => CallKind::Write,
+            axum::http::Method::PATCH | axum::http::Method::PUT if is_decision_path(path) => CallKind::Write,
             _ => CallKind::Other,
         }
+    }
+}
+
+/// Whether a path addresses one step or stage of an approval (`.../steps/{id}`, `.../stages/{id}`).
+pub(crate) fn is_decision_path(path: &str) -> bool {
+    let segments: Vec<&str> = path.split('?').next().unwrap_or_default().split('/').filter(|s| !s.is_empty()).collect();
+    segments.len() >= 2 && {
+        let parent = segments[segments.len() - 2];
+        parent.eq_ignore_ascii_case("steps") || parent.eq_ignore_ascii_case("stages")
     }
 }
 

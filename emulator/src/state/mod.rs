@@ -5,5 +5,7 @@ mod model;
 mod scenarios;
 mod seed;
 
-pub use model::{DOMAIN, Decision, NewRequest, Refusal, Request, Step, Surface, Target, Tenant, User, stable_guid};
+pub use model::{
+    DOMAIN, Decision, EXPIRY, NewRequest, Refusal, Request, Step, Surface, Target, Tenant, User, stable_guid,
+};
 pub use scenarios::{ARM_ROLES, Scenario};

@@ -291,6 +291,10 @@ impl Tenant {
                     let scope = scopes[s].0.as_str();
                     let role_definition_id =
                         format!("{scope}/providers/Microsoft.Authorization/roleDefinitions/{}", ARM_ROLES[role].0);
+                    self.arm_roles.insert(
+                        role_definition_id.to_ascii_lowercase(),
+                        (ARM_ROLES[role].1.to_string(), "BuiltInRole".to_string()),
+                    );
                     (8, Target::AzureRole { scope, role_definition_id })
                 }
             };

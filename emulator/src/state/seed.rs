@@ -4,27 +4,31 @@ use std::time::SystemTime;
 
 use serde_json::Value;
 
-use super::model::{DOMAIN, NewRequest, Target, Tenant, User};
+use super::model::{DOMAIN, EXPIRY, NewRequest, Surface, Target, Tenant, User};
+use super::scenarios::ARM_ROLES;
 use crate::time::parse_iso;
 
 impl Tenant {
     /// Loads `{"value": [request, ...]}` (a Graph or ARM list response) and adds each request as
     /// pending, decidable by the default approver: directory-role requests, group requests (objects
     /// with `groupId`) and ARM requests (objects with `properties`). Unknown principals, roles and
-    /// groups get placeholder names.
+    /// groups get placeholder names (ARM roles: the seed's `expandedProperties.roleDefinition` when
+    /// it has one). Two surfaces may use the same id; one surface may not use it twice. A seeded
+    /// request keeps its `createdDateTime` but waits 24 hours from loading before it expires.
     pub fn load_seed(&mut self, doc: &Value) -> Result<usize, String> {
         let items = doc
             .get("value")
             .and_then(Value::as_array)
             .ok_or("the seed file must be a JSON object with a \"value\" array")?;
+        let loaded = SystemTime::now();
         for (i, item) in items.iter().enumerate() {
-            self.add_seed(i, item)?;
+            self.add_seed(i, item, loaded)?;
         }
         Ok(items.len())
     }
 
     /// Adds seed request `i`.
-    fn add_seed(&mut self, i: usize, item: &Value) -> Result<(), String> {
+    fn add_seed(&mut self, i: usize, item: &Value, loaded: SystemTime) -> Result<(), String> {
         let arm = item.get("properties").filter(|p| p.is_object());
         let body = arm.unwrap_or(item);
         let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
@@ -50,6 +54,16 @@ impl Tenant {
             approvers: vec![self.default_approver.clone()],
         };
         let (group, role) = (text("groupId"), text("roleDefinitionId"));
+        let surface = if group.is_some() {
+            Surface::Group
+        } else if arm.is_some() {
+            Surface::Arm
+        } else {
+            Surface::Directory
+        };
+        if self.find_on(surface, &new.id).is_some() {
+            return Err(format!("seed request {i} repeats the id '{}' on the same surface", new.id));
+        }
         let r = if let Some(group_id) = &group {
             self.groups.entry(group_id.clone()).or_insert_with(|| format!("Group {}", short(group_id)));
             let access_id = text("accessId").unwrap_or_else(|| "member".into());
@@ -58,8 +72,22 @@ impl Tenant {
             let scope = text("scope").ok_or(format!("seed request {i} has no \"properties.scope\""))?;
             let role = role.ok_or(format!("seed request {i} has no \"roleDefinitionId\""))?;
             if let Some(name) = body.pointer("/expandedProperties/scope/displayName").and_then(Value::as_str) {
-                self.arm_scopes.insert(scope.to_ascii_lowercase(), (name.to_string(), "unknown".into()));
+                let kind = body.pointer("/expandedProperties/scope/type").and_then(Value::as_str).unwrap_or("unknown");
+                self.arm_scopes.insert(scope.to_ascii_lowercase(), (name.to_string(), kind.to_string()));
             }
+            let guid = role.rsplit('/').next().unwrap_or_default().to_ascii_lowercase();
+            let builtin = ARM_ROLES.iter().find(|(g, _)| *g == guid).map(|(_, n)| n.to_string());
+            let shown = body.pointer("/expandedProperties/roleDefinition/displayName").and_then(Value::as_str);
+            let kind = body.pointer("/expandedProperties/roleDefinition/type").and_then(Value::as_str);
+            let entry = match (shown, builtin) {
+                (Some(name), b) => (
+                    name.to_string(),
+                    kind.unwrap_or(if b.is_some() { "BuiltInRole" } else { "CustomRole" }).to_string(),
+                ),
+                (None, Some(name)) => (name, "BuiltInRole".to_string()),
+                (None, None) => (format!("Role {}", short(&guid)), kind.unwrap_or("CustomRole").to_string()),
+            };
+            self.arm_roles.entry(role.to_ascii_lowercase()).or_insert(entry);
             self.add_pending(Target::AzureRole { scope: &scope, role_definition_id: role }, new)
         } else {
             let role_id = role.ok_or(format!("seed request {i} has no \"roleDefinitionId\""))?;
@@ -85,6 +113,7 @@ impl Tenant {
             r.end = s("endDateTime").and_then(|d| parse_iso(&d));
         }
         r.start = body.pointer("/scheduleInfo/startDateTime").and_then(Value::as_str).and_then(parse_iso);
+        r.expires_at = loaded + EXPIRY;
         Ok(())
     }
 
