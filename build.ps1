@@ -15,7 +15,9 @@ One entry point for both toolchains (Rust and PowerShell):
                                    the suites ten times, then how often each failing test failed
   pwsh ./build.ps1 -Task Bench     the benchmarks, side by side; writes docs/benchmarks.md
   pwsh ./build.ps1 -Task Soak      1,000 decisions through injected faults; writes docs/reliability.md
-  pwsh ./build.ps1 -Task Package   out/PimBridge-<version>.zip, ready to unpack into a module path
+  pwsh ./build.ps1 -Task Package   out/PimBridge.<version>.nupkg for Install-PSResource, with the native
+                                   library and pim-emulator of this platform and of every platform
+                                   whose build is gathered under -Runtimes (the release workflow does)
   pwsh ./build.ps1 -Task Header    regenerates include/pim_bridge.h with cbindgen
   pwsh ./build.ps1 -Task Bootstrap installs Pester (PowerShell Gallery, else NuGet through dotnet)
   pwsh ./build.ps1 -Task Clean     removes out/ and target/
@@ -33,6 +35,9 @@ param(
 
     # Test only: how many times to run the suites (the build, format and lint checks run once).
     [ValidateRange(1, 1000)] [int] $Repeat = 1,
+
+    # Package only: a folder holding other platforms' out/PimBridge (their runtimes/ and emulator/).
+    [string] $Runtimes,
 
     # Bench only: runs of each approach (the median is reported) and request counts.
     [ValidateRange(1, 20)] [int] $BenchRuns = 3,
@@ -97,9 +102,13 @@ function Build-ModuleLayout {
     $version = Get-CrateVersion
     New-Item -ItemType Directory -Force -Path $ModuleOut | Out-Null
 
-    # The manifest, stamped with the crate's version (one source of truth).
+    # The manifest, stamped from one source each: the version and project address from Cargo.toml,
+    # the release notes from CHANGELOG.md.
+    $repository = (Select-String -Path (Join-Path $Root 'Cargo.toml') -Pattern '^repository\s*=\s*"([^"]+)"' | Select-Object -First 1).Matches[0].Groups[1].Value
+    $notes = (Get-ChangelogSection -Path (Join-Path $Root 'CHANGELOG.md') -Version $version) -replace "'", "''"
     $manifest = Get-Content -Raw (Join-Path $Source 'PimBridge.psd1')
     $manifest = $manifest -replace "ModuleVersion\s*=\s*'[^']*'", "ModuleVersion        = '$version'"
+    $manifest = $manifest.Replace('{{Repository}}', $repository).Replace('{{ReleaseNotes}}', $notes)
     Set-Content -Path (Join-Path $ModuleOut 'PimBridge.psd1') -Value $manifest -NoNewline
 
     # One psm1: Private/ and Public/ inlined in place of the dot-sourcing loop (faster import).
@@ -129,11 +138,14 @@ function Build-ModuleLayout {
         Invoke-Native $Pwsh @('-NoProfile', '-NonInteractive', '-Command', $compile)
     }
 
-    # The native library for this platform, where the interop layer looks for it.
-    $rid = [System.Runtime.InteropServices.RuntimeInformation]::RuntimeIdentifier
+    # The native library for this platform, where the interop layer looks for it, and pim-emulator
+    # beside it (emulator/<rid>/), so that an installed module can be tried without a tenant.
+    $rid = Get-PimBridgeRid
     $native = Join-Path $ModuleOut "runtimes/$rid/native"
-    New-Item -ItemType Directory -Force -Path $native | Out-Null
+    $emulator = Join-Path $ModuleOut "emulator/$rid"
+    New-Item -ItemType Directory -Force -Path $native, $emulator | Out-Null
     Copy-Item -Path (Join-Path $Release (Get-NativeLibraryName)) -Destination $native -Force
+    Copy-Item -Path (Join-Path $Release ($IsWindows ? 'pim-emulator.exe' : 'pim-emulator')) -Destination $emulator -Force
 }
 
 function Install-Pester {
@@ -200,14 +212,20 @@ function Invoke-Test {
 }
 
 function Invoke-Package {
+    # A fresh layout, so nothing left from an earlier build is packed.
+    Remove-Item -Recurse -Force -ErrorAction Ignore $ModuleOut
     Build-PimBridge
-    $zip = Join-Path $Out "PimBridge-$(Get-CrateVersion).zip"
-    Remove-Item -Force -ErrorAction Ignore $zip
-    Compress-Archive -Path $ModuleOut -DestinationPath $zip
-    Write-Step "Packaged $zip (unpack into a folder of `$env:PSModulePath, then Import-Module PimBridge)"
+    if ($Runtimes) {
+        Write-Step "Adding the platforms built elsewhere, from $Runtimes"
+        Add-PimBridgeRuntime -ModuleOut $ModuleOut -From $Runtimes
+    }
+    Get-PimBridgeRuntimeReport -ModuleOut $ModuleOut | Format-Table | Out-Host
+    $nupkg = New-PimBridgePackage -ModuleOut $ModuleOut -Destination $Out -Pwsh $Pwsh
+    Write-Step "Packaged $nupkg (Install-PSResource PimBridge -Repository <a repository holding it>)"
 }
 
 Import-Module (Join-Path $Root 'tools/TestSuites.psm1') -Force
+Import-Module (Join-Path $Root 'tools/Package.psm1') -Force
 
 switch ($Task) {
     'Build' { Build-PimBridge }

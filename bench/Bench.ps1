@@ -39,9 +39,9 @@ function Measure-Approach {
     $requests = @()
     $exact = $true
     for ($i = 1; $i -le $BenchRuns; $i++) {
-        $emulator = Start-PimEmulator -Scenario "bulk:$N" -Extra @('--latency-ms', "$LatencyMs")
+        $emulator = Start-Emulator -Scenario "bulk:$N" -Extra @('--latency-ms', "$LatencyMs")
         try {
-            $token = Get-PimEmulatorToken $emulator
+            $token = Get-EmulatorToken $emulator
             $watch = [System.Diagnostics.Stopwatch]::StartNew()
             & $Run $emulator.Uri $token
             $watch.Stop()
@@ -53,7 +53,7 @@ function Measure-Approach {
             if ($decisions.Count -ne $N -or $unique -ne $N) { $exact = $false }
             Write-Host ('   {0,-34} N={1,-5} run {2}: {3,8:N2} s, {4,5} HTTP requests, {5} decided ({6} distinct)' -f $Name, $N, $i, $watch.Elapsed.TotalSeconds, $stats.httpRequests, $decisions.Count, $unique)
         } finally {
-            Stop-PimEmulator $emulator
+            Stop-Emulator $emulator
         }
     }
     [pscustomobject]@{ Name = $Name; N = $N; Seconds = (Get-Median $times); Requests = (Get-Median $requests); ExactlyOnce = $exact }
@@ -101,14 +101,14 @@ function Invoke-Bench {
     $importCost = (Get-Median $import) - (Get-Median $bare)
     $emptyCost = (Get-Median $emptyImport) - (Get-Median $bare)
     $inProcess = & $Pwsh @pwshArgs "(Measure-Command { Import-Module '$ModuleOut' }).TotalMilliseconds" | Select-Object -Last 1
-    $big = Start-PimEmulator -Scenario 'bulk:10000'
+    $big = Start-Emulator -Scenario 'bulk:10000'
     try {
         $probe = @"
 `$bare = [System.Diagnostics.Process]::GetCurrentProcess().WorkingSet64
 `$managed0 = [GC]::GetTotalMemory(`$true)
 Import-Module '$ModuleOut'
 `$imported = [System.Diagnostics.Process]::GetCurrentProcess().WorkingSet64
-`$token = ConvertTo-SecureString '$(Get-PimEmulatorToken $big)' -AsPlainText -Force
+`$token = ConvertTo-SecureString '$(Get-EmulatorToken $big)' -AsPlainText -Force
 `$all = @(Get-PimPending -GraphUri '$($big.Uri)' -AccessToken `$token -Surface DirectoryRole)
 `$process = [System.Diagnostics.Process]::GetCurrentProcess(); `$process.Refresh()
 `$listed = `$process.WorkingSet64
@@ -123,7 +123,7 @@ for (`$i = 0; `$i -lt 100000; `$i++) { `$null = [PimBridge.Interop.PimNative]::V
 "@
         $bareWs, $importWs, $listedWs, $listedCount, $callMicros, $collectedWs, $retainedBytes = (& $Pwsh @pwshArgs $probe | Select-Object -Last 1).Split(' ')
     } finally {
-        Stop-PimEmulator $big
+        Stop-Emulator $big
     }
     $mb = { param($bytes) [math]::Round([double]$bytes / 1MB, 1) }
 

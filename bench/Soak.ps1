@@ -30,9 +30,9 @@ function Invoke-Soak {
     # Faults at random, from a seed that the report names: rerun with it to replay the run.
     $seed = Get-Random -Minimum 1 -Maximum ([int]::MaxValue)
     $flags = @('--fail-rate', '0.2', '--throttle-rate', '0.2', '--lost-response-rate', '0.05', '--fault-seed', "$seed")
-    $emulator = Start-PimEmulator -Scenario "bulk:$n" -Extra $flags
+    $emulator = Start-Emulator -Scenario "bulk:$n" -Extra $flags
     try {
-        $common = @{ GraphUri = $emulator.Uri; AccessToken = (ConvertTo-SecureString (Get-PimEmulatorToken $emulator) -AsPlainText -Force) }
+        $common = @{ GraphUri = $emulator.Uri; AccessToken = (ConvertTo-SecureString (Get-EmulatorToken $emulator) -AsPlainText -Force) }
         Write-Step "Get-PimPending | Approve-PimRequest, $n requests, pim-emulator $($flags -join ' ')"
         $watch = [System.Diagnostics.Stopwatch]::StartNew()
         $listed = @(Get-PimPending @common -Surface DirectoryRole)
@@ -41,11 +41,11 @@ function Invoke-Soak {
         $recorded = @((Invoke-RestMethod -Uri "$($emulator.Uri)/_emulator/decisions").value)
         $stats = Invoke-RestMethod -Uri "$($emulator.Uri)/_emulator/stats"
     } finally {
-        Stop-PimEmulator $emulator
+        Stop-Emulator $emulator
     }
     # Cancellation: stop a 1,000-decision pipeline in the middle, time how long the stop takes, and
     # check that no decision starts after it.
-    $slow = Start-PimEmulator -Scenario "bulk:$n" -Extra @('--latency-ms', '20')
+    $slow = Start-Emulator -Scenario "bulk:$n" -Extra @('--latency-ms', '20')
     try {
         $ps = [powershell]::Create()
         $null = $ps.AddScript({
@@ -54,9 +54,9 @@ function Invoke-Soak {
             $token = ConvertTo-SecureString $TokenText -AsPlainText -Force
             Get-PimPending -GraphUri $Uri -AccessToken $token -Surface DirectoryRole -PageSize 999 |
                 Approve-PimRequest -Justification 'stop me' -Confirm:$false -GraphUri $Uri -AccessToken $token
-        }).AddArgument($ModuleOut).AddArgument($slow.Uri).AddArgument((Get-PimEmulatorToken $slow))
+        }).AddArgument($ModuleOut).AddArgument($slow.Uri).AddArgument((Get-EmulatorToken $slow))
         $handle = $ps.BeginInvoke()
-        $null = Wait-PimEmulator $slow 'decisions=100'
+        $null = Wait-Emulator $slow 'decisions=100'
         $stopWatch = [System.Diagnostics.Stopwatch]::StartNew()
         $ps.Stop()
         $stopWatch.Stop()
@@ -65,7 +65,7 @@ function Invoke-Soak {
         $afterStop = @((Invoke-RestMethod -Uri "$($slow.Uri)/_emulator/decisions").value).Count
         $ps.Dispose()
     } finally {
-        Stop-PimEmulator $slow
+        Stop-Emulator $slow
     }
     $approved = @($results | Where-Object Result -eq 'Approved')
     $distinct = @($recorded.approvalId | Sort-Object -Unique).Count

@@ -15,7 +15,7 @@ Import-Module (Join-Path $PSScriptRoot 'Emulator.psm1') -Force
 function Write-Step([string] $Message) { Write-Host "==> $Message" -ForegroundColor Cyan }
 
 function Invoke-Demo {
-    $emulator = Start-PimEmulator -Scenario demo
+    $emulator = Start-Emulator -Scenario demo
     try {
         Write-Step "pim-emulator --scenario demo is listening at $($emulator.Uri)"
         Import-Module $ModuleOut -Force
@@ -23,8 +23,8 @@ function Invoke-Demo {
         $common = @{
             GraphUri       = $emulator.Uri
             ArmUri         = $emulator.Uri
-            AccessToken    = ConvertTo-SecureString (Get-PimEmulatorToken $emulator) -AsPlainText -Force
-            ArmAccessToken = ConvertTo-SecureString (Get-PimEmulatorToken $emulator @{ audience = 'arm' }) -AsPlainText -Force
+            AccessToken    = ConvertTo-SecureString (Get-EmulatorToken $emulator) -AsPlainText -Force
+            ArmAccessToken = ConvertTo-SecureString (Get-EmulatorToken $emulator @{ audience = 'arm' }) -AsPlainText -Force
         }
 
         Write-Step 'Get-PimPending (directory roles, groups and Azure resources)'
@@ -47,7 +47,7 @@ function Invoke-Demo {
         Write-Step 'Still waiting'
         Get-PimPending @common | Format-Table | Out-String -Width 160 | Out-Host
     } finally {
-        Stop-PimEmulator $emulator
+        Stop-Emulator $emulator
     }
 }
 

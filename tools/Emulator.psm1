@@ -3,19 +3,19 @@
 
 Set-StrictMode -Version 3.0
 
-function Get-PimEmulatorPath {
+function Get-EmulatorPath {
     # The release build of pim-emulator in this checkout.
     $root = Split-Path -Parent $PSScriptRoot
     Join-Path $root ('target/release/pim-emulator' + ($IsWindows ? '.exe' : ''))
 }
 
-function Start-PimEmulator {
+function Start-Emulator {
     # Starts pim-emulator and returns { Process; Uri; Log } once it prints where it listens.
     [CmdletBinding()]
     param(
         [string] $Scenario = 'demo',
         [string[]] $Extra = @(),
-        [string] $Path = (Get-PimEmulatorPath)
+        [string] $Path = (Get-EmulatorPath)
     )
     $log = New-TemporaryFile
     $errors = New-TemporaryFile
@@ -37,14 +37,14 @@ function Start-PimEmulator {
     throw "pim-emulator did not start ($Path $($arguments -join ' ')): $why"
 }
 
-function Stop-PimEmulator {
+function Stop-Emulator {
     param($Emulator)
     if (-not $Emulator) { return }
     if (-not $Emulator.Process.HasExited) { $Emulator.Process.Kill(); $Emulator.Process.WaitForExit() }
     Remove-Item -Force -ErrorAction Ignore $Emulator.Log, $Emulator.ErrorLog
 }
 
-function Get-PimEmulatorToken {
+function Get-EmulatorToken {
     # A token the emulator minted: the default approver's for Graph unless the body says otherwise
     # (user, scopes, audience = 'arm', expiresIn, appOnly).
     param([Parameter(Mandatory)] $Emulator, [hashtable] $Body = @{})
@@ -52,13 +52,13 @@ function Get-PimEmulatorToken {
     $answer.access_token
 }
 
-function Get-PimEmulatorDecision {
+function Get-EmulatorDecision {
     # Every decision the emulator applied, in order.
     param([Parameter(Mandatory)] $Emulator)
     @((Invoke-RestMethod -Uri "$($Emulator.Uri)/_emulator/decisions").value)
 }
 
-function Get-PimEmulatorCallCount {
+function Get-EmulatorCallCount {
     # Requests answered on the routes like $Like.
     param([Parameter(Mandatory)] $Emulator, [string] $Like = '*')
     # Nothing ($null) when no such route was called.
@@ -67,7 +67,7 @@ function Get-PimEmulatorCallCount {
     if ($matched.Count) { ($matched | Measure-Object -Property count -Sum).Sum }
 }
 
-function Wait-PimEmulator {
+function Wait-Emulator {
     # Waits on the emulator's events until the goal holds ('held=1', 'decisions=20', 'heldMax=0',
     # joined with '&'). The bound only stops a hang: reaching it throws, with the counters.
     param([Parameter(Mandatory)] $Emulator, [Parameter(Mandatory)] [string] $Goal, [int] $TimeoutSeconds = 120)
@@ -77,5 +77,5 @@ function Wait-PimEmulator {
     $answer
 }
 
-Export-ModuleMember -Function Get-PimEmulatorPath, Start-PimEmulator, Stop-PimEmulator, Get-PimEmulatorToken,
-    Get-PimEmulatorDecision, Get-PimEmulatorCallCount, Wait-PimEmulator
+Export-ModuleMember -Function Get-EmulatorPath, Start-Emulator, Stop-Emulator, Get-EmulatorToken,
+    Get-EmulatorDecision, Get-EmulatorCallCount, Wait-Emulator

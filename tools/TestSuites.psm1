@@ -108,14 +108,14 @@ function Invoke-CSuite {
     param([string] $Suite, [string] $Log, [string] $Exe, [string[]] $Prefix = @())
     $result = New-SuiteResult $Suite
     if (-not (Test-Path $Exe)) { $result.Failed = 1; Add-SuiteFailure $result 'build' $Exe; return $result }
-    $emulator = Start-PimEmulator -Scenario demo
+    $emulator = Start-Emulator -Scenario demo
     try {
-        $token = Get-PimEmulatorToken $emulator
-        $expired = Get-PimEmulatorToken $emulator @{ expiresIn = -60 }
+        $token = Get-EmulatorToken $emulator
+        $expired = Get-EmulatorToken $emulator @{ expiresIn = -60 }
         $command = @($Prefix) + @($Exe, $emulator.Uri, $token, $expired)
         $run = Invoke-Logged -Log $Log -File $command[0] -Arguments @($command | Select-Object -Skip 1)
     } finally {
-        Stop-PimEmulator $emulator
+        Stop-Emulator $emulator
     }
     $lines = @($run.Lines | ForEach-Object { $_ -replace [regex]::Escape($token), '<token>' })
     $summary = $lines | Where-Object { $_ -match '^(\d+) passed, (\d+) failed$' } | Select-Object -Last 1

@@ -11,15 +11,17 @@
     CompatiblePSEditions = @('Core')
     RequiredAssemblies   = @('PimBridge.Interop.dll')
     FormatsToProcess     = @('PimBridge.Format.ps1xml')
-    FunctionsToExport    = @('Approve-PimRequest', 'Deny-PimRequest', 'Get-PimPending')
+    FunctionsToExport    = @('Approve-PimRequest', 'Deny-PimRequest', 'Get-PimPending', 'Start-PimEmulator')
     CmdletsToExport      = @()
     AliasesToExport      = @()
     VariablesToExport    = @()
     PrivateData          = @{
         PSData = @{
             Tags         = @('PIM', 'PrivilegedIdentityManagement', 'Entra', 'AzureAD', 'MicrosoftGraph', 'Approval', 'Security', 'Identity')
-            LicenseUri   = 'https://opensource.org/licenses/MIT'
-            ReleaseNotes = 'First release: Get-PimPending, Approve-PimRequest and Deny-PimRequest for all three PIM surfaces (Entra directory roles, PIM for Groups and Azure resource roles), with -WhatIf/-Confirm, pipeline input, progress, Ctrl+C, and the tokens of Connect-MgGraph and Connect-AzAccount or -AccessToken and -ArmAccessToken.'
+            # The placeholders below are stamped by build.ps1: the address from Cargo.toml, the notes from CHANGELOG.md.
+            ProjectUri   = '{{Repository}}'
+            LicenseUri   = '{{Repository}}/blob/main/LICENSE'
+            ReleaseNotes = '{{ReleaseNotes}}'
         }
     }
 }

@@ -36,4 +36,4 @@ $MyInvocation.MyCommand.ScriptBlock.Module.OnRemove = {
     $script:AzTokenCache = $null
 }
 
-Export-ModuleMember -Function 'Get-PimPending', 'Approve-PimRequest', 'Deny-PimRequest'
+Export-ModuleMember -Function 'Get-PimPending', 'Approve-PimRequest', 'Deny-PimRequest', 'Start-PimEmulator'

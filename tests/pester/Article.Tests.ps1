@@ -24,7 +24,7 @@ BeforeAll {
 
     function Set-GraphStandIn($Emulator) {
         $global:ArticleEmulator = $Emulator
-        $global:ArticleToken = Get-PimEmulatorToken $Emulator
+        $global:ArticleToken = Get-EmulatorToken $Emulator
         $global:ArticleRequests = [System.Collections.Generic.List[object]]::new()
         function global:Connect-MgGraph { param([string[]] $Scopes) }
         function global:Invoke-GraphRequest {
@@ -55,12 +55,12 @@ AfterAll {
 
 Describe 'The article''s script' {
     It 'approves the first pending request, once, with its justification' {
-        $emu = Start-PimEmulator -Scenario 'bulk:3'
+        $emu = Start-Emulator -Scenario 'bulk:3'
         try {
             Set-GraphStandIn $emu
             $listed = Invoke-RestMethod -Uri "$($emu.Uri)/beta/roleManagement/directory/roleAssignmentScheduleRequests?`$filter=(status eq 'PendingApproval')" -Headers @{ Authorization = "Bearer $global:ArticleToken" }
             & "$PSScriptRoot/article/Approve-FirstPending.ps1"
-            $recorded = @(Get-PimEmulatorDecision $emu)
+            $recorded = @(Get-EmulatorDecision $emu)
             $recorded | Should -HaveCount 1
             $recorded[0].approvalId | Should -Be $listed.value[0].approvalId -Because 'the script approves the first pending request'
             $recorded[0].justification | Should -Be 'Seems legit'
@@ -68,7 +68,7 @@ Describe 'The article''s script' {
             $global:ArticleRequests.Method | Should -Be @('GET', 'GET', 'PATCH')
             $global:ArticleRequests[2].ContentType | Should -BeNullOrEmpty -Because 'the SDK sends the PATCH without a Content-Type'
         } finally {
-            Stop-PimEmulator $emu
+            Stop-Emulator $emu
         }
     }
 }

@@ -7,12 +7,12 @@ BeforeAll {
 
 Describe 'Eight runspaces at once' {
     BeforeAll {
-        $script:Emus = @(1..8 | ForEach-Object { Start-PimEmulator -Scenario 'bulk:30' -Extra @('--latency-ms', '5') })
+        $script:Emus = @(1..8 | ForEach-Object { Start-Emulator -Scenario 'bulk:30' -Extra @('--latency-ms', '5') })
     }
-    AfterAll { $Emus | ForEach-Object { Stop-PimEmulator $_ } }
+    AfterAll { $Emus | ForEach-Object { Stop-Emulator $_ } }
 
     It 'lists and decides in parallel, each with its own token and endpoint, and results never cross' {
-        $work = foreach ($e in $Emus) { [pscustomobject]@{ Uri = $e.Uri; Token = (Get-PimEmulatorToken $e) } }
+        $work = foreach ($e in $Emus) { [pscustomobject]@{ Uri = $e.Uri; Token = (Get-EmulatorToken $e) } }
         $module = $ModulePath
         $results = @($work | ForEach-Object -ThrottleLimit 8 -Parallel {
             Import-Module $using:module
@@ -25,7 +25,7 @@ Describe 'Eight runspaces at once' {
         foreach ($e in $Emus) {
             $mine = $results | Where-Object Uri -eq $e.Uri
             $mine.Approved | Should -Be 30
-            $rec = Get-PimEmulatorDecision $e
+            $rec = Get-EmulatorDecision $e
             $rec.Count | Should -Be 30 -Because "each emulator gets exactly its own 30 decisions"
             @($rec.justification | Sort-Object -Unique) | Should -Be @("for $($e.Uri)") -Because 'no runspace decided on another one''s endpoint'
             @($rec.approvalId | Sort-Object) | Should -Be $mine.Ids
@@ -37,7 +37,7 @@ Describe 'An outage in the middle of a run' {
     It 'ends with clear errors, without hanging, when the service goes away' {
         # The gate holds every decision after the 40th, so the service goes away in the middle
         # of the run however fast the machine is.
-        $emu = Start-PimEmulator -Scenario 'bulk:600' -Extra @('--gate-after', '40')
+        $emu = Start-Emulator -Scenario 'bulk:600' -Extra @('--gate-after', '40')
         try {
             $ps = [powershell]::Create()
             $null = $ps.AddScript({
@@ -48,10 +48,10 @@ Describe 'An outage in the middle of a run' {
                 $pending = @(Get-PimPending @common -Surface DirectoryRole -PageSize 999)
                 $pending | Approve-PimRequest -Justification 'outage' -Confirm:$false @common -ErrorAction SilentlyContinue -ErrorVariable +failures
                 [pscustomobject]@{ Failures = @($failures | ForEach-Object FullyQualifiedErrorId) }
-            }).AddArgument($ModulePath).AddArgument($emu.Uri).AddArgument((Get-PimEmulatorToken $emu))
+            }).AddArgument($ModulePath).AddArgument($emu.Uri).AddArgument((Get-EmulatorToken $emu))
             $handle = $ps.BeginInvoke()
-            $null = Wait-PimEmulator $emu 'decisions=40&held=1'
-            Stop-PimEmulator $emu
+            $null = Wait-Emulator $emu 'decisions=40&held=1'
+            Stop-Emulator $emu
             # No timing is asserted; the bound only tells a hang from a slow machine.
             $handle.AsyncWaitHandle.WaitOne([timespan]::FromSeconds(60)) | Should -BeTrue -Because 'the run must end, not hang'
             $out = @($ps.EndInvoke($handle))
@@ -63,7 +63,7 @@ Describe 'An outage in the middle of a run' {
             @($summary.Failures | Sort-Object -Unique) | ForEach-Object { $_ | Should -Match '^PimBridge\.(Unreachable|ConnectionLost),Approve-PimRequest$' }
             $ps.Dispose()
         } finally {
-            Stop-PimEmulator $emu
+            Stop-Emulator $emu
         }
     }
 }

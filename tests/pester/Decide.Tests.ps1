@@ -6,7 +6,7 @@ BeforeAll {
     Import-Module $ModulePath -Force
 
     function Start-Demo {
-        $script:Emu = Start-PimEmulator -Scenario demo
+        $script:Emu = Start-Emulator -Scenario demo
         $script:Token = New-TestToken $Emu
         $script:Common = @{ GraphUri = $Emu.Uri; AccessToken = $Token }
         $script:Pending = @(Get-PimPending @Common -Surface DirectoryRole)
@@ -16,7 +16,7 @@ BeforeAll {
 
 Describe 'Approving and denying through the pipeline' {
     BeforeAll { Start-Demo }
-    AfterAll { Stop-PimEmulator $Emu }
+    AfterAll { Stop-Emulator $Emu }
 
     It 'approves one request and says so with a Decision object' {
         $d = Get-Request 'Alex Wilber' | Approve-PimRequest -Justification 'CAB approved' -Confirm:$false @Common
@@ -27,7 +27,7 @@ Describe 'Approving and denying through the pipeline' {
         $d.ApprovalId | Should -Be (Get-Request 'Alex Wilber').ApprovalId
         $d.DecidedAt | Should -BeOfType [datetime]
         $d.Error | Should -BeNullOrEmpty
-        $rec = Get-PimEmulatorDecision $Emu
+        $rec = Get-EmulatorDecision $Emu
         $rec | Should -HaveCount 1
         $rec[0].approvalId | Should -Be $d.ApprovalId
         $rec[0].reviewResult | Should -Be 'Approved'
@@ -37,7 +37,7 @@ Describe 'Approving and denying through the pipeline' {
         $id = (Get-Request 'Patti Fernandez').ApprovalId
         $d = Deny-PimRequest -ApprovalId $id -Justification 'No ticket' -Confirm:$false @Common
         $d.Result | Should -Be 'Denied'
-        (Get-PimEmulatorDecision $Emu)[-1].reviewResult | Should -Be 'Denied'
+        (Get-EmulatorDecision $Emu)[-1].reviewResult | Should -Be 'Denied'
     }
 
     It 'binds ApprovalId by property name from any object' {
@@ -50,13 +50,13 @@ Describe 'Approving and denying through the pipeline' {
         $why = "He said `"ship it`" and O'Brien agreed`nZürich — ✓ 日本"
         $d = Get-Request 'Lee Gu' | Approve-PimRequest -Justification $why -Confirm:$false @Common
         $d.Result | Should -Be 'Approved'
-        $rec = (Get-PimEmulatorDecision $Emu) | Where-Object approvalId -eq $d.ApprovalId
+        $rec = (Get-EmulatorDecision $Emu) | Where-Object approvalId -eq $d.ApprovalId
         $rec.justification | Should -BeExactly $why
     }
 
     It 'reports an already decided request as an error, keeps going, and sends nothing for it' {
         $twice = @((Get-Request 'Alex Wilber'), (Get-Request 'Adele Vance'))
-        $before = (Get-PimEmulatorDecision $Emu).Count
+        $before = (Get-EmulatorDecision $Emu).Count
         $out = $twice | Approve-PimRequest -Justification 'again' -Confirm:$false -ErrorVariable errs -ErrorAction SilentlyContinue @Common
         @($out).Count | Should -Be 2
         ($out | Where-Object Principal -eq 'Alex Wilber').Result | Should -Be 'Failed'
@@ -64,22 +64,22 @@ Describe 'Approving and denying through the pipeline' {
         $errs | Should -HaveCount 1
         $errs[0].FullyQualifiedErrorId | Should -Be 'PimBridge.AlreadyDecided,Approve-PimRequest'
         $errs[0].TargetObject.Principal | Should -Be 'Alex Wilber'
-        (Get-PimEmulatorDecision $Emu).Count | Should -Be ($before + 1)
+        (Get-EmulatorDecision $Emu).Count | Should -Be ($before + 1)
     }
 }
 
 Describe 'Many at once' {
     BeforeAll {
-        $script:Bulk = Start-PimEmulator -Scenario 'bulk:60'
+        $script:Bulk = Start-Emulator -Scenario 'bulk:60'
         $script:BulkCommon = @{ GraphUri = $Bulk.Uri; AccessToken = (New-TestToken $Bulk) }
     }
-    AfterAll { Stop-PimEmulator $Bulk }
+    AfterAll { Stop-Emulator $Bulk }
 
     It 'decides a whole pipeline, each request exactly once' {
         $out = @(Get-PimPending @BulkCommon | Approve-PimRequest -Justification 'Change window' -Confirm:$false @BulkCommon)
         $out.Count | Should -Be 60
         @($out | Where-Object Result -eq 'Approved').Count | Should -Be 60
-        $rec = Get-PimEmulatorDecision $Bulk
+        $rec = Get-EmulatorDecision $Bulk
         $rec.Count | Should -Be 60
         @($rec.approvalId | Sort-Object -Unique).Count | Should -Be 60
         @(Get-PimPending @BulkCommon) | Should -HaveCount 0
@@ -90,16 +90,16 @@ Describe 'A thousand at once under throttling' {
     BeforeAll {
         # The service throttles every 25th decision from the 5th (429 with Retry-After): by
         # schedule, so the same 40 are throttled however fast the machine sends them.
-        $script:Throttled = Start-PimEmulator -Scenario 'bulk:1000' -Extra @('--fault-schedule', 'throttle@write:5+25n')
+        $script:Throttled = Start-Emulator -Scenario 'bulk:1000' -Extra @('--fault-schedule', 'throttle@write:5+25n')
         $script:ThrottledCommon = @{ GraphUri = $Throttled.Uri; AccessToken = (New-TestToken $Throttled) }
     }
-    AfterAll { Stop-PimEmulator $Throttled }
+    AfterAll { Stop-Emulator $Throttled }
 
     It 'decides every request exactly once, in batches, losing none that was throttled' {
         $out = @(Get-PimPending @ThrottledCommon -Surface DirectoryRole -PageSize 999 | Approve-PimRequest -Justification 'Incident 7731 clean-up' -Confirm:$false @ThrottledCommon)
         $out.Count | Should -Be 1000
         @($out | Where-Object Result -ne 'Approved') | Should -HaveCount 0
-        $rec = Get-PimEmulatorDecision $Throttled
+        $rec = Get-EmulatorDecision $Throttled
         $rec.Count | Should -Be 1000
         @($rec.approvalId | Sort-Object -Unique).Count | Should -Be 1000
         $stats = Invoke-RestMethod -Uri "$($Throttled.Uri)/_emulator/stats"
@@ -114,17 +114,17 @@ Describe 'Through an unreliable service' {
         # A fifth of calls 503, a fifth 429, one decision in twenty applied and its answer lost:
         # by schedule, the same calls in every run.
         $faults = 'fail@call:3+5n', 'throttle@call:4+5n', 'lost@write:7+20n' | ForEach-Object { '--fault-schedule', $_ }
-        $script:Faulty = Start-PimEmulator -Scenario 'bulk:200' -Extra $faults
+        $script:Faulty = Start-Emulator -Scenario 'bulk:200' -Extra $faults
         $script:FaultyCommon = @{ GraphUri = $Faulty.Uri; AccessToken = (New-TestToken $Faulty) }
     }
-    AfterAll { Stop-PimEmulator $Faulty }
+    AfterAll { Stop-Emulator $Faulty }
 
     It 'decides all 200, each exactly once, and reports what really happened' {
         $listed = @(Get-PimPending @FaultyCommon -Surface DirectoryRole)
         $listed.Count | Should -Be 200
         $out = @($listed | Approve-PimRequest -Justification 'Clean-up' -Confirm:$false @FaultyCommon)
         @($out | Where-Object Result -eq 'Approved').Count | Should -Be 200
-        $rec = Get-PimEmulatorDecision $Faulty
+        $rec = Get-EmulatorDecision $Faulty
         $rec.Count | Should -Be 200
         @($rec.approvalId | Sort-Object -Unique).Count | Should -Be 200
         Compare-Object @($out.ApprovalId | Sort-Object) @($rec.approvalId | Sort-Object) | Should -BeNullOrEmpty
@@ -133,13 +133,13 @@ Describe 'Through an unreliable service' {
 
 Describe '-WhatIf and -Confirm' {
     BeforeAll { Start-Demo }
-    AfterAll { Stop-PimEmulator $Emu }
+    AfterAll { Stop-Emulator $Emu }
 
     It '-WhatIf sends nothing that changes anything' {
         $out = $Pending | Approve-PimRequest -Justification 'x' -WhatIf @Common
         $out | Should -BeNullOrEmpty
-        Get-PimEmulatorDecision $Emu | Should -HaveCount 0
-        Get-PimEmulatorCallCount $Emu 'PATCH*' | Should -BeNullOrEmpty
+        Get-EmulatorDecision $Emu | Should -HaveCount 0
+        Get-EmulatorCallCount $Emu 'PATCH*' | Should -BeNullOrEmpty
     }
 
     It 'names the principal, the role, the scope and the duration in the prompt' {
@@ -165,7 +165,7 @@ Describe 'Errors, each with its ErrorId' {
         Start-Demo
         $script:Me = (Get-Request 'Megan Bowen')
     }
-    AfterAll { Stop-PimEmulator $Emu }
+    AfterAll { Stop-Emulator $Emu }
 
     It 'refuses my own request as self-approval, with the request as target' {
         $null = $Me | Approve-PimRequest -Justification 'x' -Confirm:$false -ErrorVariable errs -ErrorAction SilentlyContinue @Common
@@ -191,18 +191,18 @@ Describe 'Errors, each with its ErrorId' {
     It 'reports a request that waits on someone else as Forbidden, and sends nothing' {
         $lynne = New-TestToken $Emu @{ user = 'LynneR@contoso.onmicrosoft.com' }
         $nestor = Get-PimPending -GraphUri $Emu.Uri -AccessToken $lynne -Principal 'Nestor*'
-        $patches = Get-PimEmulatorCallCount $Emu 'PATCH*'
+        $patches = Get-EmulatorCallCount $Emu 'PATCH*'
         $null = $nestor | Approve-PimRequest -Justification 'x' -Confirm:$false -ErrorVariable errs -ErrorAction SilentlyContinue @Common
         $errs[0].FullyQualifiedErrorId | Should -Be 'PimBridge.Forbidden,Approve-PimRequest'
-        Get-PimEmulatorCallCount $Emu 'PATCH*' | Should -Be $patches
+        Get-EmulatorCallCount $Emu 'PATCH*' | Should -Be $patches
     }
 
     It 'refuses ids that are not GUIDs before any call: <_>' -ForEach @('../../users', '%2F', 'abc', '929cd687-a296-4f77-bdbc-b7cc22d3517e/steps') {
-        $calls = Get-PimEmulatorCallCount $Emu '*roleAssignmentApprovals*'
+        $calls = Get-EmulatorCallCount $Emu '*roleAssignmentApprovals*'
         $out = Approve-PimRequest -ApprovalId $_ -Justification 'x' -Confirm:$false -ErrorVariable errs -ErrorAction SilentlyContinue @Common
         $errs[0].FullyQualifiedErrorId | Should -Be 'PimBridge.InvalidId,Approve-PimRequest'
         $out.Result | Should -Be 'Failed'
-        Get-PimEmulatorCallCount $Emu '*roleAssignmentApprovals*' | Should -Be $calls
+        Get-EmulatorCallCount $Emu '*roleAssignmentApprovals*' | Should -Be $calls
     }
 
     It 'refuses $null input' {
@@ -245,7 +245,7 @@ Describe 'Errors, each with its ErrorId' {
     }
 
     It 'sent no decision in any of these cases' {
-        Get-PimEmulatorDecision $Emu | Should -HaveCount 0
+        Get-EmulatorDecision $Emu | Should -HaveCount 0
     }
 }
 
@@ -253,9 +253,9 @@ Describe 'Stopping' {
     BeforeAll {
         # The emulator lets 20 decisions through and holds the later ones at its gate, unapplied:
         # the stop comes at a known point, however fast or slow the machine is.
-        $script:Slow = Start-PimEmulator -Scenario 'bulk:1000' -Extra @('--gate-after', '20')
+        $script:Slow = Start-Emulator -Scenario 'bulk:1000' -Extra @('--gate-after', '20')
     }
-    AfterAll { Stop-PimEmulator $Slow }
+    AfterAll { Stop-Emulator $Slow }
 
     It 'stops a long pipeline of decisions, and nothing is sent after the stop' {
         $ps = [powershell]::Create()
@@ -265,19 +265,19 @@ Describe 'Stopping' {
             $token = ConvertTo-SecureString $TokenText -AsPlainText -Force
             Get-PimPending -GraphUri $Uri -AccessToken $token -PageSize 999 |
                 Approve-PimRequest -Justification 'bulk' -Confirm:$false -GraphUri $Uri -AccessToken $token
-        }).AddArgument($ModulePath).AddArgument($Slow.Uri).AddArgument((Get-PimEmulatorToken $Slow))
+        }).AddArgument($ModulePath).AddArgument($Slow.Uri).AddArgument((Get-EmulatorToken $Slow))
         $handle = $ps.BeginInvoke()
-        $null = Wait-PimEmulator $Slow 'decisions=20&held=1'
+        $null = Wait-Emulator $Slow 'decisions=20&held=1'
         $ps.Stop()
         $ps.InvocationStateInfo.State | Should -Be 'Stopped'
-        (Get-PimEmulatorDecision $Slow).Count | Should -Be 20
+        (Get-EmulatorDecision $Slow).Count | Should -Be 20
         # The stop cancels the requests in flight: the service sees each one held at the gate
         # abandoned by its client (a held request whose client stays would stay held).
-        $null = Wait-PimEmulator $Slow 'heldMax=0'
+        $null = Wait-Emulator $Slow 'heldMax=0'
         # Nothing new is started after the stop: a new request would wait at the gate, held.
         Start-Sleep -Milliseconds 500
-        $null = Wait-PimEmulator $Slow 'heldMax=0'
-        (Get-PimEmulatorDecision $Slow).Count | Should -Be 20
+        $null = Wait-Emulator $Slow 'heldMax=0'
+        (Get-EmulatorDecision $Slow).Count | Should -Be 20
         $ps.Dispose()
     }
 }

@@ -3,13 +3,13 @@
 BeforeAll {
     . "$PSScriptRoot/TestHelpers.ps1"
     Import-Module $ModulePath -Force
-    $script:Demo = Start-PimEmulator -Scenario demo
+    $script:Demo = Start-Emulator -Scenario demo
     $script:Token = New-TestToken $Demo
     $script:Common = @{ GraphUri = $Demo.Uri; AccessToken = $Token }
 }
 
 AfterAll {
-    Stop-PimEmulator $Demo
+    Stop-Emulator $Demo
 }
 
 Describe 'Listing' {
@@ -46,7 +46,7 @@ Describe 'Listing' {
         $diego = $Pending | Where-Object Principal -eq 'Diego Siciliani'
         $diego.Duration | Should -BeNullOrEmpty
         $diego.EndsAt | Should -BeOfType [datetime]
-        (Get-PimEmulatorCallCount $Demo '*roleAssignmentScheduleRequests*') | Should -Be 1
+        (Get-EmulatorCallCount $Demo '*roleAssignmentScheduleRequests*') | Should -Be 1
     }
 
     It 'shows who, which role, where, for how long, why and how long ago by default' {
@@ -75,14 +75,14 @@ Describe 'Listing' {
 }
 
 Describe 'Paging' {
-    BeforeAll { $script:Bulk = Start-PimEmulator -Scenario 'bulk:120' }
-    AfterAll { Stop-PimEmulator $Bulk }
+    BeforeAll { $script:Bulk = Start-Emulator -Scenario 'bulk:120' }
+    AfterAll { Stop-Emulator $Bulk }
 
     It 'follows every page' {
         $all = @(Get-PimPending -GraphUri $Bulk.Uri -AccessToken (New-TestToken $Bulk) -Surface DirectoryRole)
         $all.Count | Should -Be 120
         @($all.ApprovalId | Sort-Object -Unique).Count | Should -Be 120
-        Get-PimEmulatorCallCount $Bulk '*filterByCurrentUser*' | Should -Be 3
+        Get-EmulatorCallCount $Bulk '*filterByCurrentUser*' | Should -Be 3
     }
 
     It 'asks for the page size given' {
@@ -102,13 +102,13 @@ Describe 'Refusals' {
 
     It 'reports an expired token before calling' {
         $expired = New-TestToken $Demo @{ expiresIn = -120 }
-        $before = Get-PimEmulatorCallCount $Demo
+        $before = Get-EmulatorCallCount $Demo
         { Get-PimPending -GraphUri $Demo.Uri -AccessToken $expired -Surface DirectoryRole } | Should -Throw -ErrorId 'PimBridge.TokenExpired,Get-PimPending'
-        (Get-PimEmulatorCallCount $Demo) | Should -Be ($before + 1) -Because 'only the stats call itself was added'
+        (Get-EmulatorCallCount $Demo) | Should -Be ($before + 1) -Because 'only the stats call itself was added'
     }
 
     It 'reports a token the service refuses' {
-        $forged = ConvertTo-SecureString ((Get-PimEmulatorToken $Demo) + 'x') -AsPlainText -Force
+        $forged = ConvertTo-SecureString ((Get-EmulatorToken $Demo) + 'x') -AsPlainText -Force
         $err = { Get-PimPending -GraphUri $Demo.Uri -AccessToken $forged -Surface DirectoryRole } | Should -Throw -ErrorId 'PimBridge.TokenExpired,Get-PimPending' -PassThru
         $err.ErrorDetails.Message | Should -Match 'request-id: [0-9a-f-]{36}'
         $err.CategoryInfo.Category | Should -Be 'AuthenticationError'

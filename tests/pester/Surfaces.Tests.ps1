@@ -5,7 +5,7 @@ BeforeAll {
     Import-Module $ModulePath -Force
 
     function Start-Demo {
-        $script:Emu = Start-PimEmulator -Scenario demo
+        $script:Emu = Start-Emulator -Scenario demo
         $script:GraphToken = New-TestToken $Emu
         $script:ArmToken = New-TestToken $Emu @{ audience = 'arm' }
         $script:Endpoints = @{ GraphUri = $Emu.Uri; ArmUri = $Emu.Uri }
@@ -15,7 +15,7 @@ BeforeAll {
 
 Describe 'Listing by surface' {
     BeforeAll { Start-Demo }
-    AfterAll { Stop-PimEmulator $Emu }
+    AfterAll { Stop-Emulator $Emu }
 
     It 'lists every surface with a token at hand, one after the other' {
         $all = @(Get-PimPending @Both)
@@ -87,7 +87,7 @@ Describe 'Listing by surface' {
 Describe 'The token of a Connect-AzAccount session' {
     BeforeAll {
         Start-Demo
-        $global:AzTokenText = Get-PimEmulatorToken $Emu @{ audience = 'arm' }
+        $global:AzTokenText = Get-EmulatorToken $Emu @{ audience = 'arm' }
         $global:AzCalls = 0
         function global:Get-AzContext { [pscustomobject]@{ Account = 'MeganB@contoso.onmicrosoft.com'; Environment = [pscustomobject]@{ ResourceManagerUrl = 'https://management.azure.com/' } } }
         function global:Get-AzAccessToken {
@@ -100,7 +100,7 @@ Describe 'The token of a Connect-AzAccount session' {
         foreach ($name in 'Get-AzContext', 'Get-AzAccessToken') {
             while (Get-Item -Path "Function:\$name" -ErrorAction Ignore) { Remove-Item -Path "Function:\$name" }
         }
-        Stop-PimEmulator $Emu
+        Stop-Emulator $Emu
     }
 
     It 'is used for Azure resources when no -ArmAccessToken is given, and reused' {
@@ -117,7 +117,7 @@ Describe 'One pipeline deciding all three surfaces' {
         Import-Module $ModulePath -Force
         Start-Demo
     }
-    AfterEach { Stop-PimEmulator $Emu }
+    AfterEach { Stop-Emulator $Emu }
 
     It 'approves a mixed pipeline, each request exactly once' {
         $mixed = Get-PimPending @Both | Where-Object Principal -in 'Alex Wilber', 'Isaiah Langer', 'Johanna Lorenz', 'Nestor Wilke'
@@ -126,18 +126,18 @@ Describe 'One pipeline deciding all three surfaces' {
         $out.Count | Should -Be 5
         @($out | Where-Object Result -eq 'Approved').Count | Should -Be 5
         @($out.Surface | Sort-Object -Unique) | Should -Be @('AzureResource', 'DirectoryRole', 'Group')
-        $rec = Get-PimEmulatorDecision $Emu
+        $rec = Get-EmulatorDecision $Emu
         $rec.Count | Should -Be 5
         @($rec.approvalId | Sort-Object -Unique).Count | Should -Be 5
-        Get-PimEmulatorCallCount $Emu 'PUT*roleAssignmentApprovals*' | Should -Be 2
-        Get-PimEmulatorCallCount $Emu 'PATCH*group/assignmentApprovals*' | Should -Be 2
+        Get-EmulatorCallCount $Emu 'PUT*roleAssignmentApprovals*' | Should -Be 2
+        Get-EmulatorCallCount $Emu 'PATCH*group/assignmentApprovals*' | Should -Be 2
     }
 
     It 'denies a group request piped alone' {
         $d = Get-PimPending @Both -Surface Group -Principal 'Isaiah*' | Deny-PimRequest -Justification 'Not this quarter' -Confirm:$false @Both
         $d.Result | Should -Be 'Denied'
         $d.Surface | Should -Be 'Group'
-        (Get-PimEmulatorDecision $Emu)[0].reviewResult | Should -Be 'Denied'
+        (Get-EmulatorDecision $Emu)[0].reviewResult | Should -Be 'Denied'
     }
 
     It 'decides an Azure request by its approval path' {
@@ -151,7 +151,7 @@ Describe 'One pipeline deciding all three surfaces' {
         $mixed = Get-PimPending @Both | Where-Object Principal -in 'Alex Wilber', 'Johanna Lorenz'
         $err = { $mixed | Approve-PimRequest -Justification 'x' -Confirm:$false @Endpoints -AccessToken $GraphToken } | Should -Throw -ErrorId 'PimBridge.NotConnected,Approve-PimRequest' -PassThru
         $err.Exception.Message | Should -Match 'Connect-AzAccount'
-        Get-PimEmulatorDecision $Emu | Should -HaveCount 0
+        Get-EmulatorDecision $Emu | Should -HaveCount 0
     }
 
     It 'refuses group requests with only directory-role permission, and sends nothing' {
@@ -159,13 +159,13 @@ Describe 'One pipeline deciding all three surfaces' {
         $groups = Get-PimPending @Both -Surface Group
         $err = { $groups | Approve-PimRequest -Justification 'x' -Confirm:$false @Endpoints -AccessToken $dirOnly } | Should -Throw -ErrorId 'PimBridge.MissingScope,Approve-PimRequest' -PassThru
         $err.Exception.Message | Should -Match 'PrivilegedAssignmentSchedule.ReadWrite.AzureADGroup'
-        Get-PimEmulatorDecision $Emu | Should -HaveCount 0
+        Get-EmulatorDecision $Emu | Should -HaveCount 0
     }
 
     It 'refuses a Graph token offered for Azure requests' {
         $azure = Get-PimPending @Both -Surface AzureResource
         { $azure | Approve-PimRequest -Justification 'x' -Confirm:$false @Endpoints -ArmAccessToken $GraphToken } | Should -Throw -ErrorId 'PimBridge.InvalidToken,Approve-PimRequest'
-        Get-PimEmulatorDecision $Emu | Should -HaveCount 0
+        Get-EmulatorDecision $Emu | Should -HaveCount 0
     }
 
     It 'refuses Azure approval ids of the wrong shape: <_>' -ForEach @(
@@ -176,7 +176,7 @@ Describe 'One pipeline deciding all three surfaces' {
         $out = Approve-PimRequest -ApprovalId $_ -Justification 'x' -Confirm:$false @Both -ErrorVariable errs -ErrorAction SilentlyContinue
         $out.Result | Should -Be 'Failed'
         $errs[0].FullyQualifiedErrorId | Should -Be 'PimBridge.InvalidId,Approve-PimRequest'
-        Get-PimEmulatorCallCount $Emu '*roleAssignmentApprovals*' | Should -BeNullOrEmpty
+        Get-EmulatorCallCount $Emu '*roleAssignmentApprovals*' | Should -BeNullOrEmpty
     }
 
     It 'refuses a group stage that is not assigned to me, and sends nothing' {
@@ -185,6 +185,6 @@ Describe 'One pipeline deciding all three surfaces' {
         $null = $groups | Approve-PimRequest -Justification 'x' -Confirm:$false @Endpoints -AccessToken $pradeep -ErrorVariable errs -ErrorAction SilentlyContinue
         $errs | Should -HaveCount 2
         $errs[0].FullyQualifiedErrorId | Should -Be 'PimBridge.Forbidden,Approve-PimRequest'
-        Get-PimEmulatorDecision $Emu | Should -HaveCount 0
+        Get-EmulatorDecision $Emu | Should -HaveCount 0
     }
 }

@@ -4,7 +4,7 @@
 BeforeAll {
     . "$PSScriptRoot/TestHelpers.ps1"
     Import-Module $ModulePath -Force
-    $script:Emu = Start-PimEmulator -Scenario demo
+    $script:Emu = Start-Emulator -Scenario demo
 
     # Stand-ins for the Microsoft Graph SDK: the only thing mocked, at the module's boundary.
     function Set-MgSession([string] $TokenText, [string] $Environment = 'Global') {
@@ -36,7 +36,7 @@ BeforeAll {
 AfterAll {
     Remove-MgSession
     Remove-Item Env:PIMBRIDGE_GRAPH_URI -ErrorAction Ignore
-    Stop-PimEmulator $Emu
+    Stop-Emulator $Emu
 }
 
 Describe 'The token of a Connect-MgGraph session' {
@@ -47,7 +47,7 @@ Describe 'The token of a Connect-MgGraph session' {
     AfterEach { Remove-MgSession }
 
     It 'is read with one Invoke-MgGraphRequest call and reused' {
-        Set-MgSession (Get-PimEmulatorToken $Emu)
+        Set-MgSession (Get-EmulatorToken $Emu)
         @(Get-PimPending) | Should -HaveCount 8 -Because 'six directory-role and two group requests'
         Get-PimPending | Where-Object Surface -eq 'AzureResource' | Should -BeNullOrEmpty -Because 'there is no Azure token'
         @(Get-PimPending -Role 'Global*') | Should -HaveCount 1
@@ -58,17 +58,17 @@ Describe 'The token of a Connect-MgGraph session' {
     }
 
     It 'is read again when it expires within five minutes' {
-        Set-MgSession (Get-PimEmulatorToken $Emu @{ expiresIn = 200 })
+        Set-MgSession (Get-EmulatorToken $Emu @{ expiresIn = 200 })
         $null = Get-PimPending
         $null = Get-PimPending
         $global:MgCalls | Should -HaveCount 2
     }
 
     It 'is read again once when the service refuses it in the middle of a run, and the refused requests resent' {
-        $bulk = Start-PimEmulator -Scenario 'bulk:40'
+        $bulk = Start-Emulator -Scenario 'bulk:40'
         try {
             $env:PIMBRIDGE_GRAPH_URI = $bulk.Uri
-            $valid = Get-PimEmulatorToken $bulk
+            $valid = Get-EmulatorToken $bulk
             # The first token passes every check on our side, but the service refuses it (401), as it
             # does a token that expired or was revoked under way; the second is good.
             Set-MgSession $valid
@@ -81,12 +81,12 @@ Describe 'The token of a Connect-MgGraph session' {
             @($out | Where-Object Result -eq 'Approved').Count | Should -Be 40
             $errs | Should -BeNullOrEmpty
             $global:MgCalls | Should -HaveCount 2 -Because 'the session was read once more, not per request'
-            $rec = Get-PimEmulatorDecision $bulk
+            $rec = Get-EmulatorDecision $bulk
             @($rec.approvalId | Sort-Object -Unique).Count | Should -Be 40
             $rec.Count | Should -Be 40
         } finally {
             $global:MgTokenQueue = $null
-            Stop-PimEmulator $bulk
+            Stop-Emulator $bulk
         }
     }
 
@@ -120,7 +120,7 @@ Describe 'The token of a Connect-MgGraph session' {
 Describe 'Token hygiene' {
     It 'never shows the token in any stream, error, -Verbose/-Debug text or transcript' {
         Reset-Module
-        $text = Get-PimEmulatorToken $Emu
+        $text = Get-EmulatorToken $Emu
         $parts = $text.Split('.')
         $token = ConvertTo-SecureString $text -AsPlainText -Force
         $transcript = Join-Path ([IO.Path]::GetTempPath()) "pim-hygiene-$PID.txt"

@@ -1,0 +1,93 @@
+# Packaging PimBridge as PowerShell users install modules: a .nupkg that Install-PSResource (and
+# Install-Module) understands, with the native library and pim-emulator for every platform built.
+# Used by `pwsh ./build.ps1 -Task Package` and by the install test (tests/pester/Install.Tests.ps1).
+
+Set-StrictMode -Version 3.0
+
+# The platforms a release carries, with the native library's file name on each.
+$script:Rids = [ordered]@{
+    'linux-x64' = 'libpim_bridge.so'; 'linux-arm64' = 'libpim_bridge.so'
+    'win-x64' = 'pim_bridge.dll'; 'win-arm64' = 'pim_bridge.dll'
+    'osx-x64' = 'libpim_bridge.dylib'; 'osx-arm64' = 'libpim_bridge.dylib'
+}
+
+function Get-PimBridgeRid {
+    # The runtime identifier of this process, as the module's runtimes/ folders name it.
+    $os = if ($IsWindows) { 'win' } elseif ($IsMacOS) { 'osx' } else { 'linux' }
+    "$os-$(([System.Runtime.InteropServices.RuntimeInformation]::ProcessArchitecture).ToString().ToLowerInvariant())"
+}
+
+function Get-ChangelogSection {
+    # The text of CHANGELOG.md's section for $Version (its bullet lines), for the manifest's ReleaseNotes.
+    param([Parameter(Mandatory)] [string] $Path, [Parameter(Mandatory)] [string] $Version)
+    $lines = Get-Content -Path $Path
+    $start = [array]::FindIndex([string[]]$lines, [Predicate[string]] { param($l) $l -match "^## \[?$([regex]::Escape($Version))\]?" })
+    if ($start -lt 0) { throw "CHANGELOG.md has no section for ${Version}: add '## $Version' before packaging." }
+    $section = foreach ($l in $lines[($start + 1)..($lines.Count - 1)]) { if ($l -match '^## ') { break }; $l }
+    ($section -join "`n").Trim()
+}
+
+function Add-PimBridgeRuntime {
+    # Copies the native libraries and emulators other machines built (their out/PimBridge/runtimes
+    # and emulator folders, gathered under $From/<anything>/) into the module laid out at $ModuleOut.
+    param([Parameter(Mandatory)] [string] $ModuleOut, [Parameter(Mandatory)] [string] $From)
+    foreach ($kind in 'runtimes', 'emulator') {
+        foreach ($ridDir in Get-ChildItem -Path $From -Directory -Recurse | Where-Object { $_.Parent.Name -eq $kind -and $script:Rids.Contains($_.Name) }) {
+            $target = Join-Path $ModuleOut "$kind/$($ridDir.Name)"
+            New-Item -ItemType Directory -Force -Path $target | Out-Null
+            Copy-Item -Path (Join-Path $ridDir.FullName '*') -Destination $target -Recurse -Force
+        }
+    }
+}
+
+function Get-PimBridgeRuntimeReport {
+    # Which platforms the module at $ModuleOut carries a native library and an emulator for.
+    param([Parameter(Mandatory)] [string] $ModuleOut)
+    foreach ($rid in $script:Rids.Keys) {
+        $exe = if ($rid -like 'win-*') { 'pim-emulator.exe' } else { 'pim-emulator' }
+        [pscustomobject]@{
+            Rid      = $rid
+            Native   = Test-Path (Join-Path $ModuleOut "runtimes/$rid/native/$($script:Rids[$rid])")
+            Emulator = Test-Path (Join-Path $ModuleOut "emulator/$rid/$exe")
+        }
+    }
+}
+
+function New-PimBridgePackage {
+    # Publishes the module at $ModuleOut to a folder repository at $Destination with PSResourceGet
+    # (shipped with pwsh 7.4+) and returns the .nupkg. It runs in a child pwsh whose profile folders
+    # are temporary, so the user's own repository list is never touched.
+    param(
+        [Parameter(Mandatory)] [string] $ModuleOut,
+        [Parameter(Mandatory)] [string] $Destination,
+        [Parameter(Mandatory)] [string] $Pwsh
+    )
+    New-Item -ItemType Directory -Force -Path $Destination | Out-Null
+    $version = (Import-PowerShellDataFile (Join-Path $ModuleOut 'PimBridge.psd1')).ModuleVersion
+    $nupkg = Join-Path $Destination "PimBridge.$version.nupkg"
+    Remove-Item -Force -ErrorAction Ignore $nupkg
+    $home_ = Join-Path ([IO.Path]::GetTempPath()) "pimbridge-pack-$PID-$([guid]::NewGuid().ToString('n'))"
+    New-Item -ItemType Directory -Force -Path $home_ | Out-Null
+    $script = @'
+$ErrorActionPreference = 'Stop'
+Register-PSResourceRepository -Name PimBridgeBuild -Uri $env:PIMBRIDGE_PACK_REPO -Trusted
+Publish-PSResource -Path $env:PIMBRIDGE_PACK_MODULE -Repository PimBridgeBuild
+'@
+    $saved = @{}
+    foreach ($name in 'HOME', 'USERPROFILE', 'LOCALAPPDATA', 'XDG_DATA_HOME', 'PIMBRIDGE_PACK_REPO', 'PIMBRIDGE_PACK_MODULE') { $saved[$name] = [Environment]::GetEnvironmentVariable($name) }
+    try {
+        $env:HOME = $home_; $env:USERPROFILE = $home_; $env:LOCALAPPDATA = Join-Path $home_ 'AppData'
+        Remove-Item Env:XDG_DATA_HOME -ErrorAction Ignore
+        $env:PIMBRIDGE_PACK_REPO = (Resolve-Path $Destination).Path
+        $env:PIMBRIDGE_PACK_MODULE = (Resolve-Path $ModuleOut).Path
+        & $Pwsh -NoProfile -NonInteractive -Command $script
+        if ($LASTEXITCODE -ne 0) { throw "Publish-PSResource failed (exit code $LASTEXITCODE)." }
+    } finally {
+        foreach ($name in $saved.Keys) { [Environment]::SetEnvironmentVariable($name, $saved[$name]) }
+        Remove-Item -Recurse -Force -ErrorAction Ignore $home_
+    }
+    if (-not (Test-Path $nupkg)) { throw "Publish-PSResource wrote no $nupkg." }
+    Get-Item $nupkg
+}
+
+Export-ModuleMember -Function Get-PimBridgeRid, Get-ChangelogSection, Add-PimBridgeRuntime, Get-PimBridgeRuntimeReport, New-PimBridgePackage
