@@ -67,7 +67,8 @@ function New-PimBridgePackage {
     $nupkg = Join-Path $Destination "PimBridge.$version.nupkg"
     Remove-Item -Force -ErrorAction Ignore $nupkg
     $home_ = Join-Path ([IO.Path]::GetTempPath()) "pimbridge-pack-$PID-$([guid]::NewGuid().ToString('n'))"
-    New-Item -ItemType Directory -Force -Path $home_ | Out-Null
+    # .NET names a profile folder only when it exists; else tools write beside the current folder.
+    New-Item -ItemType Directory -Force -Path $home_, "$home_/.config", "$home_/.local/share", "$home_/AppData" | Out-Null
     $script = @'
 $ErrorActionPreference = 'Stop'
 Register-PSResourceRepository -Name PimBridgeBuild -Uri $env:PIMBRIDGE_PACK_REPO -Trusted

@@ -6,7 +6,8 @@ BeforeAll {
     . "$PSScriptRoot/TestHelpers.ps1"
     Import-Module (Join-Path $RepoRoot 'tools/Package.psm1') -Force
     $script:Work = Join-Path ([IO.Path]::GetTempPath()) "pimbridge-install-$PID"
-    New-Item -ItemType Directory -Force -Path (Join-Path $Work 'home') | Out-Null
+    # A fresh profile; .NET names a profile folder only when it exists.
+    foreach ($dir in 'home/.config', 'home/.local/share', 'home/AppData') { New-Item -ItemType Directory -Force -Path (Join-Path $Work $dir) | Out-Null }
     $script:Pwsh = (Get-Command pwsh -CommandType Application | Select-Object -First 1).Source
     $script:Package = New-PimBridgePackage -ModuleOut $ModulePath -Destination (Join-Path $Work 'repo') -Pwsh $Pwsh
     $script:Rid = Get-PimBridgeRid
