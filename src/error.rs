@@ -39,6 +39,17 @@ pub enum ErrorKind {
     InvalidResponse,
     /// The connection closed or reset after the request went out: its outcome is unknown.
     ConnectionLost,
+    // The unattended approver's local files: its policy and its decision log (no HTTP involved).
+    /// A policy document that cannot be used; the message names the source, the rule and the key.
+    InvalidPolicy,
+    /// The decision log cannot be written (a folder, read-only, no space, locked too long). A
+    /// decision whose intent line could not be written must not be sent.
+    LogWriteFailed,
+    /// The decision log cannot be read (missing, unreadable).
+    LogReadFailed,
+    /// The decision log ends in a torn or foreign line: nothing is appended after it until a
+    /// person looks (`Test-PimDecisionLog`).
+    LogTampered,
 }
 
 /// An error with everything a caller needs to report it: the kind, the HTTP status (0 when no

@@ -83,6 +83,17 @@ pub enum PimResult {
     InvalidResponse = 7211,
     /// The connection closed or reset after the request went out: its outcome is unknown.
     ConnectionLost = 7212,
+    /// 7300s: the unattended approver's local files, its policy and its decision log.
+    ///
+    /// A policy document that cannot be used; the message names the source, the rule and the key.
+    InvalidPolicy = 7300,
+    /// The decision log cannot be written (a folder, read-only, no space, locked too long); a
+    /// decision whose intent line could not be written must not be sent.
+    LogWriteFailed = 7301,
+    /// The decision log cannot be read (missing, unreadable).
+    LogReadFailed = 7302,
+    /// The decision log ends in a torn or foreign line; nothing is appended until a person looks.
+    LogTampered = 7303,
 }
 
 impl From<ErrorKind> for PimResult {
@@ -114,6 +125,10 @@ impl From<ErrorKind> for PimResult {
             K::Timeout => PimResult::Timeout,
             K::InvalidResponse => PimResult::InvalidResponse,
             K::ConnectionLost => PimResult::ConnectionLost,
+            K::InvalidPolicy => PimResult::InvalidPolicy,
+            K::LogWriteFailed => PimResult::LogWriteFailed,
+            K::LogReadFailed => PimResult::LogReadFailed,
+            K::LogTampered => PimResult::LogTampered,
         }
     }
 }
@@ -190,6 +205,8 @@ mod tests {
         assert_eq!(PimResult::from(ErrorKind::InvalidId) as u32, 7100);
         assert_eq!(PimResult::from(ErrorKind::AlreadyDecided) as u32, 7203);
         assert_eq!(PimResult::from(ErrorKind::ConnectionLost) as u32, 7212);
+        assert_eq!(PimResult::from(ErrorKind::InvalidPolicy) as u32, 7300);
+        assert_eq!(PimResult::from(ErrorKind::LogTampered) as u32, 7303);
     }
 
     #[test]
