@@ -15,6 +15,7 @@ pub mod ffi;
 pub mod http;
 pub mod model;
 pub mod options;
+pub mod policy;
 pub mod surface;
 pub mod time;
 pub mod token;
