@@ -13,6 +13,7 @@ mod decide;
 pub mod error;
 pub mod ffi;
 pub mod http;
+pub mod journal;
 pub mod model;
 pub mod options;
 pub mod policy;

@@ -1,0 +1,192 @@
+//! Writing the log: open (the folder and file made, the path checked), and append one line under
+//! an exclusive lock: lock, read the last line to chain from (seeking from the end), write the
+//! line whole, flush and sync, unlock. Two processes appending at once take turns.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::{Entry, Event, GENESIS, MAX_LINE_BYTES, now_rfc3339, sha256_hex};
+use crate::error::{ErrorKind, PimError, Result};
+
+/// How long an append (or a read) waits for another process's lock before giving up.
+pub(crate) const LOCK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A decision log, open for appending. Cheap: each append opens the file anew, so a log moved
+/// aside between appends is started afresh at its path, and no handle is held between appends.
+#[derive(Clone, Debug)]
+pub struct DecisionLog {
+    path: PathBuf,
+}
+
+fn write_failed(path: &Path, what: impl std::fmt::Display) -> PimError {
+    PimError::new(
+        ErrorKind::LogWriteFailed,
+        format!("The decision log '{}' cannot be written: {what}.", path.display()),
+    )
+}
+
+/// Why an open failed, in words.
+fn io_reason(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::PermissionDenied => "permission denied (read-only, or not yours)".into(),
+        io::ErrorKind::ReadOnlyFilesystem => "the file system is read-only".into(),
+        io::ErrorKind::IsADirectory => "it is a folder".into(),
+        io::ErrorKind::StorageFull => "the disk is full".into(),
+        _ => e.to_string(),
+    }
+}
+
+impl DecisionLog {
+    /// Opens the log at `path` for appending, making its folder and the file when missing. A
+    /// folder, a read-only file or an unwritable place gives `LogWriteFailed`, before anything
+    /// is decided.
+    pub fn open(path: impl Into<PathBuf>) -> Result<DecisionLog> {
+        let path = path.into();
+        if path.is_dir() {
+            return Err(write_failed(&path, "it is a folder; give the path of a file, such as decisions.jsonl in it"));
+        }
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| write_failed(&path, format!("its folder cannot be made ({})", io_reason(&e))))?;
+        }
+        if std::fs::metadata(&path).is_ok_and(|m| m.permissions().readonly()) {
+            return Err(write_failed(&path, "the file is read-only"));
+        }
+        let log = DecisionLog { path };
+        log.open_file()?;
+        Ok(log)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn open_file(&self) -> Result<File> {
+        OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(&self.path)
+            .map_err(|e| write_failed(&self.path, io_reason(&e)))
+    }
+
+    /// Appends one event, chained to the last line, and returns the line as written. Fails with
+    /// `LogWriteFailed` when the line could not be written whole (nothing is left half-written
+    /// when the file can be cut back), `LogTampered` when the last line is torn or not a log line
+    /// (nothing is appended after it), `InvalidInput` for an event that is not one.
+    pub fn append(&self, event: &Event) -> Result<Entry> {
+        let mut entry = Entry::from_event(event)?;
+        let mut file = self.open_file()?;
+        lock(&file, &self.path, true)?;
+        let (prev, last_seq) = last_line(&mut file, &self.path)?;
+        entry.seq = last_seq + 1;
+        entry.time = now_rfc3339();
+        entry.prev = prev;
+        let mut line = serde_json::to_vec(&entry).map_err(|e| write_failed(&self.path, e))?;
+        if line.len() > MAX_LINE_BYTES {
+            return Err(PimError::new(
+                ErrorKind::InvalidInput,
+                format!("The event is {} bytes as a line; at most {MAX_LINE_BYTES} are written.", line.len()),
+            ));
+        }
+        line.push(b'\n');
+        let start = file.seek(SeekFrom::End(0)).map_err(|e| write_failed(&self.path, e))?;
+        if let Err(e) = file.write_all(&line).and_then(|()| file.sync_data()) {
+            // Cut back what may have been written, so the log does not end torn.
+            let _ = file.set_len(start).and_then(|()| file.sync_data());
+            return Err(write_failed(&self.path, io_reason(&e)));
+        }
+        // The lock is released when the file is closed, here.
+        Ok(entry)
+    }
+}
+
+/// Takes the lock (exclusive or shared), waiting up to [`LOCK_TIMEOUT`] for another holder.
+pub(crate) fn lock(file: &File, path: &Path, exclusive: bool) -> Result<()> {
+    let deadline = Instant::now() + LOCK_TIMEOUT;
+    let kind = if exclusive { ErrorKind::LogWriteFailed } else { ErrorKind::LogReadFailed };
+    let mut pause = Duration::from_millis(2);
+    loop {
+        let attempt = if exclusive { file.try_lock() } else { file.try_lock_shared() };
+        match attempt {
+            Ok(()) => return Ok(()),
+            Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+                thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            Err(TryLockError::WouldBlock) => {
+                return Err(PimError::new(
+                    kind,
+                    format!(
+                        "The decision log '{}' stayed locked by another process for {} seconds.",
+                        path.display(),
+                        LOCK_TIMEOUT.as_secs()
+                    ),
+                ));
+            }
+            Err(TryLockError::Error(e)) => {
+                return Err(PimError::new(
+                    kind,
+                    format!("The decision log '{}' cannot be locked: {e}.", path.display()),
+                ));
+            }
+        }
+    }
+}
+
+fn tampered(path: &Path, what: &str) -> PimError {
+    PimError::new(
+        ErrorKind::LogTampered,
+        format!(
+            "The decision log '{}' {what}, so nothing more is appended to it. Check it with \
+             Test-PimDecisionLog; to go on, move it aside (keep it as evidence) and a new log starts.",
+            path.display()
+        ),
+    )
+}
+
+/// The hash to chain from and the last line's `seq`: ([`GENESIS`], 0) for an empty log. Reads
+/// backwards from the end in blocks, so a long log costs no more than a short one.
+fn last_line(file: &mut File, path: &Path) -> Result<(String, u64)> {
+    let io_err = |e: io::Error| write_failed(path, io_reason(&e));
+    let len = file.seek(SeekFrom::End(0)).map_err(io_err)?;
+    if len == 0 {
+        return Ok((GENESIS.to_string(), 0));
+    }
+    let mut tail = Vec::new();
+    let mut pos = len;
+    let start = loop {
+        let step = pos.min(4096);
+        pos -= step;
+        let mut block = vec![0; step as usize];
+        file.seek(SeekFrom::Start(pos)).map_err(io_err)?;
+        file.read_exact(&mut block).map_err(io_err)?;
+        block.extend_from_slice(&tail);
+        tail = block;
+        if tail.last() != Some(&b'\n') {
+            return Err(tampered(path, "ends in a torn line (a write that did not finish)"));
+        }
+        if let Some(i) = tail[..tail.len() - 1].iter().rposition(|b| *b == b'\n') {
+            break i + 1;
+        }
+        if pos == 0 {
+            break 0;
+        }
+        if tail.len() > 2 * MAX_LINE_BYTES {
+            return Err(tampered(path, "ends in a line far longer than any it writes"));
+        }
+    };
+    let line = &tail[start..tail.len() - 1];
+    #[derive(serde::Deserialize)]
+    struct Seq {
+        seq: u64,
+        prev: String,
+    }
+    match serde_json::from_slice::<Seq>(line) {
+        Ok(last) if last.prev.len() == GENESIS.len() => Ok((sha256_hex(line), last.seq)),
+        _ => Err(tampered(path, "ends in a line that is not a decision log line")),
+    }
+}
