@@ -236,13 +236,11 @@ fn unknown_key(k: &str, known: &[&str]) -> String {
 
 /// `Rules[1].Role` -> (Some(2), "Role"); `Rules` -> (None, "Rules").
 fn split_path(path: &str) -> (Option<usize>, String) {
-    if let Some(rest) = path.strip_prefix("Rules[")
-        && let Some((n, key)) = rest.split_once("].")
-        && let Ok(i) = n.parse::<usize>()
-    {
-        return (Some(i + 1), key.to_string());
+    let rule = path.strip_prefix("Rules[").and_then(|rest| rest.split_once("]."));
+    match rule.and_then(|(n, key)| Some((n.parse::<usize>().ok()?, key))) {
+        Some((i, key)) => (Some(i + 1), key.to_string()),
+        None => (None, path.to_string()),
     }
-    (None, path.trim_start_matches('.').to_string())
 }
 
 /// The path of the first key given twice in one object (serde_json keeps only the last).
