@@ -5,8 +5,9 @@
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::{Entry, Event, GENESIS, MAX_LINE_BYTES, now_rfc3339, sha256_hex};
 use crate::error::{ErrorKind, PimError, Result};
@@ -79,8 +80,7 @@ impl DecisionLog {
     /// (nothing is appended after it), `InvalidInput` for an event that is not one.
     pub fn append(&self, event: &Event) -> Result<Entry> {
         let mut entry = Entry::from_event(event)?;
-        let mut file = self.open_file()?;
-        lock(&file, &self.path, true)?;
+        let mut file = lock(self.open_file()?, &self.path, true)?;
         let (prev, last_seq) = last_line(&mut file, &self.path)?;
         entry.seq = last_seq + 1;
         entry.time = now_rfc3339();
@@ -104,36 +104,39 @@ impl DecisionLog {
     }
 }
 
-/// Takes the lock (exclusive or shared), waiting up to [`LOCK_TIMEOUT`] for another holder.
-pub(crate) fn lock(file: &File, path: &Path, exclusive: bool) -> Result<()> {
-    let deadline = Instant::now() + LOCK_TIMEOUT;
+/// Takes the lock (exclusive or shared) and hands the file back holding it. When another
+/// process holds it, waits in the kernel's queue (fair, unlike polling) on a helper thread, for
+/// at most [`LOCK_TIMEOUT`]; if that passes, the helper keeps waiting and releases the lock as
+/// soon as it gets it.
+pub(crate) fn lock(file: File, path: &Path, exclusive: bool) -> Result<File> {
     let kind = if exclusive { ErrorKind::LogWriteFailed } else { ErrorKind::LogReadFailed };
-    let mut pause = Duration::from_millis(2);
-    loop {
-        let attempt = if exclusive { file.try_lock() } else { file.try_lock_shared() };
-        match attempt {
-            Ok(()) => return Ok(()),
-            Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
-                thread::sleep(pause);
-                pause = (pause * 2).min(Duration::from_millis(50));
-            }
-            Err(TryLockError::WouldBlock) => {
-                return Err(PimError::new(
-                    kind,
-                    format!(
-                        "The decision log '{}' stayed locked by another process for {} seconds.",
-                        path.display(),
-                        LOCK_TIMEOUT.as_secs()
-                    ),
-                ));
-            }
-            Err(TryLockError::Error(e)) => {
-                return Err(PimError::new(
-                    kind,
-                    format!("The decision log '{}' cannot be locked: {e}.", path.display()),
-                ));
-            }
-        }
+    let failed =
+        |e: io::Error| PimError::new(kind, format!("The decision log '{}' cannot be locked: {e}.", path.display()));
+    match if exclusive { file.try_lock() } else { file.try_lock_shared() } {
+        Ok(()) => return Ok(file),
+        Err(TryLockError::WouldBlock) => {}
+        Err(TryLockError::Error(e)) => return Err(failed(e)),
+    }
+    let (tx, rx) = mpsc::channel();
+    thread::Builder::new()
+        .name("pim-log-lock".into())
+        .spawn(move || {
+            let locked = if exclusive { file.lock() } else { file.lock_shared() };
+            // If the caller gave up, this send fails and the file (and its lock) is dropped.
+            let _ = tx.send(locked.map(|()| file));
+        })
+        .map_err(failed)?;
+    match rx.recv_timeout(LOCK_TIMEOUT) {
+        Ok(Ok(file)) => Ok(file),
+        Ok(Err(e)) => Err(failed(e)),
+        Err(_) => Err(PimError::new(
+            kind,
+            format!(
+                "The decision log '{}' stayed locked by another process for {} seconds.",
+                path.display(),
+                LOCK_TIMEOUT.as_secs()
+            ),
+        )),
     }
 }
 

@@ -38,7 +38,7 @@ pub use verify::{BreakReason, Verification, verify};
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// The longest line the log writes, in bytes; longer events are refused.
-pub const MAX_LINE_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_LINE_BYTES: usize = 64 * 1024;
 
 /// The results an outcome may record.
 pub const RESULTS: [&str; 4] = ["Approved", "Denied", "Failed", "Unknown"];

@@ -100,8 +100,7 @@ pub(crate) fn open_shared(path: &Path) -> Result<BufReader<File>> {
         std::io::ErrorKind::NotFound => read_failed(path, "there is no such file (nothing has been logged there)"),
         _ => read_failed(path, e),
     })?;
-    lock(&file, path, false)?;
-    Ok(BufReader::new(file))
+    Ok(BufReader::new(lock(file, path, false)?))
 }
 
 /// Every line that is a log line, in order, with its number; a line that is not (torn, edited
