@@ -96,6 +96,17 @@ enum pim_result
   PIM_RESULT_INVALID_RESPONSE = 7211,
   // The connection closed or reset after the request went out: its outcome is unknown.
   PIM_RESULT_CONNECTION_LOST = 7212,
+  // 7300s: the unattended approver's local files, its policy and its decision log.
+  //
+  // A policy document that cannot be used; the message names the source, the rule and the key.
+  PIM_RESULT_INVALID_POLICY = 7300,
+  // The decision log cannot be written (a folder, read-only, no space, locked too long); a
+  // decision whose intent line could not be written must not be sent.
+  PIM_RESULT_LOG_WRITE_FAILED = 7301,
+  // The decision log cannot be read (missing, unreadable).
+  PIM_RESULT_LOG_READ_FAILED = 7302,
+  // The decision log ends in a torn or foreign line; nothing is appended until a person looks.
+  PIM_RESULT_LOG_TAMPERED = 7303,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -112,8 +123,16 @@ typedef struct pim_client pim_client;
 // and the request-id. Opaque.
 typedef struct pim_error pim_error;
 
+// A decision log, open for appending. Appends from many threads (and processes) at once take
+// turns under a file lock. Opaque.
+typedef struct pim_log pim_log;
+
 // One running or finished list, approve or deny operation. Opaque.
 typedef struct pim_op pim_op;
+
+// A loaded policy: its rules, checked. Immutable, so one policy may be evaluated from many
+// threads at once. Opaque.
+typedef struct pim_policy pim_policy;
 
 #ifdef __cplusplus
 extern "C" {
@@ -254,6 +273,104 @@ const char *pim_surfaces(void);
 // Each pointer is NULL or a NUL-terminated string that stays valid for this call.
 const char *pim_surface_resolve(const char *approval_id, const char *surface);
 
+// Where the decision log is, or that it is off: the one place that decides it.
+//
+// `explicit_path` may be NULL or empty (not given); otherwise it wins (the module's
+// `-LogPath`). Then the environment variable `PIMBRIDGE_DECISION_LOG`, then the user's data
+// folder (`%LOCALAPPDATA%\PimBridge\decisions.jsonl`; `~/Library/Application
+// Support/PimBridge/decisions.jsonl`; `$XDG_DATA_HOME` or `~/.local/share`, then
+// `PimBridge/decisions.jsonl`). `off`, in any case, switches the log off. A path must be
+// absolute (`PIM_RESULT_INVALID_INPUT` otherwise).
+//
+// On success `*json_out` receives `{"path": "<absolute path>" | null, "source": "parameter" |
+// "environment" | "default", "enabled": true | false}`, to free with `pim_string_free`.
+//
+// # Safety
+// `explicit_path` NULL or a NUL-terminated string valid for this call; `json_out` must be
+// writable; `err_out` NULL or writable.
+pim_result pim_log_resolve_path(const char *explicit_path, char **json_out, pim_error **err_out);
+
+// Opens the decision log at `path` (required, absolute) for appending, making its folder and
+// the file when missing. A folder, a read-only file or a place that cannot be written gives
+// `PIM_RESULT_LOG_WRITE_FAILED` at once, before anything is decided.
+//
+// On success `*log_out` receives a log to free with `pim_log_free`.
+//
+// # Safety
+// `path` a NUL-terminated string valid for this call; `log_out` must be writable; `err_out`
+// NULL or writable.
+pim_result pim_log_open(const char *path, pim_log **log_out, pim_error **err_out);
+
+// Appends one event to the log: takes the file lock, chains to the last line, writes the line
+// whole and syncs it. Call it with an `intent` before a decision is sent, and never send when it
+// fails; with the `outcome` after.
+//
+// `event_json` (required): `{"kind": "intent" | "outcome", "surface", "approvalId", "action":
+// "Approve" | "Deny", "tenant", "actor", "principal", "principalId", "role", "scope",
+// "justification", "rule", "result" (outcome only: "Approved" | "Denied" | "Failed" |
+// "Unknown"), "error" (outcome only: the error's kind), "requestId" (the service's request-id)}`;
+// `kind`, `surface`, `approvalId` and `action` are required, unknown keys and anything shaped
+// like an access token are refused (`PIM_RESULT_INVALID_INPUT`). The log adds `seq`, `time` and
+// `prev`.
+//
+// On success `*json_out` receives the line as written, to free with `pim_string_free`. Fails
+// with `PIM_RESULT_LOG_WRITE_FAILED` (not written; locked by another process for more than 10
+// seconds, read-only, disk full) or `PIM_RESULT_LOG_TAMPERED` (the log ends in a torn or foreign
+// line; nothing is appended after it).
+//
+// # Safety
+// `event_json` a NUL-terminated string valid for this call; `json_out` must be writable;
+// `err_out` NULL or writable.
+pim_result pim_log_append(const pim_log *log,
+                          const char *event_json,
+                          char **json_out,
+                          pim_error **err_out);
+
+// Frees a log handle (the file is not held open between appends). A no-op on NULL or on a
+// handle that is not a live log.
+void pim_log_free(pim_log *log);
+
+// Reads the log's lines, as a JSON array of `{line, seq, time, kind, tenant, actor, surface,
+// approvalId, action, principal, principalId, role, scope, result, error, justification, rule,
+// requestId, prev}` (`line` is its number in the file), to free with `pim_string_free`. Lines
+// that are not log lines are passed over: `pim_log_verify` says what is wrong.
+//
+// `filter_json` may be NULL or `{"from", "to" (RFC 3339; from included, to not), "approvalId",
+// "result", "rule"}`, each optional. A missing or unreadable log gives
+// `PIM_RESULT_LOG_READ_FAILED`.
+//
+// # Safety
+// `path` a NUL-terminated string and `filter_json` NULL or one, valid for this call; `json_out`
+// must be writable; `err_out` NULL or writable.
+pim_result pim_log_read(const char *path,
+                        const char *filter_json,
+                        char **json_out,
+                        pim_error **err_out);
+
+// Reads the log's decisions: each intent paired with its outcome, as a JSON array of
+// `{approvalId, surface, action, tenant, actor, principal, principalId, role, scope,
+// justification, rule, result, error, requestId, intentTime, outcomeTime, intentLine,
+// outcomeLine}`, to free with `pim_string_free`. An intent with no outcome has `result`
+// `"Unknown"`: it may have been sent. Filters (as `pim_log_read`) apply to the decision: its
+// intent's time, its result.
+//
+// # Safety
+// As `pim_log_read`.
+pim_result pim_log_decisions(const char *path,
+                             const char *filter_json,
+                             char **json_out,
+                             pim_error **err_out);
+
+// Checks the log's hash chain. On success `*json_out` receives `{path, isValid, lines,
+// firstBrokenLine, reason: "altered" | "torn" | "deleted or reordered" | "not JSON" | null,
+// detail, lastHash}`, to free with `pim_string_free`: a broken chain is an answer, not an error.
+// A missing or unreadable log gives `PIM_RESULT_LOG_READ_FAILED`.
+//
+// # Safety
+// `path` a NUL-terminated string valid for this call; `json_out` must be writable; `err_out`
+// NULL or writable.
+pim_result pim_log_verify(const char *path, char **json_out, pim_error **err_out);
+
 // Waits up to `timeout_ms` for the operation to finish. Returns `PIM_RESULT_OK` once it has
 // finished (successfully or not: see `pim_op_error`), `PIM_RESULT_PENDING` if it is still
 // running. Wait in short slices to stay responsive to Ctrl+C.
@@ -287,6 +404,57 @@ pim_result pim_op_cancel(const pim_op *op);
 // Frees an operation, cancelling it if it is still running. A no-op on NULL or on a handle
 // that is not a live operation.
 void pim_op_free(pim_op *op);
+
+// Reads and checks a policy document.
+//
+// `policy_json` (required) is the document as JSON: `{"Rules": [{"Name": ..., "Action":
+// "Approve" | "Deny" | "Skip", "Justification": ..., <conditions>}, ...]}`, keys exactly as
+// docs/policy.md names them (a PowerShell data file is converted to JSON by the caller, with
+// enough depth). `source_name` may be NULL; when given (the file's path) every message starts
+// with it. `force` lets a rule approve every request (an Approve rule with no condition that
+// narrows it), which is refused otherwise.
+//
+// On success `*policy_out` receives a policy to free with `pim_policy_free`. A document that does
+// not parse, has an unknown key, a bad regular expression, an unknown action, a wrong type, two
+// rules of the same name, a bad duration or an unknown time zone gives
+// `PIM_RESULT_INVALID_POLICY`, whose message lists every problem, one per line, each naming the
+// rule (position and name) and the key.
+//
+// # Safety
+// Each string is NULL or NUL-terminated and valid for this call; `policy_out` must be writable;
+// `err_out` NULL or writable.
+pim_result pim_policy_load(const char *policy_json,
+                           const char *source_name,
+                           bool force,
+                           pim_policy **policy_out,
+                           pim_error **err_out);
+
+// Evaluates a policy against pending requests. Sends nothing.
+//
+// `requests_json` (required) is one pending request or a JSON array of them, in the shape
+// `pim_list_pending` hands out (`{"surface", "approvalId", "principalId", "principalUpn",
+// "roleName", "scopeId", "justification", "ticketNumber", "createdAt", "duration", ...}`; fields
+// not used are ignored). `context_json` (required) is `{"callerId": "<the approver's object
+// id>", "now": "<RFC 3339>"}`; `now` may be left out (the current time). A request whose
+// `principalId` is the caller's (or is missing) is never approved or denied by a rule.
+//
+// On success `*json_out` receives a JSON array, one object per request in order: `{approvalId,
+// surface, principalId, rule, action: "Approve" | "Deny" | "Skip", justification, summary,
+// reasons: [{rule, condition, held, detail}]}`, to free with `pim_string_free`. `rule` is null
+// when no rule matched; `justification` is the rendered text to send, null for Skip. Bad
+// requests or context give `PIM_RESULT_INVALID_INPUT`.
+//
+// # Safety
+// Each string is NULL or NUL-terminated and valid for this call; `json_out` must be writable;
+// `err_out` NULL or writable.
+pim_result pim_policy_evaluate(const pim_policy *policy,
+                               const char *requests_json,
+                               const char *context_json,
+                               char **json_out,
+                               pim_error **err_out);
+
+// Frees a policy. A no-op on NULL or on a handle that is not a live policy.
+void pim_policy_free(pim_policy *policy);
 
 // Frees a string returned by this library. A no-op on NULL or on a pointer this library did
 // not return (or already freed).

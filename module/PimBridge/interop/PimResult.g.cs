@@ -75,6 +75,17 @@ namespace PimBridge.Interop
         InvalidResponse = 7211,
         // The connection closed or reset after the request went out: its outcome is unknown.
         ConnectionLost = 7212,
+        // 7300s: the unattended approver's local files, its policy and its decision log.
+        //
+        // A policy document that cannot be used; the message names the source, the rule and the key.
+        InvalidPolicy = 7300,
+        // The decision log cannot be written (a folder, read-only, no space, locked too long); a
+        // decision whose intent line could not be written must not be sent.
+        LogWriteFailed = 7301,
+        // The decision log cannot be read (missing, unreadable).
+        LogReadFailed = 7302,
+        // The decision log ends in a torn or foreign line; nothing is appended until a person looks.
+        LogTampered = 7303,
     }
 
     /// <summary>The C ABI this assembly was built for (PIM_ABI_VERSION in include/pim_bridge.h).</summary>
