@@ -41,7 +41,7 @@ param(
 
     # Bench only: runs of each approach (the median is reported) and request counts.
     [ValidateRange(1, 20)] [int] $BenchRuns = 3,
-    [int[]] $BenchSizes = @(200, 1000)
+    [int[]] $BenchSizes = @(200, 1000, 5000)
 )
 
 Set-StrictMode -Version 3.0

@@ -6,6 +6,7 @@
 #ifndef PIM_BRIDGE_H
 #define PIM_BRIDGE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
 

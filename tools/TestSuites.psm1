@@ -17,12 +17,14 @@ function Add-SuiteFailure($Result, [string] $Name, [string] $Message) {
 }
 
 function Invoke-Logged {
-    # Runs a program with its output appended to the log; returns { Code; Lines }.
-    param([Parameter(Mandatory)] [string] $Log, [Parameter(Mandatory)] [string] $File, [string[]] $Arguments = @())
-    Add-Content -Path $Log -Value "`n>>> $File $($Arguments -join ' ')"
+    # Runs a program with its output appended to the log; returns { Code; Lines }. Each of -Secrets
+    # (tokens handed to the program) is written as <token>, in the log and in the lines returned.
+    param([Parameter(Mandatory)] [string] $Log, [Parameter(Mandatory)] [string] $File, [string[]] $Arguments = @(), [string[]] $Secrets = @())
+    $mask = { param([string] $Text) foreach ($t in $Secrets) { if ($t) { $Text = $Text.Replace($t, '<token>') } }; $Text }
+    Add-Content -Path $Log -Value (& $mask "`n>>> $File $($Arguments -join ' ')")
     $writer = [System.IO.StreamWriter]::new($Log, $true)
     try {
-        $lines = & $File @Arguments 2>&1 | ForEach-Object { $line = "$_"; $writer.WriteLine($line); $line }
+        $lines = & $File @Arguments 2>&1 | ForEach-Object { $line = & $mask "$_"; $writer.WriteLine($line); $line }
         $code = $LASTEXITCODE
     } finally {
         $writer.Dispose()
@@ -86,46 +88,72 @@ function Invoke-RustSuite {
 }
 
 function Build-CTest {
-    # Compiles tests/c/pim_test.c against the header and the release library; returns the paths.
+    # Compiles every tests/c/*.c against the header and the release library, plainly and with
+    # AddressSanitizer; returns @{ Plain = @{ name = exe }; Asan = @{ name = exe }; Errors = @() }.
     param([string] $Log)
     $build = Join-Path $script:Root 'tests/c/build'
     New-Item -ItemType Directory -Force -Path $build | Out-Null
-    $common = @('-std=c11', '-Wall', '-Wextra', '-Werror', '-g', "-I$script:Root/include", "$script:Root/tests/c/pim_test.c", "-L$script:Release", '-lpim_bridge', "-Wl,-rpath,$script:Release")
-    $plain = Join-Path $build 'pim_test'
-    $asan = Join-Path $build 'pim_test_asan'
-    $made = [ordered]@{}
-    $run = Invoke-Logged -Log $Log -File gcc -Arguments ($common + @('-o', $plain))
-    $made.Plain = if ($run.Code -eq 0) { $plain } else { "gcc failed: $($run.Lines | Select-Object -First 1)" }
-    $run = Invoke-Logged -Log $Log -File gcc -Arguments ($common + @('-fsanitize=address', '-fno-omit-frame-pointer', '-o', $asan))
-    $made.Asan = if ($run.Code -ne 0) { "gcc -fsanitize=address failed: $($run.Lines | Select-Object -First 1)" }
-    elseif (-not ((& ldd $asan | Select-String 'libasan') -or (& nm $asan 2>$null | Select-String '__asan_init'))) { "AddressSanitizer is not linked into $asan" }
-    else { $asan }
+    $made = @{ Plain = [ordered]@{}; Asan = [ordered]@{}; Errors = [System.Collections.Generic.List[string]]::new() }
+    foreach ($source in Get-ChildItem -Path (Join-Path $script:Root 'tests/c') -Filter '*.c' | Sort-Object Name) {
+        $common = @('-std=c11', '-Wall', '-Wextra', '-Werror', '-g', "-I$script:Root/include", $source.FullName, "-L$script:Release", '-lpim_bridge', "-Wl,-rpath,$script:Release")
+        $plain = Join-Path $build $source.BaseName
+        $asan = Join-Path $build "$($source.BaseName)_asan"
+        $run = Invoke-Logged -Log $Log -File gcc -Arguments ($common + @('-o', $plain))
+        if ($run.Code -eq 0) { $made.Plain[$source.BaseName] = $plain } else { $made.Errors.Add("gcc $($source.Name): $($run.Lines | Select-Object -First 1)") }
+        $run = Invoke-Logged -Log $Log -File gcc -Arguments ($common + @('-fsanitize=address', '-fno-omit-frame-pointer', '-o', $asan))
+        if ($run.Code -ne 0) { $made.Errors.Add("gcc -fsanitize=address $($source.Name): $($run.Lines | Select-Object -First 1)") }
+        elseif (-not ((& ldd $asan | Select-String 'libasan') -or (& nm $asan 2>$null | Select-String '__asan_init'))) { $made.Errors.Add("AddressSanitizer is not linked into $asan") }
+        else { $made.Asan[$source.BaseName] = $asan }
+    }
     $made
 }
 
+function Get-CTestUsage {
+    # What a C program wants, as its usage line says: `usage: NAME GRAPH_URI TOKEN EXPIRED_TOKEN`
+    # (a demo emulator and its tokens) or `usage: NAME SCRATCH_DIR` (a folder of its own).
+    param([string] $Name)
+    $usage = Select-String -Path (Join-Path $script:Root "tests/c/$Name.c") -Pattern 'usage: \S+ (.*)$' | Select-Object -First 1
+    if ($usage) { -split $usage.Matches[0].Groups[1].Value } else { @() }
+}
+
 function Invoke-CSuite {
-    # Runs the C program once against a demo emulator: plainly, under ASan, or under valgrind.
-    param([string] $Suite, [string] $Log, [string] $Exe, [string[]] $Prefix = @())
+    # Runs every C program once: plainly, under ASan, or under valgrind (a demo emulator for those
+    # that call the service, a scratch folder for those that write files).
+    param([string] $Suite, [string] $Log, [System.Collections.IDictionary] $Programs, [string[]] $BuildErrors = @(), [string[]] $Prefix = @())
     $result = New-SuiteResult $Suite
-    if (-not (Test-Path $Exe)) { $result.Failed = 1; Add-SuiteFailure $result 'build' $Exe; return $result }
-    $emulator = Start-Emulator -Scenario demo
-    try {
-        $token = Get-EmulatorToken $emulator
-        $expired = Get-EmulatorToken $emulator @{ expiresIn = -60 }
-        $command = @($Prefix) + @($Exe, $emulator.Uri, $token, $expired)
-        $run = Invoke-Logged -Log $Log -File $command[0] -Arguments @($command | Select-Object -Skip 1)
-    } finally {
-        Stop-Emulator $emulator
+    foreach ($e in $BuildErrors) { $result.Failed += 1; Add-SuiteFailure $result 'build' $e }
+    foreach ($name in $Programs.Keys) {
+        $emulator = $null
+        $scratch = Join-Path ([IO.Path]::GetTempPath()) "pimbridge-c-$PID-$([guid]::NewGuid().ToString('n'))"
+        New-Item -ItemType Directory -Force -Path $scratch | Out-Null
+        $secrets = @()
+        try {
+            $usage = Get-CTestUsage $name
+            $arguments = @()
+            if ($usage -contains 'GRAPH_URI') {
+                $emulator = Start-Emulator -Scenario demo
+                $secrets = @((Get-EmulatorToken $emulator), (Get-EmulatorToken $emulator @{ expiresIn = -60 }))
+                $arguments = @($emulator.Uri) + $secrets
+            } elseif ($usage -contains 'SCRATCH_DIR') {
+                $arguments = @($scratch)
+            }
+            $command = @($Prefix) + @($Programs[$name]) + $arguments
+            $run = Invoke-Logged -Log $Log -File $command[0] -Arguments @($command | Select-Object -Skip 1) -Secrets $secrets
+        } finally {
+            if ($emulator) { Stop-Emulator $emulator }
+            Remove-Item -Recurse -Force -ErrorAction Ignore $scratch
+        }
+        $lines = $run.Lines
+        $before = $result.Failures.Count
+        $summary = $lines | Where-Object { $_ -match '^(\d+) passed, (\d+) failed$' } | Select-Object -Last 1
+        if ($summary -and "$summary" -match '^(\d+) passed, (\d+) failed$') { $result.Passed += [int]$Matches[1]; $result.Failed += [int]$Matches[2] }
+        foreach ($line in $lines) {
+            if ($line -match '^FAIL (\S+:\d+): (.*)$') { Add-SuiteFailure $result "tests/c/$(Split-Path -Leaf $Matches[1])" $Matches[2] }
+            elseif ($line -match 'ERROR SUMMARY: ([1-9]\d*) errors') { Add-SuiteFailure $result "$name (valgrind)" $line.Trim() }
+            elseif ($line -match 'ERROR: (AddressSanitizer|LeakSanitizer): .*') { Add-SuiteFailure $result "$name ($($Matches[1]))" $line.Trim() }
+        }
+        if ($run.Code -ne 0 -and $result.Failures.Count -eq $before) { Add-SuiteFailure $result $name "exit code $($run.Code)" }
     }
-    $lines = @($run.Lines | ForEach-Object { $_ -replace [regex]::Escape($token), '<token>' })
-    $summary = $lines | Where-Object { $_ -match '^(\d+) passed, (\d+) failed$' } | Select-Object -Last 1
-    if ($summary -and "$summary" -match '^(\d+) passed, (\d+) failed$') { $result.Passed = [int]$Matches[1]; $result.Failed = [int]$Matches[2] }
-    foreach ($line in $lines) {
-        if ($line -match '^FAIL (\S+:\d+): (.*)$') { Add-SuiteFailure $result "tests/c/$(Split-Path -Leaf $Matches[1])" $Matches[2] }
-        elseif ($line -match 'ERROR SUMMARY: ([1-9]\d*) errors') { Add-SuiteFailure $result 'valgrind' $line.Trim() }
-        elseif ($line -match 'ERROR: (AddressSanitizer|LeakSanitizer): .*') { Add-SuiteFailure $result $Matches[1] $line.Trim() }
-    }
-    if ($run.Code -ne 0 -and $result.Failures.Count -eq 0) { Add-SuiteFailure $result $Suite "exit code $($run.Code)" }
     if ($result.Failures.Count -gt $result.Failed) { $result.Failed = $result.Failures.Count }
     $result
 }
@@ -215,11 +243,11 @@ function Invoke-TestSuites {
         return $suites
     }
     $exes = Build-CTest -Log $Log
-    & $timed 'C: tests/c/pim_test (plain)' { Invoke-CSuite -Suite $cNames[0] -Log $Log -Exe $exes.Plain }
-    & $timed 'C: tests/c/pim_test (AddressSanitizer)' { Invoke-CSuite -Suite $cNames[1] -Log $Log -Exe $exes.Asan }
+    & $timed 'C: tests/c/*.c (plain)' { Invoke-CSuite -Suite $cNames[0] -Log $Log -Programs $exes.Plain -BuildErrors $exes.Errors }
+    & $timed 'C: tests/c/*.c (AddressSanitizer)' { Invoke-CSuite -Suite $cNames[1] -Log $Log -Programs $exes.Asan }
     if (Get-Command valgrind -ErrorAction Ignore) {
         $valgrind = @('valgrind', '--leak-check=full', '--error-exitcode=1', '--errors-for-leak-kinds=definite,possible')
-        & $timed 'C: tests/c/pim_test (valgrind)' { Invoke-CSuite -Suite $cNames[2] -Log $Log -Exe $exes.Plain -Prefix $valgrind }
+        & $timed 'C: tests/c/*.c (valgrind)' { Invoke-CSuite -Suite $cNames[2] -Log $Log -Programs $exes.Plain -Prefix $valgrind }
     } else {
         $r = New-SuiteResult $cNames[2]; $r.Note = 'skipped: valgrind is not installed'; $suites.Add($r)
     }

@@ -157,6 +157,6 @@ int main(int argc, char **argv) {
     }
     policy_checks();
     log_checks(argv[1]);
-    printf("%d checks, %d failures\n", checks, failures);
+    printf("%d passed, %d failed\n", checks - failures, failures);
     return failures == 0 ? 0 : 1;
 }
