@@ -120,7 +120,8 @@ pub struct ArmNamed {
 }
 
 /// ARM `roleAssignmentApproval`: the stages sit in `properties`, each stage's fields in its own
-/// `properties`, and its id is its `name`.
+/// `properties`. A stage is addressed by the last segment of its `id`: its `name` may differ
+/// (the spec's `GetRoleAssignmentApprovalById.json` example), and is never used.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct ArmApproval {
@@ -137,8 +138,17 @@ pub struct ArmApprovalProperties {
 #[serde(default)]
 pub struct ArmStage {
     pub id: Option<String>,
+    /// Not the stage's address: the published example's `name` differs from its id's last segment.
     pub name: Option<String>,
     pub properties: Option<ApprovalStep>,
+}
+
+impl ArmStage {
+    /// The stage's own id, as its decision URL takes it: the last segment of its `id`. Empty (and
+    /// so refused as not a plain id) when the service sent no `id`.
+    pub fn stage_id(&self) -> String {
+        self.id.as_deref().and_then(|p| p.trim_end_matches('/').rsplit('/').next()).unwrap_or_default().to_string()
+    }
 }
 
 impl From<ArmApproval> for Approval {
@@ -149,13 +159,7 @@ impl From<ArmApproval> for Approval {
             .unwrap_or_default()
             .stages
             .into_iter()
-            .map(|s| {
-                let id = s
-                    .name
-                    .or_else(|| s.id.as_deref().and_then(|p| p.rsplit('/').next()).map(str::to_string))
-                    .unwrap_or_default();
-                ApprovalStep { id, ..s.properties.unwrap_or_default() }
-            })
+            .map(|s| ApprovalStep { id: s.stage_id(), ..s.properties.unwrap_or_default() })
             .collect();
         Approval { id: String::new(), steps: None, stages: Some(stages) }
     }
@@ -218,6 +222,22 @@ mod tests {
         let ids: Vec<&str> = flat.steps().iter().map(|s| s.id.as_str()).collect();
         assert_eq!(ids, ["s1", "s2"]);
         assert!(flat.steps()[0].is_open_for_me());
+    }
+
+    #[test]
+    fn a_stage_is_addressed_by_its_id_never_its_name() {
+        // As the spec's GetRoleAssignmentApprovalById.json example: name differs from the id's segment.
+        let a: ArmApproval = serde_json::from_str(
+            r#"{"properties":{"stages":[
+                {"id":"/providers/Microsoft.Authorization/roleAssignmentApprovals/x/stages/4135f961-be78-4005-8101-c72a5af307a2",
+                 "name":"fa73e90b-5bf1-45fd-a182-35ce5fc0674d",
+                 "properties":{"status":"InProgress","assignedToMe":true,"reviewResult":"NotReviewed"}},
+                {"name":"only-a-name","properties":{"status":"InProgress","assignedToMe":true,"reviewResult":"NotReviewed"}}]}}"#,
+        )
+        .unwrap();
+        let flat: Approval = a.into();
+        let ids: Vec<&str> = flat.steps().iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(ids, ["4135f961-be78-4005-8101-c72a5af307a2", ""], "a stage without an id has no address");
     }
 
     #[test]
