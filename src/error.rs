@@ -39,6 +39,9 @@ pub enum ErrorKind {
     InvalidResponse,
     /// The connection closed or reset after the request went out: its outcome is unknown.
     ConnectionLost,
+    /// The request expired unanswered (approvers have 24 hours): its step is `Expired`, or the
+    /// service refused a decision on it for that reason. It cannot be decided any more.
+    Expired,
 }
 
 /// An error with everything a caller needs to report it: the kind, the HTTP status (0 when no

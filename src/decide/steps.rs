@@ -30,7 +30,8 @@ pub(crate) fn refuse_own_request(target: &DecisionTarget, me: Option<&str>) -> R
 
 /// What reading an approval says to do next.
 pub(crate) enum AfterRead {
-    /// Send the decision to this step: mine, not reviewed, in progress, and a plain id.
+    /// Send the decision to this step: open for me (assigned to me, not reviewed, not over:
+    /// [`ApprovalStep::is_open_for_me`], whatever the spelling of its status) and a plain id.
     Send(String),
     /// Nothing to send: made already by our own earlier attempt (the step id), or refused.
     Settled(Result<String>),
@@ -39,7 +40,7 @@ pub(crate) enum AfterRead {
 /// `sent_before` says whether this run already sent a decision for this request (whose outcome
 /// may be unknown); `me` is the signed-in approver's object id, when the token says.
 pub(crate) fn after_read(approval: &Approval, review: Review, sent_before: bool, me: Option<&str>) -> AfterRead {
-    match approval.steps().iter().find(|s| s.is_open_for_me()) {
+    match approval.step_open_for_me() {
         Some(s) if is_plain_segment(&s.id) => AfterRead::Send(s.id.clone()),
         Some(_) => AfterRead::Settled(Err(PimError::new(
             ErrorKind::InvalidResponse,
@@ -68,18 +69,21 @@ fn closed_step(approval: &Approval, review: Review, sent_before: bool, me: Optio
             return Ok(s.id.clone());
         }
     }
-    if mine.iter().any(|s| !s.is_unreviewed()) {
-        let result = mine.iter().find_map(|s| s.review_result.clone()).unwrap_or_else(|| "decided".into());
+    if let Some(s) = mine.iter().find(|s| !s.is_unreviewed()) {
+        let result = s.review_result.clone().filter(|r| !r.trim().is_empty()).unwrap_or_else(|| "decided".into());
         return Err(PimError::new(
             ErrorKind::AlreadyDecided,
             format!("This request has already been decided ({result}); nothing was sent."),
         ));
     }
+    if mine.iter().any(|s| s.is_expired()) {
+        return Err(expired(None));
+    }
     if let Some(s) = mine.first() {
         return Err(PimError::new(
             ErrorKind::NotAssignedToMe,
             format!(
-                "Your approval step is not in progress (status {}); nothing was sent.",
+                "Your approval step is over (status {}); nothing was sent.",
                 s.status.as_deref().unwrap_or("unknown")
             ),
         ));
@@ -88,6 +92,23 @@ fn closed_step(approval: &Approval, review: Review, sent_before: bool, me: Optio
         ErrorKind::NotAssignedToMe,
         "No approval step of this request is assigned to you; nothing was sent.",
     ))
+}
+
+/// The request expired unanswered. `refusal` is the service's answer when it refused a decision
+/// for that reason (its status, code and request-id are kept); `None` when its step read `Expired`.
+pub(crate) fn expired(refusal: Option<PimError>) -> PimError {
+    let mut e = refusal.unwrap_or_else(|| PimError::new(ErrorKind::Expired, String::new()));
+    e.kind = ErrorKind::Expired;
+    e.message = if e.http_status == 0 {
+        "This request expired unanswered (approvers have 24 hours) and cannot be approved or denied any more; \
+         nothing was sent. The requester must submit it again."
+            .into()
+    } else {
+        "This request expired unanswered (approvers have 24 hours) and cannot be approved or denied any more; \
+         the service refused the decision. The requester must submit it again."
+            .into()
+    };
+    e
 }
 
 /// What the service's reply to a decision sent says.

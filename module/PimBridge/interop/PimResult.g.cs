@@ -75,6 +75,8 @@ namespace PimBridge.Interop
         InvalidResponse = 7211,
         // The connection closed or reset after the request went out: its outcome is unknown.
         ConnectionLost = 7212,
+        // The request expired unanswered (approvers have 24 hours); it cannot be decided any more.
+        Expired = 7213,
     }
 
     /// <summary>The C ABI this assembly was built for (PIM_ABI_VERSION in include/pim_bridge.h).</summary>
