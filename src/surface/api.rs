@@ -45,6 +45,35 @@ pub(crate) trait SurfaceApi: Sync {
     fn read_approval(&self, body: &[u8]) -> serde_json::Result<Approval> {
         serde_json::from_slice(body)
     }
+    /// Where to learn who a request is for, knowing only its approval id (to tell whether a
+    /// refused decision was the approver's own request). The id is validated here.
+    fn principal_lookup(&self, urls: &Urls, approval_id: &str) -> Result<Url>;
+    /// The principals of the requests on one page of [`SurfaceApi::principal_lookup`] that
+    /// `approval_id` belongs to, and the next page's link.
+    fn read_principals(&self, body: &[u8], approval_id: &str) -> serde_json::Result<Page<String>>;
+}
+
+/// A Graph request read by its id (on Graph a request's approval id is its own id, as the
+/// published approver answers show): `v1.0/{segments}/{id}?$select=id,approvalId,principalId`.
+pub(crate) fn graph_request_url(urls: &Urls, segments: &[&str], id: &str) -> Url {
+    let mut path = segments.to_vec();
+    path.push(id);
+    urls.graph("v1.0", &path, &[("$select", "id,approvalId,principalId")])
+}
+
+/// The principal of a Graph request read by id, when it is the request of `approval_id`.
+pub(crate) fn read_graph_principal(body: &[u8], approval_id: &str) -> serde_json::Result<Page<String>> {
+    #[derive(serde::Deserialize, Default)]
+    #[serde(rename_all = "camelCase", default)]
+    struct Request {
+        id: Option<String>,
+        approval_id: Option<String>,
+        principal_id: Option<String>,
+    }
+    let r: Request = serde_json::from_slice(body)?;
+    let same = |v: &Option<String>| v.as_deref().is_some_and(|v| v.eq_ignore_ascii_case(approval_id));
+    let principal = if same(&r.approval_id) || same(&r.id) { non_empty(r.principal_id) } else { None };
+    Ok((principal.into_iter().collect(), None))
 }
 
 /// How one decision is read and sent, whatever the surface.

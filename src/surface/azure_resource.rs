@@ -60,6 +60,28 @@ impl SurfaceApi for AzureResources {
         })
     }
 
+    /// ARM's approval has no principal and its id no scope: the requests made for the signed-in
+    /// user (`asTarget()`, at the tenant root) are asked for, and the one of this approval is looked for.
+    fn principal_lookup(&self, urls: &Urls, approval_id: &str) -> Result<Url> {
+        ArmApprovalId::parse(approval_id)?;
+        let segments = ["providers", "Microsoft.Authorization", "roleAssignmentScheduleRequests"];
+        Ok(urls.arm(segments, LIST_API, Some("asTarget()")))
+    }
+
+    fn read_principals(&self, body: &[u8], approval_id: &str) -> serde_json::Result<Page<String>> {
+        let page: ArmPage<ArmRequest> = serde_json::from_slice(body)?;
+        let last = |p: &str| p.trim_end_matches('/').rsplit('/').next().unwrap_or_default().to_ascii_lowercase();
+        let wanted = last(approval_id);
+        let principals = page
+            .value
+            .into_iter()
+            .filter_map(|r| r.properties)
+            .filter(|p| p.approval_id.as_deref().is_some_and(|a| last(a) == wanted))
+            .filter_map(|p| non_empty(p.principal_id))
+            .collect();
+        Ok((principals, page.next_link))
+    }
+
     /// ARM nests the stages in `properties`: flattened into Graph's shape.
     fn read_approval(&self, body: &[u8]) -> serde_json::Result<Approval> {
         serde_json::from_slice::<ArmApproval>(body).map(Approval::from)

@@ -5,7 +5,8 @@ use reqwest::Url;
 use serde::Deserialize;
 
 use super::api::{
-    DecisionRoute, Facts, SurfaceApi, graph_list_url, graph_route, keep_waiting, non_empty, schedule_and_ticket,
+    DecisionRoute, Facts, SurfaceApi, graph_list_url, graph_request_url, graph_route, keep_waiting, non_empty,
+    read_graph_principal, schedule_and_ticket,
 };
 use crate::error::Result;
 use crate::http::paging::Page;
@@ -58,6 +59,15 @@ impl SurfaceApi for DirectoryRoles {
         let id = ApprovalId::parse(approval_id)?;
         let base = ["roleManagement", "directory", "roleAssignmentApprovals"];
         graph_route(urls, APPROVAL_VERSION, &base, id.as_str(), "steps", review)
+    }
+
+    fn principal_lookup(&self, urls: &Urls, approval_id: &str) -> Result<Url> {
+        let id = ApprovalId::parse(approval_id)?;
+        Ok(graph_request_url(urls, &["roleManagement", "directory", "roleAssignmentScheduleRequests"], id.as_str()))
+    }
+
+    fn read_principals(&self, body: &[u8], approval_id: &str) -> serde_json::Result<Page<String>> {
+        read_graph_principal(body, approval_id)
     }
 }
 

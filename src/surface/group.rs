@@ -4,7 +4,8 @@ use reqwest::Url;
 use serde::Deserialize;
 
 use super::api::{
-    DecisionRoute, Facts, SurfaceApi, graph_list_url, graph_route, keep_waiting, non_empty, schedule_and_ticket,
+    DecisionRoute, Facts, SurfaceApi, graph_list_url, graph_request_url, graph_route, keep_waiting, non_empty,
+    read_graph_principal, schedule_and_ticket,
 };
 use crate::error::Result;
 use crate::http::paging::Page;
@@ -56,6 +57,19 @@ impl SurfaceApi for Groups {
         let id = ApprovalId::parse(approval_id)?;
         let base = ["identityGovernance", "privilegedAccess", "group", "assignmentApprovals"];
         graph_route(urls, VERSION, &base, id.as_str(), "stages", review)
+    }
+
+    fn principal_lookup(&self, urls: &Urls, approval_id: &str) -> Result<Url> {
+        let id = ApprovalId::parse(approval_id)?;
+        Ok(graph_request_url(
+            urls,
+            &["identityGovernance", "privilegedAccess", "group", "assignmentScheduleRequests"],
+            id.as_str(),
+        ))
+    }
+
+    fn read_principals(&self, body: &[u8], approval_id: &str) -> serde_json::Result<Page<String>> {
+        read_graph_principal(body, approval_id)
     }
 }
 
