@@ -4,7 +4,9 @@
 use reqwest::{Method, Url};
 use serde::{Deserialize, Serialize};
 
-use super::api::{DecisionRoute, Facts, SurfaceApi, body_bytes, keep_waiting, non_empty, schedule_and_ticket};
+use super::api::{
+    DecisionRoute, Facts, ListQuery, SurfaceApi, body_bytes, keep_waiting, non_empty, schedule_and_ticket,
+};
 use crate::error::Result;
 use crate::http::paging::Page;
 use crate::http::urls::{Service, Urls};
@@ -34,7 +36,8 @@ impl SurfaceApi for AzureResources {
         approval_id.starts_with('/')
     }
 
-    fn list_url(&self, urls: &Urls, options: &ListOptions) -> Result<Url> {
+    /// ARM expands names in `expandedProperties` by itself, and pages by its own `nextLink`.
+    fn list_url(&self, urls: &Urls, options: &ListOptions, _query: ListQuery) -> Result<Url> {
         let scope = arm_scope(options.arm_scope.as_deref().unwrap_or(""))?;
         let segments = scope.iter().map(String::as_str).chain([
             "providers",
