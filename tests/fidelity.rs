@@ -237,7 +237,10 @@ async fn list_twice(
     lists
 }
 
-fn names(all: &[PendingRequest]) -> Vec<(Option<String>, Option<String>, Option<String>, Option<String>)> {
+/// Principal, user principal name, role and group names of a request.
+type Named = (Option<String>, Option<String>, Option<String>, Option<String>);
+
+fn names(all: &[PendingRequest]) -> Vec<Named> {
     let mut v: Vec<_> = all
         .iter()
         .map(|r| (r.principal_name.clone(), r.principal_upn.clone(), r.role_name.clone(), r.group_name.clone()))
