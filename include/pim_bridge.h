@@ -97,6 +97,8 @@ enum pim_result
   PIM_RESULT_INVALID_RESPONSE = 7211,
   // The connection closed or reset after the request went out: its outcome is unknown.
   PIM_RESULT_CONNECTION_LOST = 7212,
+  // The request expired unanswered (approvers have 24 hours); it cannot be decided any more.
+  PIM_RESULT_EXPIRED = 7213,
   // 7300s: the unattended approver's local files, its policy and its decision log.
   //
   // A policy document that cannot be used; the message names the source, the rule and the key.

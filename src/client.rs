@@ -9,9 +9,9 @@ use tokio_util::sync::CancellationToken;
 pub use crate::decide::Tokens;
 use crate::decide::{decide_many, single};
 use crate::error::{ErrorKind, PimError, Result};
-use crate::http::paging::follow_pages;
 use crate::http::transport::Http;
 use crate::http::urls::Urls;
+use crate::listing::{self, Refusals};
 use crate::model::{DecisionOutcome, DecisionTarget, PendingRequest, Review};
 pub use crate::options::{ClientOptions, ListOptions};
 use crate::token::AccessToken;
@@ -22,6 +22,8 @@ use crate::validate::{Justification, service_uri};
 pub struct PimClient {
     http: Http,
     options: ClientOptions,
+    /// The list query options each service refused, remembered for the client's life.
+    refusals: Refusals,
 }
 
 impl PimClient {
@@ -39,7 +41,7 @@ impl PimClient {
         let timeout = Duration::from_millis(options.timeout_ms);
         let connect_timeout = Duration::from_millis(options.connect_timeout_ms);
         let http = Http::new(urls, options.retry, timeout, connect_timeout)?;
-        Ok(PimClient { http, options })
+        Ok(PimClient { http, options, refusals: Refusals::default() })
     }
 
     pub fn options(&self) -> &ClientOptions {
@@ -47,7 +49,9 @@ impl PimClient {
     }
 
     /// Lists every request of one surface waiting on the signed-in approver, page by page, names
-    /// expanded in the same call. `on_page` sees each page as it arrives. Returns the count.
+    /// expanded in the same call; where the service refuses `$expand` or `$top`, listed again
+    /// without it and the names looked up in bulk (`listing.rs`). `on_page` sees each page as it
+    /// arrives. Returns the count.
     pub async fn list_pending(
         &self,
         token: &AccessToken,
@@ -55,11 +59,7 @@ impl PimClient {
         cancel: &CancellationToken,
         mut on_page: impl FnMut(Vec<PendingRequest>),
     ) -> Result<usize> {
-        let surface = options.surface;
-        surface.check_token(token, false)?;
-        let api = surface.api();
-        let first = api.list_url(&self.http.urls, options)?;
-        follow_pages(&self.http, token, first, surface.service(), cancel, |b| api.read_page(b), &mut on_page).await
+        listing::list_pending(&self.http, &self.refusals, token, options, cancel, &mut on_page).await
     }
 
     /// Decides one request: read its approval, pick the step (stage) that is mine, unreviewed and

@@ -39,6 +39,9 @@ pub enum ErrorKind {
     InvalidResponse,
     /// The connection closed or reset after the request went out: its outcome is unknown.
     ConnectionLost,
+    /// The request expired unanswered (approvers have 24 hours): its step is `Expired`, or the
+    /// service refused a decision on it for that reason. It cannot be decided any more.
+    Expired,
     // The unattended approver's local files: its policy and its decision log (no HTTP involved).
     /// A policy document that cannot be used; the message names the source, the rule and the key.
     InvalidPolicy,

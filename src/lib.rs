@@ -2,7 +2,8 @@
 //!
 //! The rooms, from the C boundary down: [`ffi`] (the C ABI, the only unsafe code), [`client`] (a
 //! thin front that dispatches), `decide` (deciding many requests: batched rounds, one at a time,
-//! and the rules of one decision), [`surface`] (each PIM surface's routes, versions, scopes,
+//! and the rules of one decision), `listing` (the pages of one surface, query options a service
+//! refused, names looked up in bulk), [`surface`] (each PIM surface's routes, versions, scopes,
 //! statuses and wire types), [`http`] (transport, URLs, the one retry loop, paging, batching),
 //! and below them [`model`] (one model for every surface), [`wire`] (shapes every surface shares),
 //! [`validate`], [`token`], [`time`], [`options`] and [`error`]. `docs/architecture.md` walks
@@ -14,6 +15,7 @@ pub mod error;
 pub mod ffi;
 pub mod http;
 pub mod journal;
+mod listing;
 pub mod model;
 pub mod options;
 pub mod policy;

@@ -60,7 +60,22 @@ impl Approval {
     pub fn steps(&self) -> &[ApprovalStep] {
         self.steps.as_deref().or(self.stages.as_deref()).unwrap_or(&[])
     }
+
+    /// The step (stage) to send a decision to: one open for me ([`ApprovalStep::is_open_for_me`]),
+    /// an `InProgress` one first when there are several.
+    pub fn step_open_for_me(&self) -> Option<&ApprovalStep> {
+        let open = || self.steps().iter().filter(|s| s.is_open_for_me());
+        open().find(|s| eq(s.status.as_deref(), "InProgress")).or_else(|| open().next())
+    }
 }
+
+/// Step statuses that plainly say a step is over, whatever its review result: `Expired` is in
+/// every published step/stage enum (Graph beta `approvalStep`, v1.0 `approvalStage`, ARM); the
+/// others are no stage enum's but could only mean the same.
+const OVER: &[&str] = &["Expired", "TimedOut", "Canceled", "Cancelled"];
+
+/// Statuses of a step that expired unanswered.
+const EXPIRED: &[&str] = &["Expired", "TimedOut"];
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -75,14 +90,29 @@ pub struct ApprovalStep {
 }
 
 impl ApprovalStep {
-    /// Mine, not yet reviewed, and in progress. Status alone is not trusted (a Groups example
-    /// shows a stage `Completed` yet `NotReviewed`), so all three are required.
+    /// Open for me: assigned to me and not reviewed, whatever its status says, unless the status
+    /// plainly says the step is over ([`ApprovalStep::is_over`]). The status is not required to be
+    /// `InProgress`: the one published PIM-for-Groups approver answer shows the stage waiting on
+    /// the approver as `Completed` with `NotReviewed` and `assignedToMe: true`
+    /// (`docs/service-fidelity.md`, "The open-step rule"). A status that the service would not
+    /// take a decision in is left to the service to refuse.
     pub fn is_open_for_me(&self) -> bool {
-        self.assigned_to_me == Some(true) && self.is_unreviewed() && eq(self.status.as_deref(), "InProgress")
+        self.assigned_to_me == Some(true) && self.is_unreviewed() && !self.is_over()
     }
 
+    /// Not reviewed yet: `reviewResult` is `NotReviewed` (any case).
     pub fn is_unreviewed(&self) -> bool {
         eq(self.review_result.as_deref(), "NotReviewed")
+    }
+
+    /// Its status plainly says it is over (expired, timed out, cancelled).
+    pub fn is_over(&self) -> bool {
+        OVER.iter().any(|s| eq(self.status.as_deref(), s))
+    }
+
+    /// It expired unanswered: `Expired` (or `TimedOut`), and never reviewed.
+    pub fn is_expired(&self) -> bool {
+        self.is_unreviewed() && EXPIRED.iter().any(|s| eq(self.status.as_deref(), s))
     }
 }
 
@@ -127,18 +157,42 @@ mod tests {
     use super::*;
 
     #[test]
-    fn steps_are_chosen_case_insensitively_and_by_all_three_fields() {
+    fn a_step_is_open_when_mine_and_unreviewed_whatever_its_status_unless_over() {
         let a: Approval = serde_json::from_str(
             r#"{"id":"x","steps":[
-                {"id":"1","status":"Completed","assignedToMe":true,"reviewResult":"NotReviewed"},
-                {"id":"2","status":"inProgress","assignedToMe":false,"reviewResult":"notReviewed"},
-                {"id":"3","status":"INPROGRESS","assignedToMe":true,"reviewResult":"notreviewed"}]}"#,
+                {"id":"completed-waiting","status":"Completed","assignedToMe":true,"reviewResult":"NotReviewed"},
+                {"id":"not-mine","status":"inProgress","assignedToMe":false,"reviewResult":"notReviewed"},
+                {"id":"in-progress","status":"INPROGRESS","assignedToMe":true,"reviewResult":"notreviewed"},
+                {"id":"escalating","status":"Escalating","assignedToMe":true,"reviewResult":"NotReviewed"},
+                {"id":"no-status","assignedToMe":true,"reviewResult":"NotReviewed"},
+                {"id":"expired","status":"Expired","assignedToMe":true,"reviewResult":"NotReviewed"},
+                {"id":"timed-out","status":"timedOut","assignedToMe":true,"reviewResult":"NotReviewed"},
+                {"id":"canceled","status":"Canceled","assignedToMe":true,"reviewResult":"NotReviewed"},
+                {"id":"decided","status":"Completed","assignedToMe":true,"reviewResult":"Approve"},
+                {"id":"no-result","status":"InProgress","assignedToMe":true},
+                {"id":"unassigned","status":"InProgress","reviewResult":"NotReviewed"}]}"#,
         )
         .unwrap();
         let open: Vec<&str> = a.steps().iter().filter(|s| s.is_open_for_me()).map(|s| s.id.as_str()).collect();
-        assert_eq!(open, ["3"]);
+        assert_eq!(open, ["completed-waiting", "in-progress", "escalating", "no-status"]);
+        assert_eq!(a.step_open_for_me().map(|s| s.id.as_str()), Some("in-progress"), "InProgress first");
+        let expired: Vec<&str> = a.steps().iter().filter(|s| s.is_expired()).map(|s| s.id.as_str()).collect();
+        assert_eq!(expired, ["expired", "timed-out"]);
         let v1: Approval = serde_json::from_str(r#"{"id":"x","stages":[{"id":"s"}]}"#).unwrap();
         assert_eq!(v1.steps().len(), 1);
+        assert!(v1.step_open_for_me().is_none());
+    }
+
+    #[test]
+    fn the_published_group_stage_waiting_as_completed_is_open() {
+        // gdc api-reference/beta/api/approval-filterbycurrentuser.md, Example 2 (stage id = approval id).
+        let a: Approval = serde_json::from_str(
+            r#"{"id":"46bc634a-0696-43c5-bc99-d568bc3c27f5","stages":[{"id":"46bc634a-0696-43c5-bc99-d568bc3c27f5",
+                "displayName":null,"reviewedDateTime":null,"reviewResult":"NotReviewed","status":"Completed",
+                "assignedToMe":true,"justification":"","reviewedBy":null}]}"#,
+        )
+        .unwrap();
+        assert_eq!(a.step_open_for_me().map(|s| s.id.as_str()), Some("46bc634a-0696-43c5-bc99-d568bc3c27f5"));
     }
 
     #[test]

@@ -79,17 +79,25 @@ async fn groups_page_through_many() {
     assert_eq!(env.calls("assignmentScheduleRequests/filterByCurrentUser").await, 3);
 }
 
-#[tokio::test]
-async fn groups_approve_and_deny_through_v1_stages() {
-    let env = Env::start(Scenario::Demo).await;
+/// Approves the first group request and denies the second; returns the first's stage id.
+async fn approve_and_deny_groups(env: &Env) -> (String, Vec<PendingRequest>) {
     let token = env.token().await;
-    let all = list_surface(&env, &token, options(Surface::Group)).await;
-    let out = run(&env, &graph_only(token.clone()), vec![target(&all[0])], Review::Approve).await.unwrap();
+    let all = list_surface(env, &token, options(Surface::Group)).await;
+    let out = run(env, &graph_only(token.clone()), vec![target(&all[0])], Review::Approve).await.unwrap();
     assert_eq!(out[0].result, "Approved");
     let stage = out[0].step_id.clone().unwrap();
-    assert_ne!(stage, all[0].approval_id, "the stage id is read, not assumed");
-    let out = run(&env, &graph_only(token), vec![target(&all[1])], Review::Deny).await.unwrap();
+    let out = run(env, &graph_only(token), vec![target(&all[1])], Review::Deny).await.unwrap();
     assert_eq!(out[0].result, "Denied");
+    (stage, all)
+}
+
+#[tokio::test]
+async fn groups_approve_and_deny_through_v1_stages() {
+    // The published form (gdc beta approval-filterbycurrentuser.md, Example 2): the stage's id is
+    // the approval's, and the stage waiting on the approver says Completed with NotReviewed.
+    let env = Env::start(Scenario::Demo).await;
+    let (stage, all) = approve_and_deny_groups(&env).await;
+    assert_eq!(stage, all[0].approval_id, "the stage id is read: the approval's own, as published");
     let d = env.decisions().await;
     assert_eq!((d.len(), d[0]["stepId"].as_str()), (2, Some(stage.as_str())));
     assert_eq!(d[1]["reviewResult"], "Denied");
@@ -98,6 +106,19 @@ async fn groups_approve_and_deny_through_v1_stages() {
             .await,
         2
     );
+}
+
+#[tokio::test]
+async fn groups_approve_and_deny_stages_with_ids_of_their_own() {
+    // The form the emulator answered in before issue 12 (and the v1.0 entitlement examples): a
+    // stage id of its own, the waiting stage InProgress.
+    let forms = vec!["group.stageId=own".to_string(), "group.waitingStatus=InProgress".to_string()];
+    let env = Env::with_config(Config { scenario: Scenario::Demo, forms, ..Config::default() }).await;
+    let (stage, all) = approve_and_deny_groups(&env).await;
+    assert_ne!(stage, all[0].approval_id, "the stage id is read, not assumed");
+    let d = env.decisions().await;
+    assert_eq!((d.len(), d[0]["stepId"].as_str()), (2, Some(stage.as_str())));
+    assert_eq!(d[1]["reviewResult"], "Denied");
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@
 
 use tokio_util::sync::CancellationToken;
 
-use super::steps::{AfterRead, AfterSend, after_read, after_send, refuse_own_request, review_body};
+use super::steps::{AfterRead, AfterSend, after_read, after_send, explain_refusal, refuse_own_request, review_body};
 use crate::error::{ErrorKind, PimError, Result};
 use crate::http::batch::{BatchItem, send_batch};
 use crate::http::retry::{Attempt, Setback, retry};
@@ -82,6 +82,12 @@ pub(crate) async fn decide_in_batches(
         (items, outcome)
     })
     .await;
+    // A decision the service refused may have been refused for expiry or self-approval (steps.rs).
+    for it in items.iter_mut().filter(|it| it.sends > 0) {
+        if let (ItemState::Settled(Err(e)), Some(route)) = (&mut it.state, &it.route) {
+            *e = explain_refusal(http, token, &it.target, route, me.as_deref(), e.clone(), cancel).await;
+        }
+    }
     items.into_iter().map(|it| finish(it, review, cancel)).collect()
 }
 

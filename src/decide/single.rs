@@ -4,7 +4,7 @@
 
 use tokio_util::sync::CancellationToken;
 
-use super::steps::{AfterRead, AfterSend, after_read, after_send, refuse_own_request, review_body};
+use super::steps::{AfterRead, AfterSend, after_read, after_send, explain_refusal, refuse_own_request, review_body};
 use crate::error::{PimError, Result};
 use crate::http::cancellable;
 use crate::http::retry::{Attempt, retry};
@@ -43,7 +43,9 @@ pub(crate) async fn decide_one(
         let outcome = match after_send(cancellable(cancel, send).await, sends) {
             AfterSend::Decided => Attempt::Done(Ok(step)),
             AfterSend::ReadAgain(setback) => Attempt::Again(setback),
-            AfterSend::Failed(e) => Attempt::Done(Err(e)),
+            AfterSend::Failed(e) => {
+                Attempt::Done(Err(explain_refusal(http, token, target, route, me, e, cancel).await))
+            }
         };
         (sends, outcome)
     })

@@ -4,11 +4,16 @@
 
 use std::time::SystemTime;
 
+use tokio_util::sync::CancellationToken;
+
 use crate::error::{ErrorKind, PimError, Result};
+use crate::http::paging::follow_pages;
 use crate::http::retry::{Attempt, Setback};
-use crate::http::transport::{Response, judge};
+use crate::http::transport::{Http, Response, judge};
 use crate::model::{DecisionOutcome, DecisionTarget, Review};
+use crate::surface::api::DecisionRoute;
 use crate::time::rfc3339;
+use crate::token::AccessToken;
 use crate::validate::{Justification, is_plain_segment};
 use crate::wire::{Approval, ApprovalStep, ReviewBody};
 
@@ -30,7 +35,8 @@ pub(crate) fn refuse_own_request(target: &DecisionTarget, me: Option<&str>) -> R
 
 /// What reading an approval says to do next.
 pub(crate) enum AfterRead {
-    /// Send the decision to this step: mine, not reviewed, in progress, and a plain id.
+    /// Send the decision to this step: open for me (assigned to me, not reviewed, not over:
+    /// [`ApprovalStep::is_open_for_me`], whatever the spelling of its status) and a plain id.
     Send(String),
     /// Nothing to send: made already by our own earlier attempt (the step id), or refused.
     Settled(Result<String>),
@@ -39,7 +45,7 @@ pub(crate) enum AfterRead {
 /// `sent_before` says whether this run already sent a decision for this request (whose outcome
 /// may be unknown); `me` is the signed-in approver's object id, when the token says.
 pub(crate) fn after_read(approval: &Approval, review: Review, sent_before: bool, me: Option<&str>) -> AfterRead {
-    match approval.steps().iter().find(|s| s.is_open_for_me()) {
+    match approval.step_open_for_me() {
         Some(s) if is_plain_segment(&s.id) => AfterRead::Send(s.id.clone()),
         Some(_) => AfterRead::Settled(Err(PimError::new(
             ErrorKind::InvalidResponse,
@@ -68,18 +74,21 @@ fn closed_step(approval: &Approval, review: Review, sent_before: bool, me: Optio
             return Ok(s.id.clone());
         }
     }
-    if mine.iter().any(|s| !s.is_unreviewed()) {
-        let result = mine.iter().find_map(|s| s.review_result.clone()).unwrap_or_else(|| "decided".into());
+    if let Some(s) = mine.iter().find(|s| !s.is_unreviewed()) {
+        let result = s.review_result.clone().filter(|r| !r.trim().is_empty()).unwrap_or_else(|| "decided".into());
         return Err(PimError::new(
             ErrorKind::AlreadyDecided,
             format!("This request has already been decided ({result}); nothing was sent."),
         ));
     }
+    if mine.iter().any(|s| s.is_expired()) {
+        return Err(expired(None));
+    }
     if let Some(s) = mine.first() {
         return Err(PimError::new(
             ErrorKind::NotAssignedToMe,
             format!(
-                "Your approval step is not in progress (status {}); nothing was sent.",
+                "Your approval step is over (status {}); nothing was sent.",
                 s.status.as_deref().unwrap_or("unknown")
             ),
         ));
@@ -88,6 +97,23 @@ fn closed_step(approval: &Approval, review: Review, sent_before: bool, me: Optio
         ErrorKind::NotAssignedToMe,
         "No approval step of this request is assigned to you; nothing was sent.",
     ))
+}
+
+/// The request expired unanswered. `refusal` is the service's answer when it refused a decision
+/// for that reason (its status, code and request-id are kept); `None` when its step read `Expired`.
+pub(crate) fn expired(refusal: Option<PimError>) -> PimError {
+    let mut e = refusal.unwrap_or_else(|| PimError::new(ErrorKind::Expired, String::new()));
+    e.kind = ErrorKind::Expired;
+    e.message = if e.http_status == 0 {
+        "This request expired unanswered (approvers have 24 hours) and cannot be approved or denied any more; \
+         nothing was sent. The requester must submit it again."
+            .into()
+    } else {
+        "This request expired unanswered (approvers have 24 hours) and cannot be approved or denied any more; \
+         the service refused the decision. The requester must submit it again."
+            .into()
+    };
+    e
 }
 
 /// What the service's reply to a decision sent says.
@@ -111,6 +137,63 @@ pub(crate) fn after_send(reply: Result<Response>, sends: u32) -> AfterSend {
             Attempt::Again(setback) => AfterSend::ReadAgain(setback),
         },
     }
+}
+
+/// Why the service refused a decision, when it did not say in a way we can read. No status or
+/// code is published for a decision on an expired approval or on one's own request (the emulator's
+/// forms `expiry.decision` and `selfApproval` try several), so a refusal (a 4xx but 401, 408 and
+/// 429) is explained by what the service shows, never by its text:
+/// - the approval read again: my step `Expired` means the request expired unanswered (`Expired`);
+/// - the request's principal (the caller's word, else read from the service) being the signed-in
+///   approver (`me`, from the token's claims) means it was my own request (`SelfApproval`).
+///
+/// Otherwise, and whenever these reads fail, the refusal stays as the service's answer made it.
+/// Called once per refused request, after its decision was sent: never on the way of a success.
+pub(crate) async fn explain_refusal(
+    http: &Http,
+    token: &AccessToken,
+    target: &DecisionTarget,
+    route: &DecisionRoute,
+    me: Option<&str>,
+    refusal: PimError,
+    cancel: &CancellationToken,
+) -> PimError {
+    let refused = (400..500).contains(&refusal.http_status) && ![401, 408, 429].contains(&refusal.http_status);
+    if !refused || matches!(refusal.kind, ErrorKind::SelfApproval | ErrorKind::Expired) {
+        return refusal;
+    }
+    let api = target.surface.api();
+    let approval = http.get(token, &route.approval, cancel).await.and_then(|a| a.read(|b| api.read_approval(b)));
+    if let Ok(approval) = approval {
+        if approval.steps().iter().any(|s| s.assigned_to_me == Some(true) && s.is_expired()) {
+            return expired(Some(refusal));
+        }
+    }
+    let Some(me) = me else { return refusal };
+    let principals = match &target.principal_id {
+        Some(p) => vec![p.clone()],
+        None => {
+            let mut found = Vec::new();
+            let read = async {
+                let first = api.principal_lookup(&http.urls, &target.approval_id)?;
+                let read = |b: &[u8]| api.read_principals(b, &target.approval_id);
+                follow_pages(http, token, first, target.surface.service(), cancel, read, &mut |p| found.extend(p)).await
+            };
+            match read.await {
+                Ok(_) => found,
+                Err(_) => return refusal,
+            }
+        }
+    };
+    if principals.iter().any(|p| p.eq_ignore_ascii_case(me)) {
+        let mut e = refusal;
+        e.kind = ErrorKind::SelfApproval;
+        e.message = "This is your own request; an approver cannot approve or deny their own request, and the \
+                     service refused it."
+            .into();
+        return e;
+    }
+    refusal
 }
 
 impl DecisionOutcome {

@@ -83,6 +83,8 @@ pub enum PimResult {
     InvalidResponse = 7211,
     /// The connection closed or reset after the request went out: its outcome is unknown.
     ConnectionLost = 7212,
+    /// The request expired unanswered (approvers have 24 hours); it cannot be decided any more.
+    Expired = 7213,
     /// 7300s: the unattended approver's local files, its policy and its decision log.
     ///
     /// A policy document that cannot be used; the message names the source, the rule and the key.
@@ -125,6 +127,7 @@ impl From<ErrorKind> for PimResult {
             K::Timeout => PimResult::Timeout,
             K::InvalidResponse => PimResult::InvalidResponse,
             K::ConnectionLost => PimResult::ConnectionLost,
+            K::Expired => PimResult::Expired,
             K::InvalidPolicy => PimResult::InvalidPolicy,
             K::LogWriteFailed => PimResult::LogWriteFailed,
             K::LogReadFailed => PimResult::LogReadFailed,
@@ -205,6 +208,7 @@ mod tests {
         assert_eq!(PimResult::from(ErrorKind::InvalidId) as u32, 7100);
         assert_eq!(PimResult::from(ErrorKind::AlreadyDecided) as u32, 7203);
         assert_eq!(PimResult::from(ErrorKind::ConnectionLost) as u32, 7212);
+        assert_eq!(PimResult::from(ErrorKind::Expired) as u32, 7213);
         assert_eq!(PimResult::from(ErrorKind::InvalidPolicy) as u32, 7300);
         assert_eq!(PimResult::from(ErrorKind::LogTampered) as u32, 7303);
     }

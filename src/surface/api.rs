@@ -2,6 +2,8 @@
 //! the pieces the surfaces share: the Graph list and decision routes, the filter on statuses that
 //! still wait, and the schedule and ticket fields every surface maps alike.
 
+use std::collections::HashMap;
+
 use reqwest::{Method, Url};
 use serde::Serialize;
 
@@ -12,7 +14,7 @@ use crate::model::PendingRequest;
 use crate::options::ListOptions;
 use crate::time::iso8601_seconds;
 use crate::validate::odata_literal;
-use crate::wire::{self, Approval, ReviewBody};
+use crate::wire::{self, Approval, DirectoryObject, ReviewBody};
 
 /// What a surface is, as plain facts.
 pub(crate) struct Facts {
@@ -35,8 +37,9 @@ pub(crate) trait SurfaceApi: Sync {
     fn owns_id_shape(&self, _approval_id: &str) -> bool {
         false
     }
-    /// The first page of the requests waiting on the signed-in approver.
-    fn list_url(&self, urls: &Urls, options: &ListOptions) -> Result<Url>;
+    /// The first page of the requests waiting on the signed-in approver, with the query options
+    /// `query` allows (Graph; ARM has none to drop).
+    fn list_url(&self, urls: &Urls, options: &ListOptions, query: ListQuery) -> Result<Url>;
     /// One page: the requests that still wait, as the model, and the next page's link.
     fn read_page(&self, body: &[u8]) -> serde_json::Result<Page<PendingRequest>>;
     /// Where and how a decision is read and sent. The id is validated here, before any URL exists.
@@ -45,6 +48,42 @@ pub(crate) trait SurfaceApi: Sync {
     fn read_approval(&self, body: &[u8]) -> serde_json::Result<Approval> {
         serde_json::from_slice(body)
     }
+    /// The ids a listed request names without their names (asked only of a page listed without
+    /// `$expand`): directory objects (users, groups, service principals) and role definitions.
+    fn unnamed(&self, _p: &PendingRequest) -> Unnamed {
+        Unnamed::default()
+    }
+    /// Fills in the names that `names` holds for the ids [`SurfaceApi::unnamed`] gave.
+    fn name(&self, _p: &mut PendingRequest, _names: &Names) {}
+    /// Where to learn who a request is for, knowing only its approval id (to tell whether a
+    /// refused decision was the approver's own request). The id is validated here.
+    fn principal_lookup(&self, urls: &Urls, approval_id: &str) -> Result<Url>;
+    /// The principals of the requests on one page of [`SurfaceApi::principal_lookup`] that
+    /// `approval_id` belongs to, and the next page's link.
+    fn read_principals(&self, body: &[u8], approval_id: &str) -> serde_json::Result<Page<String>>;
+}
+
+/// A Graph request read by its id (on Graph a request's approval id is its own id, as the
+/// published approver answers show): `v1.0/{segments}/{id}?$select=id,approvalId,principalId`.
+pub(crate) fn graph_request_url(urls: &Urls, segments: &[&str], id: &str) -> Url {
+    let mut path = segments.to_vec();
+    path.push(id);
+    urls.graph("v1.0", &path, &[("$select", "id,approvalId,principalId")])
+}
+
+/// The principal of a Graph request read by id, when it is the request of `approval_id`.
+pub(crate) fn read_graph_principal(body: &[u8], approval_id: &str) -> serde_json::Result<Page<String>> {
+    #[derive(serde::Deserialize, Default)]
+    #[serde(rename_all = "camelCase", default)]
+    struct Request {
+        id: Option<String>,
+        approval_id: Option<String>,
+        principal_id: Option<String>,
+    }
+    let r: Request = serde_json::from_slice(body)?;
+    let same = |v: &Option<String>| v.as_deref().is_some_and(|v| v.eq_ignore_ascii_case(approval_id));
+    let principal = if same(&r.approval_id) || same(&r.id) { non_empty(r.principal_id) } else { None };
+    Ok((principal.into_iter().collect(), None))
 }
 
 /// How one decision is read and sent, whatever the surface.
@@ -90,15 +129,72 @@ pub(crate) fn graph_route(
     })
 }
 
-/// `v1.0/...?$filter=status eq 'PendingApproval'&$expand=...[&$top=N]` on Graph.
-pub(crate) fn graph_list_url(urls: &Urls, segments: &[&str], expand: &str, options: &ListOptions) -> Url {
-    let filter = format!("status eq {}", odata_literal("PendingApproval"));
-    let top = options.page_size.map(|n| n.to_string());
-    let mut query = vec![("$filter", filter.as_str()), ("$expand", expand)];
-    if let Some(t) = &top {
-        query.push(("$top", t));
+/// The query options a list may carry that a service may refuse: whether the Graph
+/// `filterByCurrentUser` functions take `$expand` and `$top` is published nowhere
+/// (`docs/service-fidelity.md` §7.1-3). `top` is sent only when a page size was asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ListQuery {
+    pub(crate) expand: bool,
+    pub(crate) top: bool,
+}
+
+/// Ids that a listed request names without their names.
+#[derive(Debug, Default)]
+pub(crate) struct Unnamed {
+    /// Users, groups and service principals: `POST /v1.0/directoryObjects/getByIds`.
+    pub(crate) objects: Vec<String>,
+    /// Directory role definitions: `GET /v1.0/roleManagement/directory/roleDefinitions/{id}`.
+    pub(crate) role_definitions: Vec<String>,
+}
+
+/// Names looked up in bulk, by id in lower case.
+#[derive(Debug, Default)]
+pub(crate) struct Names {
+    pub(crate) objects: HashMap<String, DirectoryObject>,
+    pub(crate) role_definitions: HashMap<String, String>,
+}
+
+impl Names {
+    pub(crate) fn object(&self, id: Option<&str>) -> Option<&DirectoryObject> {
+        id.and_then(|id| self.objects.get(&id.to_ascii_lowercase()))
     }
-    urls.graph("v1.0", segments, &query)
+
+    pub(crate) fn role_definition(&self, id: Option<&str>) -> Option<String> {
+        id.and_then(|id| self.role_definitions.get(&id.to_ascii_lowercase())).cloned()
+    }
+
+    /// The principal's name and user principal name, where the request has none yet.
+    pub(crate) fn principal(&self, p: &mut PendingRequest) {
+        if let Some(o) = self.object(p.principal_id.as_deref()) {
+            p.principal_name = p.principal_name.take().or_else(|| non_empty(o.display_name.clone()));
+            p.principal_upn = p.principal_upn.take().or_else(|| non_empty(o.user_principal_name.clone()));
+        }
+    }
+}
+
+/// The principal of a request, when the list gave its id but not its name.
+pub(crate) fn unnamed_principal(p: &PendingRequest) -> Option<String> {
+    p.principal_id.clone().filter(|_| p.principal_name.is_none())
+}
+
+/// `v1.0/...?$filter=status eq 'PendingApproval'[&$expand=...][&$top=N]` on Graph.
+pub(crate) fn graph_list_url(
+    urls: &Urls,
+    segments: &[&str],
+    expand: &str,
+    options: &ListOptions,
+    query: ListQuery,
+) -> Url {
+    let filter = format!("status eq {}", odata_literal("PendingApproval"));
+    let top = options.page_size.filter(|_| query.top).map(|n| n.to_string());
+    let mut pairs = vec![("$filter", filter.as_str())];
+    if query.expand {
+        pairs.push(("$expand", expand));
+    }
+    if let Some(t) = &top {
+        pairs.push(("$top", t));
+    }
+    urls.graph("v1.0", segments, &pairs)
 }
 
 /// Keeps the requests whose status says they still wait for an approver, as the model.

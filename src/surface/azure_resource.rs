@@ -4,7 +4,9 @@
 use reqwest::{Method, Url};
 use serde::{Deserialize, Serialize};
 
-use super::api::{DecisionRoute, Facts, SurfaceApi, body_bytes, keep_waiting, non_empty, schedule_and_ticket};
+use super::api::{
+    DecisionRoute, Facts, ListQuery, SurfaceApi, body_bytes, keep_waiting, non_empty, schedule_and_ticket,
+};
 use crate::error::Result;
 use crate::http::paging::Page;
 use crate::http::urls::{Service, Urls};
@@ -34,7 +36,8 @@ impl SurfaceApi for AzureResources {
         approval_id.starts_with('/')
     }
 
-    fn list_url(&self, urls: &Urls, options: &ListOptions) -> Result<Url> {
+    /// ARM expands names in `expandedProperties` by itself, and pages by its own `nextLink`.
+    fn list_url(&self, urls: &Urls, options: &ListOptions, _query: ListQuery) -> Result<Url> {
         let scope = arm_scope(options.arm_scope.as_deref().unwrap_or(""))?;
         let segments = scope.iter().map(String::as_str).chain([
             "providers",
@@ -58,6 +61,28 @@ impl SurfaceApi for AzureResources {
             method: Method::PUT,
             body: body_bytes(&ArmReviewBody { properties: review })?,
         })
+    }
+
+    /// ARM's approval has no principal and its id no scope: the requests made for the signed-in
+    /// user (`asTarget()`, at the tenant root) are asked for, and the one of this approval is looked for.
+    fn principal_lookup(&self, urls: &Urls, approval_id: &str) -> Result<Url> {
+        ArmApprovalId::parse(approval_id)?;
+        let segments = ["providers", "Microsoft.Authorization", "roleAssignmentScheduleRequests"];
+        Ok(urls.arm(segments, LIST_API, Some("asTarget()")))
+    }
+
+    fn read_principals(&self, body: &[u8], approval_id: &str) -> serde_json::Result<Page<String>> {
+        let page: ArmPage<ArmRequest> = serde_json::from_slice(body)?;
+        let last = |p: &str| p.trim_end_matches('/').rsplit('/').next().unwrap_or_default().to_ascii_lowercase();
+        let wanted = last(approval_id);
+        let principals = page
+            .value
+            .into_iter()
+            .filter_map(|r| r.properties)
+            .filter(|p| p.approval_id.as_deref().is_some_and(|a| last(a) == wanted))
+            .filter_map(|p| non_empty(p.principal_id))
+            .collect();
+        Ok((principals, page.next_link))
     }
 
     /// ARM nests the stages in `properties`: flattened into Graph's shape.
@@ -120,7 +145,8 @@ pub struct ArmNamed {
 }
 
 /// ARM `roleAssignmentApproval`: the stages sit in `properties`, each stage's fields in its own
-/// `properties`, and its id is its `name`.
+/// `properties`. A stage is addressed by the last segment of its `id`: its `name` may differ
+/// (the spec's `GetRoleAssignmentApprovalById.json` example), and is never used.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct ArmApproval {
@@ -137,8 +163,17 @@ pub struct ArmApprovalProperties {
 #[serde(default)]
 pub struct ArmStage {
     pub id: Option<String>,
+    /// Not the stage's address: the published example's `name` differs from its id's last segment.
     pub name: Option<String>,
     pub properties: Option<ApprovalStep>,
+}
+
+impl ArmStage {
+    /// The stage's own id, as its decision URL takes it: the last segment of its `id`. Empty (and
+    /// so refused as not a plain id) when the service sent no `id`.
+    pub fn stage_id(&self) -> String {
+        self.id.as_deref().and_then(|p| p.trim_end_matches('/').rsplit('/').next()).unwrap_or_default().to_string()
+    }
 }
 
 impl From<ArmApproval> for Approval {
@@ -149,13 +184,7 @@ impl From<ArmApproval> for Approval {
             .unwrap_or_default()
             .stages
             .into_iter()
-            .map(|s| {
-                let id = s
-                    .name
-                    .or_else(|| s.id.as_deref().and_then(|p| p.rsplit('/').next()).map(str::to_string))
-                    .unwrap_or_default();
-                ApprovalStep { id, ..s.properties.unwrap_or_default() }
-            })
+            .map(|s| ApprovalStep { id: s.stage_id(), ..s.properties.unwrap_or_default() })
             .collect();
         Approval { id: String::new(), steps: None, stages: Some(stages) }
     }
@@ -218,6 +247,22 @@ mod tests {
         let ids: Vec<&str> = flat.steps().iter().map(|s| s.id.as_str()).collect();
         assert_eq!(ids, ["s1", "s2"]);
         assert!(flat.steps()[0].is_open_for_me());
+    }
+
+    #[test]
+    fn a_stage_is_addressed_by_its_id_never_its_name() {
+        // As the spec's GetRoleAssignmentApprovalById.json example: name differs from the id's segment.
+        let a: ArmApproval = serde_json::from_str(
+            r#"{"properties":{"stages":[
+                {"id":"/providers/Microsoft.Authorization/roleAssignmentApprovals/x/stages/4135f961-be78-4005-8101-c72a5af307a2",
+                 "name":"fa73e90b-5bf1-45fd-a182-35ce5fc0674d",
+                 "properties":{"status":"InProgress","assignedToMe":true,"reviewResult":"NotReviewed"}},
+                {"name":"only-a-name","properties":{"status":"InProgress","assignedToMe":true,"reviewResult":"NotReviewed"}}]}}"#,
+        )
+        .unwrap();
+        let flat: Approval = a.into();
+        let ids: Vec<&str> = flat.steps().iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(ids, ["4135f961-be78-4005-8101-c72a5af307a2", ""], "a stage without an id has no address");
     }
 
     #[test]

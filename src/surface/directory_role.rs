@@ -5,7 +5,8 @@ use reqwest::Url;
 use serde::Deserialize;
 
 use super::api::{
-    DecisionRoute, Facts, SurfaceApi, graph_list_url, graph_route, keep_waiting, non_empty, schedule_and_ticket,
+    DecisionRoute, Facts, ListQuery, Names, SurfaceApi, Unnamed, graph_list_url, graph_request_url, graph_route,
+    keep_waiting, non_empty, read_graph_principal, schedule_and_ticket, unnamed_principal,
 };
 use crate::error::Result;
 use crate::http::paging::Page;
@@ -43,10 +44,23 @@ impl SurfaceApi for DirectoryRoles {
         &FACTS
     }
 
-    fn list_url(&self, urls: &Urls, options: &ListOptions) -> Result<Url> {
+    fn list_url(&self, urls: &Urls, options: &ListOptions, query: ListQuery) -> Result<Url> {
         let segments =
             ["roleManagement", "directory", "roleAssignmentScheduleRequests", "filterByCurrentUser(on='approver')"];
-        Ok(graph_list_url(urls, &segments, "principal,roleDefinition", options))
+        Ok(graph_list_url(urls, &segments, "principal,roleDefinition", options, query))
+    }
+
+    /// The principal (a directory object) and the role definition.
+    fn unnamed(&self, p: &PendingRequest) -> Unnamed {
+        Unnamed {
+            objects: unnamed_principal(p).into_iter().collect(),
+            role_definitions: p.role_id.clone().filter(|_| p.role_name.is_none()).into_iter().collect(),
+        }
+    }
+
+    fn name(&self, p: &mut PendingRequest, names: &Names) {
+        names.principal(p);
+        p.role_name = p.role_name.take().or_else(|| names.role_definition(p.role_id.as_deref()));
     }
 
     fn read_page(&self, body: &[u8]) -> serde_json::Result<Page<PendingRequest>> {
@@ -58,6 +72,15 @@ impl SurfaceApi for DirectoryRoles {
         let id = ApprovalId::parse(approval_id)?;
         let base = ["roleManagement", "directory", "roleAssignmentApprovals"];
         graph_route(urls, APPROVAL_VERSION, &base, id.as_str(), "steps", review)
+    }
+
+    fn principal_lookup(&self, urls: &Urls, approval_id: &str) -> Result<Url> {
+        let id = ApprovalId::parse(approval_id)?;
+        Ok(graph_request_url(urls, &["roleManagement", "directory", "roleAssignmentScheduleRequests"], id.as_str()))
+    }
+
+    fn read_principals(&self, body: &[u8], approval_id: &str) -> serde_json::Result<Page<String>> {
+        read_graph_principal(body, approval_id)
     }
 }
 

@@ -4,7 +4,8 @@ use reqwest::Url;
 use serde::Deserialize;
 
 use super::api::{
-    DecisionRoute, Facts, SurfaceApi, graph_list_url, graph_route, keep_waiting, non_empty, schedule_and_ticket,
+    DecisionRoute, Facts, ListQuery, Names, SurfaceApi, Unnamed, graph_list_url, graph_request_url, graph_route,
+    keep_waiting, non_empty, read_graph_principal, schedule_and_ticket, unnamed_principal,
 };
 use crate::error::Result;
 use crate::http::paging::Page;
@@ -36,7 +37,7 @@ impl SurfaceApi for Groups {
         &FACTS
     }
 
-    fn list_url(&self, urls: &Urls, options: &ListOptions) -> Result<Url> {
+    fn list_url(&self, urls: &Urls, options: &ListOptions, query: ListQuery) -> Result<Url> {
         let segments = [
             "identityGovernance",
             "privilegedAccess",
@@ -44,7 +45,22 @@ impl SurfaceApi for Groups {
             "assignmentScheduleRequests",
             "filterByCurrentUser(on='approver')",
         ];
-        Ok(graph_list_url(urls, &segments, "group,principal", options))
+        Ok(graph_list_url(urls, &segments, "group,principal", options, query))
+    }
+
+    /// The principal and the group, both directory objects.
+    fn unnamed(&self, p: &PendingRequest) -> Unnamed {
+        let group = p.group_id.clone().filter(|_| p.group_name.is_none());
+        Unnamed { objects: unnamed_principal(p).into_iter().chain(group).collect(), role_definitions: Vec::new() }
+    }
+
+    /// The group's name is the request's scope, as when it is expanded.
+    fn name(&self, p: &mut PendingRequest, names: &Names) {
+        names.principal(p);
+        if p.group_name.is_none() {
+            p.group_name = names.object(p.group_id.as_deref()).and_then(|g| non_empty(g.display_name.clone()));
+            p.scope_name = p.scope_name.take().or_else(|| p.group_name.clone());
+        }
     }
 
     fn read_page(&self, body: &[u8]) -> serde_json::Result<Page<PendingRequest>> {
@@ -56,6 +72,19 @@ impl SurfaceApi for Groups {
         let id = ApprovalId::parse(approval_id)?;
         let base = ["identityGovernance", "privilegedAccess", "group", "assignmentApprovals"];
         graph_route(urls, VERSION, &base, id.as_str(), "stages", review)
+    }
+
+    fn principal_lookup(&self, urls: &Urls, approval_id: &str) -> Result<Url> {
+        let id = ApprovalId::parse(approval_id)?;
+        Ok(graph_request_url(
+            urls,
+            &["identityGovernance", "privilegedAccess", "group", "assignmentScheduleRequests"],
+            id.as_str(),
+        ))
+    }
+
+    fn read_principals(&self, body: &[u8], approval_id: &str) -> serde_json::Result<Page<String>> {
+        read_graph_principal(body, approval_id)
     }
 }
 

@@ -14,8 +14,9 @@ pub mod group;
 
 use crate::error::Result;
 use crate::http::urls::Service;
-use crate::model::Surface;
+use crate::model::{PendingRequest, Surface};
 use crate::token::AccessToken;
+use crate::wire::Approval;
 use api::SurfaceApi;
 
 impl Surface {
@@ -45,6 +46,20 @@ impl Surface {
     /// (Azure approvals are paths), else directory roles, whose GUIDs look like any other.
     pub fn for_approval_id(approval_id: &str) -> Surface {
         Surface::ALL.into_iter().find(|s| s.api().owns_id_shape(approval_id)).unwrap_or(Surface::DirectoryRole)
+    }
+
+    /// One page of this surface's list as its service sends it, read as the client reads it: the
+    /// requests that still wait, as the model, and the next page's link. For tools and the
+    /// conformance tests (`tests/conformance.rs`), which read published answers with it.
+    pub fn read_list_page(self, body: &[u8]) -> serde_json::Result<(Vec<PendingRequest>, Option<String>)> {
+        self.api().read_page(body)
+    }
+
+    /// An approval as this surface's service sends it, read as the client reads it (ARM's nested
+    /// stages flattened, each addressed by its id's last segment). The step a decision goes to is
+    /// [`Approval::step_open_for_me`].
+    pub fn read_approval(self, body: &[u8]) -> serde_json::Result<Approval> {
+        self.api().read_approval(body)
     }
 
     /// The service it is reached on, and so the token it takes.

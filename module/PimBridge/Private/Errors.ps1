@@ -9,6 +9,7 @@ $script:PimErrorMap = @{
     Forbidden            = 'Forbidden', 'PermissionDenied', 'Only an approver of the request may decide it.'
     NotAssignedToMe      = 'Forbidden', 'PermissionDenied', 'The approval step is not assigned to you, or not in progress; only its approvers may decide it.'
     SelfApproval         = 'SelfApproval', 'PermissionDenied', 'Another approver must decide your own request.'
+    Expired              = 'Expired', 'OperationTimeout', 'The request expired unanswered and can no longer be decided; the requester must submit it again.'
     InvalidId            = 'InvalidId', 'InvalidArgument', 'Pass the ApprovalId of a request from Get-PimPending (a GUID).'
     InvalidJustification = 'InvalidJustification', 'InvalidArgument', 'Give a short reason in -Justification (at most 4000 characters).'
     TokenExpired         = 'TokenExpired', 'AuthenticationError', "Sign in again (<connect>) or pass a fresh -AccessToken."

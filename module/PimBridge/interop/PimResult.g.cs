@@ -75,6 +75,8 @@ namespace PimBridge.Interop
         InvalidResponse = 7211,
         // The connection closed or reset after the request went out: its outcome is unknown.
         ConnectionLost = 7212,
+        // The request expired unanswered (approvers have 24 hours); it cannot be decided any more.
+        Expired = 7213,
         // 7300s: the unattended approver's local files, its policy and its decision log.
         //
         // A policy document that cannot be used; the message names the source, the rule and the key.
