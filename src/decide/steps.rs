@@ -164,10 +164,10 @@ pub(crate) async fn explain_refusal(
     }
     let api = target.surface.api();
     let approval = http.get(token, &route.approval, cancel).await.and_then(|a| a.read(|b| api.read_approval(b)));
-    if let Ok(approval) = approval {
-        if approval.steps().iter().any(|s| s.assigned_to_me == Some(true) && s.is_expired()) {
-            return expired(Some(refusal));
-        }
+    if let Ok(approval) = approval
+        && approval.steps().iter().any(|s| s.assigned_to_me == Some(true) && s.is_expired())
+    {
+        return expired(Some(refusal));
     }
     let Some(me) = me else { return refusal };
     let principals = match &target.principal_id {
