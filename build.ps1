@@ -84,7 +84,7 @@ function Build-PimBridge {
     # -Log, cargo's output goes there instead of the console.
     param([string] $Log)
     if (-not (Get-Command cargo -ErrorAction Ignore)) {
-        throw 'cargo was not found: install Rust 1.85 or newer (https://rustup.rs) and run the build again.'
+        throw 'cargo was not found: install Rust 1.89 or newer (https://rustup.rs) and run the build again.'
     }
     Write-Step 'cargo build --release (library and pim-emulator)'
     $cargo = @('build', '--release', '--workspace', '--locked')

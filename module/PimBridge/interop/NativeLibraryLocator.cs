@@ -65,7 +65,7 @@ namespace PimBridge.Interop
             {
                 throw new DllNotFoundException(string.Format(
                     "The PimBridge native library was not found for {0} ({1}) at '{2}'. " +
-                    "Build it with 'pwsh ./build.ps1' from a clone of the PimBridge repository (it needs Rust 1.85+), " +
+                    "Build it with 'pwsh ./build.ps1' from a clone of the PimBridge repository (it needs Rust 1.89+), " +
                     "or point the {3} environment variable at a built {4}.",
                     RuntimeInformation.OSDescription.Trim(), Rid, path, OverrideVariable, FileName));
             }
