@@ -55,7 +55,8 @@ function ConvertTo-PimDecisionTarget {
         Principal   = $principal
         Role        = $role
         InputObject = $InputObject
-        Description = $description
+        # Shown in the prompt and -WhatIf: the service's text made inert.
+        Description = Format-PimInertText $description
     }
 }
 

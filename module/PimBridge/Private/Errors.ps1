@@ -1,5 +1,7 @@
 # Native errors become ErrorRecords with stable ErrorIds, the right category, the request as target,
-# the service's request-id in the details, and what to do about it.
+# the service's request-id in the details, and what to do about it. Every text of a record that is
+# shown (message, details, recommended action, target name) is made inert (Format-PimInertText):
+# messages quote the service's text and ids.
 
 # Native error kind -> ErrorId suffix, category, recommended action. <connect> stands for the
 # Connect-MgGraph command that gives the scopes the native library names (Get-PimConnectCommand).
@@ -60,6 +62,11 @@ function New-PimErrorRecord {
         }
         $message = $ex.Message
         if ($ex.RequestId) { $message += " (request-id: $($ex.RequestId))" }
+        $inert = Format-PimInertText $ex.Message
+        if ($inert -cne $ex.Message -or (Format-PimInertText $ex.RequestId) -cne $ex.RequestId -or (Format-PimInertText $ex.ServiceCode) -cne $ex.ServiceCode) {
+            # Get-Error and $_.Exception show the exception's own message: the same fields, inert.
+            $ex = [PimBridge.Interop.PimNativeException]::new($ex.Code, $inert, $ex.HttpStatus, (Format-PimInertText $ex.ServiceCode), (Format-PimInertText $ex.RequestId))
+        }
     } elseif ($ex -is [PimBridge.Interop.PimAbiMismatchException]) {
         $id, $category, $message = 'NativeLibraryMismatch', 'ResourceUnavailable', $ex.Message
         $action = 'Build the library and the module together with "pwsh ./build.ps1", or set PIMBRIDGE_NATIVE_LIB to a library of the same version.'
@@ -69,9 +76,12 @@ function New-PimErrorRecord {
     } else {
         $id, $category, $message = 'Unexpected', 'NotSpecified', $ex.Message
     }
+    if ($TargetObject -is [string]) { $TargetObject = Format-PimInertText $TargetObject }
     $record = [System.Management.Automation.ErrorRecord]::new($ex, "PimBridge.$id", $category, $TargetObject)
-    $record.ErrorDetails = [System.Management.Automation.ErrorDetails]::new($message)
-    if ($action) { $record.ErrorDetails.RecommendedAction = $action }
+    # The target's name is its text (a request's is all its properties): inert, as shown.
+    if ($null -ne $TargetObject) { $record.CategoryInfo.TargetName = Format-PimInertText $record.CategoryInfo.TargetName }
+    $record.ErrorDetails = [System.Management.Automation.ErrorDetails]::new((Format-PimInertText $message))
+    if ($action) { $record.ErrorDetails.RecommendedAction = Format-PimInertText $action }
     $record
 }
 

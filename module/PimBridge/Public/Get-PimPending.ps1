@@ -178,7 +178,7 @@ function Get-PimPending {
             $failure.Value = Get-PimInnerException -Exception $_.Exception
         }
         if (-not $failure.Value) {
-            Microsoft.PowerShell.Utility\Write-Verbose -Message "Listing the $($step.Surface) requests waiting on you at $($endpoint[$step.Service])."
+            Microsoft.PowerShell.Utility\Write-Verbose -Message (Format-PimInertText "Listing the $($step.Surface) requests waiting on you at $($endpoint[$step.Service]).")
             Wait-PimOperation -Operation $operation -Activity "Listing $($step.Surface) requests waiting on you" -Failure $failure -DoneWord 'listed' | Microsoft.PowerShell.Core\ForEach-Object {
                 $request = ConvertTo-PimPendingRequest -Item $_
                 $roleOk = $rolePatterns.Count -eq 0 -or @($rolePatterns | Microsoft.PowerShell.Core\Where-Object { $_.IsMatch([string]$request.Role) }).Count
@@ -192,7 +192,7 @@ function Get-PimPending {
                 $PSCmdlet.ThrowTerminatingError($record)
             } elseif (-not $explicit -and $failure.Value.Code -eq 'MissingScope') {
                 # Listing every surface by default: one the token has no permission for is skipped.
-                Microsoft.PowerShell.Utility\Write-Verbose -Message "Skipping $($step.Surface) requests: $($failure.Value.Message)"
+                Microsoft.PowerShell.Utility\Write-Verbose -Message (Format-PimInertText "Skipping $($step.Surface) requests: $($failure.Value.Message)")
                 $skipped.Add($record)
             } else {
                 $PSCmdlet.WriteError($record)
