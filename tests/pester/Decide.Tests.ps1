@@ -281,3 +281,43 @@ Describe 'Stopping' {
         $ps.Dispose()
     }
 }
+
+Describe 'One bad item among good ones' {
+    BeforeAll { Start-Demo }
+    AfterAll { Stop-PimEmulator $Emu }
+
+    It 'decides the others, and reports a hand-made object without Scope as one error naming it' {
+        $diego = Get-Request 'Diego Siciliani'
+        $bad = [pscustomobject]@{ ApprovalId = $diego.ApprovalId; Principal = 'Diego Siciliani'; Role = 'User Administrator' }
+        $out = @((Get-Request 'Alex Wilber'), $bad, (Get-Request 'Lee Gu') |
+                Approve-PimRequest -Justification 'CAB 12' -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable errs @Common)
+        @($out.Principal | Sort-Object) | Should -Be @('Alex Wilber', 'Lee Gu')
+        @($out | Where-Object Result -eq 'Approved') | Should -HaveCount 2
+        $errs | Should -HaveCount 1
+        $errs[0].FullyQualifiedErrorId | Should -Be 'PimBridge.InvalidInput,Approve-PimRequest'
+        [object]::ReferenceEquals($errs[0].TargetObject, $bad) | Should -BeTrue
+        $errs[0].Exception.Message | Should -Match ([regex]::Escape($diego.ApprovalId))
+        $errs[0].Exception.Message | Should -Match 'no Scope'
+        @((Get-PimEmulatorDecision $Emu).approvalId) | Should -Not -Contain $diego.ApprovalId
+    }
+
+    It 'reports a Duration that is not a duration as one error, and decides the others' {
+        $patti = Get-Request 'Patti Fernandez'
+        $bad = [pscustomobject]@{ ApprovalId = $patti.ApprovalId; Principal = 'Patti'; Role = 'Helpdesk Administrator'; Scope = '/'; Duration = 'soon' }
+        $out = @($bad, (Get-Request 'Adele Vance') | Deny-PimRequest -Justification 'no' -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable errs @Common)
+        $out | Should -HaveCount 1
+        $out[0].Result | Should -Be 'Denied'
+        $errs | Should -HaveCount 1
+        $errs[0].FullyQualifiedErrorId | Should -Be 'PimBridge.InvalidInput,Deny-PimRequest'
+        $errs[0].Exception.Message | Should -Match "'soon'"
+    }
+
+    It 'reports a Surface that is no surface as one error, and decides the others' {
+        $out = @([pscustomobject]@{ ApprovalId = (Get-Request 'Diego Siciliani').ApprovalId; Surface = 'Printer' }, 'also-bad-but-sent' |
+                Approve-PimRequest -Justification 'x' -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable errs @Common)
+        $errs[0].FullyQualifiedErrorId | Should -Be 'PimBridge.InvalidInput,Approve-PimRequest'
+        $errs[0].Exception.Message | Should -Match "'Printer'"
+        $errs[1].FullyQualifiedErrorId | Should -Be 'PimBridge.InvalidId,Approve-PimRequest' -Because 'the next item was still read and sent to the library'
+        $out | Should -HaveCount 1
+    }
+}

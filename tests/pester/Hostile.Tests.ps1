@@ -191,5 +191,16 @@ Describe 'Text from the service, shown to the approver' {
         Approve-PimRequest -ApprovalId "$([char]0x1B)]0;x$([char]7)" -Justification 'x' -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable byId @Common
         $byId | Should -HaveCount 1
         Assert-ErrorViews $byId 'the error for an id'
+        # A hand-made object whose names hold escapes (and that lacks Scope): its error's own texts are
+        # inert; the object itself is the caller's, and DetailedView and Get-Error show it as built.
+        [pscustomobject]@{ ApprovalId = "$([char]0x1B)[2J"; Principal = $Corpus['osc']; Role = $Corpus['cr'] } |
+            Approve-PimRequest -Justification 'x' -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable handMade @Common
+        $handMade | Should -HaveCount 1
+        $handMade[0].FullyQualifiedErrorId | Should -Be 'PimBridge.InvalidInput,Approve-PimRequest'
+        $handMade[0].TargetObject.Principal | Should -BeExactly $Corpus['osc'] -Because 'the target is the object as given'
+        $handMade[0].ErrorDetails.Message | Should -Match ([regex]::Escape('<U+001B>[2J')) -Because 'the bad item is named'
+        $ErrorView = 'ConciseView'
+        Assert-Inert ($handMade | Out-String -Width 200) 'the error for a hand-made object'
+        Assert-Inert ($handMade[0].Exception.Message, $handMade[0].ErrorDetails.Message, $handMade[0].CategoryInfo.ToString() -join "`n") 'the error for a hand-made object'
     }
 }

@@ -2,61 +2,90 @@
 # for the confirmation prompt, and deciding a whole pipeline as one native operation. Which surface
 # a request belongs to is the native library's word (ResolveSurface), not a rule of ours.
 
+function Get-PimInputValue {
+    # Property (or key) -Name of one piece of pipeline input, and whether it has it at all:
+    # @($has, $value). Input may be any object or dictionary, and strict mode is on.
+    param([Parameter(Mandatory)] [object] $InputObject, [Parameter(Mandatory)] [string] $Name)
+    if ($InputObject -is [System.Collections.IDictionary]) {
+        return @($InputObject.Contains($Name), $InputObject[$Name])
+    }
+    $property = $InputObject.PSObject.Properties[$Name]
+    if ($null -eq $property) { return @($false, $null) }
+    @($true, $property.Value)
+}
+
 function ConvertTo-PimDecisionTarget {
     # Pipeline input (a PendingRequest, any object or hashtable with ApprovalId, or an id string) to
     # what is decided and shown: @{ ApprovalId; Surface; PrincipalId; Principal; Role; InputObject;
-    # Description }; $null when there is no id to act on. Surface is $null when the input names a
-    # surface the library does not know. Runs once per piped request: no pipeline in here.
+    # Description }; $null when there is no id to act on. For input that cannot be read, or that
+    # names a surface the library does not know, it returns a PimNativeException
+    # (InvalidInput) naming it: returned, not thrown, since -ErrorVariable keeps even a caught
+    # exception. Runs once per piped request: no pipeline in here.
     param([AllowNull()] [object] $InputObject)
 
     if ($null -eq $InputObject) { return $null }
-    $request = $null
-    $id = $null
-    $named = $null
     if ($InputObject -is [string]) {
         $id = $InputObject
-    } elseif ($InputObject -is [System.Collections.IDictionary]) {
-        $id = $InputObject['ApprovalId']
-        $named = $InputObject['Surface']
-    } elseif ($InputObject.PSObject.Properties['ApprovalId']) {
-        $id = $InputObject.ApprovalId
-        $request = $InputObject
-        if ($request.PSObject.Properties['Surface']) { $named = $request.Surface }
+        $fields = @{}
+    } else {
+        $fields = @{}
+        foreach ($name in 'ApprovalId', 'Surface', 'Principal', 'PrincipalUpn', 'PrincipalId', 'Role', 'Scope', 'Duration', 'EndsAt') {
+            $has, $value = Get-PimInputValue -InputObject $InputObject -Name $name
+            if ($has) { $fields[$name] = $value }
+        }
+        $id = $fields['ApprovalId']
     }
-    if ($null -eq $id) { return $null }
+    if ($null -eq $id -or [string]::IsNullOrWhiteSpace([string]$id)) { return $null }
     $id = [string]$id
+    $named = [string]$fields['Surface']
     # The surface named, in any case; without one, the one the id points to.
-    $surface = [PimBridge.Interop.PimNative]::ResolveSurface($id, [string]$named)
+    $resolved = [PimBridge.Interop.PimNative]::ResolveSurface($id, $named)
+    if (-not $resolved) {
+        $surfaces = (Get-PimSurface).name -join ', '
+        return (New-PimException -Code InvalidInput -Message "The request '$id' names the surface '$named', which is none of $surfaces; nothing was sent for it.")
+    }
     $description = "PIM request $id"
-    $principalId = $null
     $principal = $null
     $role = $null
-    if ($request -and $request.PSObject.Properties['Role'] -and $request.PSObject.Properties['Principal']) {
-        $principal = $request.Principal
-        $role = $request.Role
-        $who = $request.Principal
-        if ($request.PSObject.Properties['PrincipalUpn'] -and $request.PrincipalUpn -and $request.PrincipalUpn -ne $who) {
-            $who = "$who ($($request.PrincipalUpn))"
-        }
-        $for = if ($request.PSObject.Properties['Duration'] -and $request.Duration) {
-            "for $(Format-PimDuration $request.Duration)"
-        } elseif ($request.PSObject.Properties['EndsAt'] -and $request.EndsAt) {
-            "until $($request.EndsAt)"
+    $shown = [System.Collections.Generic.List[string]]::new()
+    $missing = [System.Collections.Generic.List[string]]::new()
+    foreach ($name in 'Principal', 'Role', 'Scope') {
+        if ($fields.ContainsKey($name)) { $shown.Add($name) } else { $missing.Add($name) }
+    }
+    if ($missing.Count -eq 0) {
+        # An object that says who, which role and where: the prompt names them all.
+        $principal = $fields['Principal']
+        $role = $fields['Role']
+        $who = $principal
+        if ($fields['PrincipalUpn'] -and $fields['PrincipalUpn'] -ne $who) { $who = "$who ($($fields['PrincipalUpn']))" }
+        $for = if ($fields['Duration']) {
+            $span = $fields['Duration'] -as [timespan]
+            if ($null -eq $span) {
+                return (New-PimException -Code InvalidInput -Message "The request '$id' has a Duration that is not a duration ('$($fields['Duration'])'); nothing was sent for it.")
+            }
+            "for $(Format-PimDuration $span)"
+        } elseif ($fields['EndsAt']) {
+            "until $($fields['EndsAt'])"
         } else {
             'with no end given'
         }
-        $description = "$who`: $($request.Role) at $($request.Scope) $for (approval $id)"
-        if ($request.PSObject.Properties['PrincipalId']) { $principalId = [string]$request.PrincipalId }
+        $where = if ($null -ne $fields['Scope'] -and '' -ne $fields['Scope']) { $fields['Scope'] } else { '(no scope given)' }
+        $description = "$who`: $role at $where $for (approval $id)"
+    } elseif ($shown.Count -gt 0) {
+        # Some of who, which role and where, but not all: the prompt could not say what is decided.
+        $message = "The request '$id' has $($shown -join ' and ') but no $($missing -join ' and '), so the prompt cannot say what would be decided; nothing was sent for it. " +
+            'Pipe the objects Get-PimPending outputs, or give the ApprovalId alone.'
+        return (New-PimException -Code InvalidInput -Message $message)
     }
     [pscustomobject]@{
-        ApprovalId  = $id
-        Surface     = $surface
-        PrincipalId = $principalId
-        Principal   = $principal
-        Role        = $role
-        InputObject = $InputObject
+        ApprovalId   = $id
+        Surface      = $resolved
+        PrincipalId  = if ($null -ne $fields['PrincipalId']) { [string]$fields['PrincipalId'] } else { $null }
+        Principal    = $principal
+        Role         = $role
+        InputObject  = $InputObject
         # Shown in the prompt and -WhatIf: the service's text made inert.
-        Description = Format-PimInertText $description
+        Description  = Format-PimInertText $description
     }
 }
 
@@ -73,8 +102,9 @@ function New-PimDecisionRun {
 
 function Add-PimDecisionInput {
     # Reads one pipeline step's input and keeps what the user confirms (ShouldProcess: -WhatIf and
-    # -Confirm apply per request). Input without an id, or naming an unknown surface, is an error
-    # record, and is never sent.
+    # -Confirm apply per request). Input that cannot be decided (no id, an unknown surface, a
+    # hand-made object the prompt cannot describe) is one error record naming it, is never sent,
+    # and the rest of the pipeline goes on.
     param(
         [Parameter(Mandatory)] [hashtable] $Run,
         [Parameter(Mandatory)] [System.Management.Automation.PSCmdlet] $Cmdlet,
@@ -86,11 +116,21 @@ function Add-PimDecisionInput {
         try {
             $target = ConvertTo-PimDecisionTarget -InputObject $item
         } catch {
-            $Cmdlet.ThrowTerminatingError((New-PimErrorRecord -Exception $_.Exception))
+            $inner = Get-PimInnerException -Exception $_.Exception
+            $record = New-PimErrorRecord -Exception $inner -TargetObject $item
+            if ($inner -is [System.DllNotFoundException] -or $inner -is [PimBridge.Interop.PimAbiMismatchException]) {
+                # Without the library nothing can be decided: one error, not one per request.
+                $Cmdlet.ThrowTerminatingError($record)
+            }
+            $Cmdlet.WriteError($record)
+            continue
         }
-        if ($null -eq $target -or [string]::IsNullOrWhiteSpace($target.ApprovalId) -or -not $target.Surface) {
-            $surfaces = (Get-PimSurface).name -join ', '
-            $exception = New-PimException -Code InvalidInput -Message "No request was given: pipe objects from Get-PimPending or pass -ApprovalId (got `$null, an empty id, an object without ApprovalId, or a Surface other than $surfaces)."
+        if ($target -is [System.Exception]) {
+            $Cmdlet.WriteError((New-PimErrorRecord -Exception $target -TargetObject $item))
+            continue
+        }
+        if ($null -eq $target) {
+            $exception = New-PimException -Code InvalidInput -Message 'No request was given: pipe objects from Get-PimPending or pass -ApprovalId (got $null, an empty id, or an object without ApprovalId).'
             $Cmdlet.WriteError((New-PimErrorRecord -Exception $exception -TargetObject $item))
             continue
         }

@@ -180,7 +180,12 @@ function Get-PimPending {
         if (-not $failure.Value) {
             Microsoft.PowerShell.Utility\Write-Verbose -Message (Format-PimInertText "Listing the $($step.Surface) requests waiting on you at $($endpoint[$step.Service]).")
             Wait-PimOperation -Operation $operation -Activity "Listing $($step.Surface) requests waiting on you" -Failure $failure -DoneWord 'listed' | Microsoft.PowerShell.Core\ForEach-Object {
+                # One request that cannot be read is one error record naming it; the others go on.
                 $request = ConvertTo-PimPendingRequest -Item $_
+                if ($request -is [System.Exception]) {
+                    $PSCmdlet.WriteError((New-PimErrorRecord -Exception $request -TargetObject $step.Surface))
+                    return
+                }
                 $roleOk = $rolePatterns.Count -eq 0 -or @($rolePatterns | Microsoft.PowerShell.Core\Where-Object { $_.IsMatch([string]$request.Role) }).Count
                 $principalOk = $principalPatterns.Count -eq 0 -or @($principalPatterns | Microsoft.PowerShell.Core\Where-Object { $_.IsMatch([string]$request.Principal) -or $_.IsMatch([string]$request.PrincipalUpn) }).Count
                 if ($roleOk -and $principalOk) { $request }
