@@ -321,3 +321,37 @@ Describe 'One bad item among good ones' {
         $out | Should -HaveCount 1
     }
 }
+
+Describe 'Naming the surface with -Surface' {
+    BeforeAll {
+        Start-Demo
+        $script:Groups = @(Get-PimPending @Common -Surface Group)
+    }
+    AfterAll { Stop-PimEmulator $Emu }
+
+    It 'decides a directory-role request by id with -Surface DirectoryRole' {
+        $d = Approve-PimRequest -ApprovalId (Get-Request 'Alex Wilber').ApprovalId -Surface DirectoryRole -Justification 'ok' -Confirm:$false @Common
+        $d.Result | Should -Be 'Approved'
+        $d.Surface | Should -Be 'DirectoryRole'
+    }
+
+    It 'sends a group request given by id with -Surface Group to the group surface' {
+        $group = $Groups[0]
+        $directoryReads = Get-PimEmulatorCallCount $Emu '*roleAssignmentApprovals*'
+        $d = Deny-PimRequest -ApprovalId $group.ApprovalId -Surface Group -Justification 'no' -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable errs @Common
+        $d.ApprovalId | Should -Be $group.ApprovalId
+        $d.Surface | Should -Be 'Group'
+        @($errs | Where-Object FullyQualifiedErrorId -like 'PimBridge.NotFound,*') | Should -BeNullOrEmpty -Because 'the group surface holds it'
+        Get-PimEmulatorCallCount $Emu '*group/assignmentApprovals*' | Should -BeGreaterThan 0
+        Get-PimEmulatorCallCount $Emu '*roleAssignmentApprovals*' | Should -Be $directoryReads -Because 'it was not looked for as a directory role'
+    }
+
+    It 'refuses an object whose own Surface is another than -Surface, and sends nothing for it' {
+        $before = Get-PimEmulatorCallCount $Emu 'POST*batch*'
+        $null = $Groups[0] | Approve-PimRequest -Surface DirectoryRole -Justification 'x' -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable errs @Common
+        $errs | Should -HaveCount 1
+        $errs[0].FullyQualifiedErrorId | Should -Be 'PimBridge.InvalidInput,Approve-PimRequest'
+        $errs[0].Exception.Message | Should -Match "'Group'.*'DirectoryRole'"
+        Get-PimEmulatorCallCount $Emu 'POST*batch*' | Should -Be $before
+    }
+}

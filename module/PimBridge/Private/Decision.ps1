@@ -1,6 +1,7 @@
 # What Approve-PimRequest and Deny-PimRequest share: reading pipeline input, describing a request
 # for the confirmation prompt, and deciding a whole pipeline as one native operation. Which surface
-# a request belongs to is the native library's word (ResolveSurface), not a rule of ours.
+# a request belongs to is the native library's word: the surface the caller names (ResolveSurface
+# checks the name), or, for an id given alone, the library finds it.
 
 function Get-PimInputValue {
     # Property (or key) -Name of one piece of pipeline input, and whether it has it at all:
@@ -16,12 +17,14 @@ function Get-PimInputValue {
 
 function ConvertTo-PimDecisionTarget {
     # Pipeline input (a PendingRequest, any object or hashtable with ApprovalId, or an id string) to
-    # what is decided and shown: @{ ApprovalId; Surface; PrincipalId; Principal; Role; InputObject;
-    # Description }; $null when there is no id to act on. For input that cannot be read, or that
-    # names a surface the library does not know, it returns a PimNativeException
+    # what is decided and shown: @{ ApprovalId; Surface; TokenSurface; PrincipalId; Principal; Role;
+    # InputObject; Description }; $null when there is no id to act on. Surface is the surface named
+    # (by -Surface or the input's own Surface), $null when none is: the library then finds it, and
+    # TokenSurface is where the id points, only to pick the token. For input that cannot be read,
+    # or that names a surface the library does not know, it returns a PimNativeException
     # (InvalidInput) naming it: returned, not thrown, since -ErrorVariable keeps even a caught
     # exception. Runs once per piped request: no pipeline in here.
-    param([AllowNull()] [object] $InputObject)
+    param([AllowNull()] [object] $InputObject, [string] $Surface)
 
     if ($null -eq $InputObject) { return $null }
     if ($InputObject -is [string]) {
@@ -38,13 +41,20 @@ function ConvertTo-PimDecisionTarget {
     if ($null -eq $id -or [string]::IsNullOrWhiteSpace([string]$id)) { return $null }
     $id = [string]$id
     $named = [string]$fields['Surface']
-    # The surface named, in any case; without one, the one the id points to.
-    $resolved = [PimBridge.Interop.PimNative]::ResolveSurface($id, $named)
-    if (-not $resolved) {
-        $surfaces = (Get-PimSurface).name -join ', '
-        return (New-PimException -Code InvalidInput -Message "The request '$id' names the surface '$named', which is none of $surfaces; nothing was sent for it.")
+    if ($Surface -and $named -and $named -ne $Surface) {
+        return (New-PimException -Code InvalidInput -Message "The request '$id' names the surface '$named', but -Surface says '$Surface'; nothing was sent for it.")
     }
-    $description = "PIM request $id"
+    if ($Surface) { $named = $Surface }
+    $resolved = $null
+    if ($named) {
+        # The surface named, in any case, as the library spells it; $null for a name it does not know.
+        $resolved = [PimBridge.Interop.PimNative]::ResolveSurface($id, $named)
+        if (-not $resolved) {
+            $surfaces = (Get-PimSurface).name -join ', '
+            return (New-PimException -Code InvalidInput -Message "The request '$id' names the surface '$named', which is none of $surfaces; nothing was sent for it.")
+        }
+    }
+    $description = if ($resolved) { "$resolved PIM request $id" } else { "PIM request $id" }
     $principal = $null
     $role = $null
     $shown = [System.Collections.Generic.List[string]]::new()
@@ -74,12 +84,14 @@ function ConvertTo-PimDecisionTarget {
     } elseif ($shown.Count -gt 0) {
         # Some of who, which role and where, but not all: the prompt could not say what is decided.
         $message = "The request '$id' has $($shown -join ' and ') but no $($missing -join ' and '), so the prompt cannot say what would be decided; nothing was sent for it. " +
-            'Pipe the objects Get-PimPending outputs, or give the ApprovalId alone.'
+            'Pipe the objects Get-PimPending outputs, or give the ApprovalId alone (with -Surface for a group request).'
         return (New-PimException -Code InvalidInput -Message $message)
     }
     [pscustomobject]@{
         ApprovalId   = $id
         Surface      = $resolved
+        # Where the id points, for the token only; the library decides where it is sent.
+        TokenSurface = if ($resolved) { $resolved } else { [PimBridge.Interop.PimNative]::ResolveSurface($id, $null) }
         PrincipalId  = if ($null -ne $fields['PrincipalId']) { [string]$fields['PrincipalId'] } else { $null }
         Principal    = $principal
         Role         = $role
@@ -104,17 +116,18 @@ function Add-PimDecisionInput {
     # Reads one pipeline step's input and keeps what the user confirms (ShouldProcess: -WhatIf and
     # -Confirm apply per request). Input that cannot be decided (no id, an unknown surface, a
     # hand-made object the prompt cannot describe) is one error record naming it, is never sent,
-    # and the rest of the pipeline goes on.
+    # and the rest of the pipeline goes on. -Surface is the caller's -Surface, if any.
     param(
         [Parameter(Mandatory)] [hashtable] $Run,
         [Parameter(Mandatory)] [System.Management.Automation.PSCmdlet] $Cmdlet,
         [Parameter(Mandatory)] [string] $Action,
-        [AllowNull()] [AllowEmptyCollection()] [object[]] $InputObject
+        [AllowNull()] [AllowEmptyCollection()] [object[]] $InputObject,
+        [string] $Surface
     )
     $Run.Received++
     foreach ($item in @($InputObject)) {
         try {
-            $target = ConvertTo-PimDecisionTarget -InputObject $item
+            $target = ConvertTo-PimDecisionTarget -InputObject $item -Surface $Surface
         } catch {
             $inner = Get-PimInnerException -Exception $_.Exception
             $record = New-PimErrorRecord -Exception $inner -TargetObject $item
@@ -182,9 +195,20 @@ function Send-PimDecisionRound {
     )
     try {
         $uri = Resolve-PimGraphUri -GraphUri $Connection['GraphUri']
-        $tokens = Get-PimTokenSet -Surface @($Targets.Surface) -Connection $Connection -GraphUri $uri
+        $pointed = @($Targets.TokenSurface | Microsoft.PowerShell.Core\Where-Object { $_ })
+        $tokens = if ($pointed.Count) { Get-PimTokenSet -Surface $pointed -Connection $Connection -GraphUri $uri } else { @{} }
+        if (@($Targets | Microsoft.PowerShell.Core\Where-Object { -not $_.TokenSurface }).Count) {
+            # An id the library could not point anywhere: whatever tokens are at hand, for it to try.
+            $any = Get-PimTokenSet -Surface @((Get-PimSurface).name) -Connection $Connection -GraphUri $uri -Optional
+            foreach ($service in @($any.Keys)) { if (-not $tokens[$service]) { $tokens[$service] = $any[$service] } }
+        }
         $client = Get-PimClient -GraphUri $uri -ArmUri (Resolve-PimArmUri -ArmUri $Connection['ArmUri'])
-        $requests = foreach ($t in $Targets) { @{ approvalId = $t.ApprovalId; surface = $t.Surface; principalId = $t.PrincipalId } }
+        # A surface is sent only when the caller named one; for an id alone the library finds it.
+        $requests = foreach ($t in $Targets) {
+            $request = @{ approvalId = $t.ApprovalId; principalId = $t.PrincipalId }
+            if ($t.Surface) { $request['surface'] = $t.Surface }
+            $request
+        }
         $json = Microsoft.PowerShell.Utility\ConvertTo-Json -InputObject @($requests) -Compress -Depth 3
         $operation = [PimBridge.Interop.PimNative]::$Review($client, $tokens['graph'], $tokens['arm'], $json, $Justification)
     } catch {
@@ -196,7 +220,7 @@ function Send-PimDecisionRound {
     $activity = '{0} {1} PIM request(s)' -f $(if ($Review -eq 'Approve') { 'Approving' } else { 'Denying' }), $Targets.Count
     Wait-PimOperation -Operation $operation -Activity $activity -Failure $failure -DoneWord 'decided' | Microsoft.PowerShell.Core\ForEach-Object {
         $target = $Targets[[int]$_.index]
-        if ($null -ne $Refused -and $_.error -and $_.error.kind -eq 'Unauthorized' -and $target.Surface -in $graphSurfaces) {
+        if ($null -ne $Refused -and $_.error -and $_.error.kind -eq 'Unauthorized' -and $_.surface -in $graphSurfaces) {
             $Refused.Add($target)
             return
         }

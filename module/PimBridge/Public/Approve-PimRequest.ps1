@@ -27,8 +27,13 @@ function Approve-PimRequest {
     .PARAMETER ApprovalId
     The approval id of a request: a GUID for directory roles (it equals the request id), or a
     /providers/Microsoft.Authorization/roleAssignmentApprovals/<guid> path for Azure resources. Binds
-    from the pipeline by property name. To decide a group request by id, pipe an object with
-    ApprovalId and Surface = 'Group' (as Get-PimPending outputs).
+    from the pipeline by property name. Given alone, the library finds the surface that holds the id;
+    -Surface names it.
+
+    .PARAMETER Surface
+    The surface the requests given by id belong to: DirectoryRole, Group or AzureResource. Without
+    it, the library finds which surface holds each id. Objects that name their own Surface (as
+    Get-PimPending outputs) keep it; one that names another surface than -Surface is an error.
 
     .PARAMETER InputObject
     Requests from Get-PimPending (or any object with an ApprovalId property, or id strings).
@@ -89,6 +94,11 @@ function Approve-PimRequest {
 
     Decides everything and then lists what could not be approved, and why.
 
+    .EXAMPLE
+    PS> Approve-PimRequest -ApprovalId 5f0c1b7e-8a51-4e40-9a8c-3f2f4b1f0a77 -Surface Group -Justification 'Ticket checked' -Confirm:$false
+
+    Approves a PIM for Groups request known only by its id (from a notification, say).
+
     .INPUTS
     PimBridge.PendingRequest, or any object with an ApprovalId property, or strings.
 
@@ -116,6 +126,9 @@ function Approve-PimRequest {
         [AllowNull()]
         [object[]] $InputObject,
 
+        [ValidateSet('DirectoryRole', 'Group', 'AzureResource')]
+        [string] $Surface,
+
         [Parameter(Mandatory)]
         [AllowEmptyString()]
         [string] $Justification,
@@ -135,7 +148,7 @@ function Approve-PimRequest {
 
     process {
         $items = if ($PSCmdlet.ParameterSetName -eq 'ApprovalId') { $ApprovalId } else { $InputObject }
-        Add-PimDecisionInput -Run $run -Cmdlet $PSCmdlet -Action 'Approve PIM request' -InputObject $items
+        Add-PimDecisionInput -Run $run -Cmdlet $PSCmdlet -Action 'Approve PIM request' -InputObject $items -Surface $Surface
     }
 
     end {
