@@ -282,6 +282,36 @@ Describe 'Stopping' {
     }
 }
 
+Describe 'The warning after a stop' {
+    It 'says how many results came back, never more than the service applied' {
+        # The gate lets 20 decisions through and holds the rest: the stop comes with 20 applied.
+        $emu = Start-PimEmulator -Scenario 'bulk:300' -Extra @('--gate-after', '20')
+        $capture = New-CapturePowerShell
+        $ps = $capture.PowerShell
+        try {
+            $null = $ps.AddScript({
+                param($Uri, $TokenText)
+                $token = ConvertTo-SecureString $TokenText -AsPlainText -Force
+                Get-PimPending -GraphUri $Uri -AccessToken $token -PageSize 999 |
+                    Approve-PimRequest -Justification 'bulk' -Confirm:$false -GraphUri $Uri -AccessToken $token
+            }).AddArgument($emu.Uri).AddArgument((Get-PimEmulatorToken $emu))
+            $handle = $ps.BeginInvoke()
+            $null = Wait-PimEmulator $emu 'decisions=20&held=1'
+            $ps.Stop()
+            $applied = (Get-PimEmulatorDecision $emu).Count
+            $warnings = @($capture.Host.Text -split "`n" | Where-Object { $_ -like 'WARNING:*stopped*' })
+            $warnings | Should -HaveCount 1
+            $warnings[0] -match 'stopped; (\d+) of 300 came back with a result' | Should -BeTrue -Because $warnings[0]
+            [int]$Matches[1] | Should -BeLessOrEqual $applied -Because "it may not claim more than the $applied the service applied"
+            $warnings[0] | Should -Match 'Get-PimPending' -Because 'it says how to find out the rest'
+        } finally {
+            $ps.Runspace.Dispose()
+            $ps.Dispose()
+            Stop-PimEmulator $emu
+        }
+    }
+}
+
 Describe 'One bad item among good ones' {
     BeforeAll { Start-Demo }
     AfterAll { Stop-PimEmulator $Emu }

@@ -218,7 +218,12 @@ function Send-PimDecisionRound {
     $failure = [ref]$null
     $graphSurfaces = @(Get-PimSurface | Microsoft.PowerShell.Core\Where-Object service -eq 'graph' | Microsoft.PowerShell.Core\ForEach-Object name)
     $activity = '{0} {1} PIM request(s)' -f $(if ($Review -eq 'Approve') { 'Approving' } else { 'Denying' }), $Targets.Count
-    Wait-PimOperation -Operation $operation -Activity $activity -Failure $failure -DoneWord 'decided' | Microsoft.PowerShell.Core\ForEach-Object {
+    # Stopped, it says what it knows: how many results came back, not how many the service applied.
+    $waitArgs = @{
+        Operation = $operation; Activity = $activity; Failure = $failure; DoneWord = 'decided'; Total = $Targets.Count
+        Stopped   = '{0} of {1} came back with a result and were output; nothing more is sent, but requests already on their way may have been decided: run Get-PimPending to see which still wait.'
+    }
+    Wait-PimOperation @waitArgs | Microsoft.PowerShell.Core\ForEach-Object {
         $target = $Targets[[int]$_.index]
         if ($null -ne $Refused -and $_.error -and $_.error.kind -eq 'Unauthorized' -and $_.surface -in $graphSurfaces) {
             $Refused.Add($target)
