@@ -12,7 +12,7 @@ $script:PimErrorMap = @{
     NotAssignedToMe      = 'Forbidden', 'PermissionDenied', 'The approval step is not assigned to you, or not in progress; only its approvers may decide it.'
     SelfApproval         = 'SelfApproval', 'PermissionDenied', 'Another approver must decide your own request.'
     InvalidId            = 'InvalidId', 'InvalidArgument', 'Pass the ApprovalId of a request from Get-PimPending (a GUID).'
-    InvalidJustification = 'InvalidJustification', 'InvalidArgument', 'Give a short reason in -Justification (at most 4000 characters).'
+    InvalidJustification = 'InvalidJustification', 'InvalidArgument', 'Give a short reason in -Justification, in visible words (at most 4000 characters; no NUL or other control characters).'
     TokenExpired         = 'TokenExpired', 'AuthenticationError', "Sign in again (<connect>) or pass a fresh -AccessToken."
     Unauthorized         = 'TokenExpired', 'AuthenticationError', "The service refused the token. Sign in again (<connect>) or pass a fresh -AccessToken."
     MissingScope         = 'MissingScope', 'PermissionDenied', "Sign in with the permission it names: <connect>"
@@ -26,10 +26,17 @@ $script:PimErrorMap = @{
     Network              = 'Unreachable', 'ConnectionError', 'Check -GraphUri (or PIMBRIDGE_GRAPH_URI) and your network or proxy.'
     Timeout              = 'Timeout', 'OperationTimeout', 'The service did not answer in time; try again.'
     ConnectionLost       = 'ConnectionLost', 'ConnectionError', 'The connection dropped before the answer came and retries ran out; run Get-PimPending to see what is still pending.'
-    InsecureUri          = 'InsecureUri', 'SecurityError', 'Use an https URI; plain http is allowed only to loopback addresses (127.0.0.1, ::1, localhost).'
+    InsecureUri          = 'InsecureUri', 'SecurityError', 'Use an https URI without a user name or password in it; plain http is allowed only to loopback addresses (127.0.0.1, ::1, localhost).'
     InvalidOptions       = 'InvalidArgument', 'InvalidArgument', 'Check the -GraphUri value.'
     InvalidInput         = 'InvalidInput', 'InvalidArgument', 'Pipe objects from Get-PimPending, or pass -ApprovalId.'
     Cancelled            = 'Cancelled', 'OperationStopped', 'The operation was stopped; run it again to finish.'
+    # Kinds of the core's hardening (issue 11), by the names the library gives them.
+    Duplicate            = 'Duplicate', 'InvalidArgument', 'The same request came more than once in this pipeline; it was decided once (see its other result).'
+    TokenChallenge       = 'TokenChallenge', 'AuthenticationError', "The service asks for a fresh sign-in (a claims challenge, such as a policy that wants MFA): sign in again (<connect>) and run it again."
+    ResponseTooLarge     = 'ResponseTooLarge', 'LimitsExceeded', 'The service answered with more than the size allowed; narrow the listing (-Surface, -ArmScope) and quote the request-id if it persists.'
+    PagingLoop           = 'PagingLoop', 'InvalidResult', 'The service pointed back at a page already read, so the listing was stopped; quote the request-id if it persists.'
+    TooManyPages         = 'TooManyPages', 'LimitsExceeded', 'The listing ran past the page limit; narrow it (-Surface, -ArmScope).'
+    OutcomeUnknown       = 'OutcomeUnknown', 'OperationTimeout', 'Whether the decision was applied could not be told in time (nothing was sent again blindly): run Get-PimPending to see whether it still waits.'
 }
 
 function Get-PimInnerException {
