@@ -27,16 +27,15 @@ function Deny-PimRequest {
     .PARAMETER ApprovalId
     The approval id of a request: a GUID for directory roles (it equals the request id), or a
     /providers/Microsoft.Authorization/roleAssignmentApprovals/<guid> path for Azure resources. Binds
-    from the pipeline by property name. Given alone, the library finds the surface that holds the id;
-    -Surface names it.
-
-    .PARAMETER Surface
-    The surface the requests given by id belong to: DirectoryRole, Group or AzureResource. Without
-    it, the library finds which surface holds each id. Objects that name their own Surface (as
-    Get-PimPending outputs) keep it; one that names another surface than -Surface is an error.
+    from the pipeline by property name. Given alone, the library finds the surface that holds it.
 
     .PARAMETER InputObject
     Requests from Get-PimPending (or any object with an ApprovalId property, or id strings).
+
+    .PARAMETER Surface
+    Where the requests you deny by id live: DirectoryRole, Group or AzureResource. Without it, the
+    library finds which surface holds each id. An object that names its own Surface (as
+    Get-PimPending outputs) must name the same one, or it is an error and is not denied.
 
     .PARAMETER Justification
     Why you deny (required, at most 4000 characters). Recorded in the audit log; sent as written,
