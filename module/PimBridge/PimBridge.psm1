@@ -13,6 +13,14 @@ foreach ($folder in 'Private', 'Public') {
 }
 #endregion functions
 
+# The views show the service's text through ToInertText (Format-PimInertText, Private/Display.ps1):
+# format data runs outside the module, so the one sanitiser is handed to it as a type method; and
+# the objects' own text (ToString, as error views show a target) goes through it too.
+foreach ($typeName in 'PimBridge.PendingRequest', 'PimBridge.Decision') {
+    Microsoft.PowerShell.Utility\Update-TypeData -TypeName $typeName -MemberType ScriptMethod -MemberName 'ToInertText' -Value ${function:Format-PimInertText} -Force
+    Microsoft.PowerShell.Utility\Update-TypeData -TypeName $typeName -MemberType ScriptMethod -MemberName 'ToString' -Value $script:PimInertToString -Force
+}
+
 # Per-session state: native clients by endpoints, the tokens read from Connect-MgGraph and
 # Connect-AzAccount sessions, and what the native library says about the surfaces (read when first
 # needed, so that importing loads nothing native).

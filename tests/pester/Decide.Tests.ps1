@@ -281,3 +281,107 @@ Describe 'Stopping' {
         $ps.Dispose()
     }
 }
+
+Describe 'The warning after a stop' {
+    It 'says how many results came back, never more than the service applied' {
+        # The gate lets 20 decisions through and holds the rest: the stop comes with 20 applied.
+        $emu = Start-PimEmulator -Scenario 'bulk:300' -Extra @('--gate-after', '20')
+        $capture = New-CapturePowerShell
+        $ps = $capture.PowerShell
+        try {
+            $null = $ps.AddScript({
+                param($Uri, $TokenText)
+                $token = ConvertTo-SecureString $TokenText -AsPlainText -Force
+                Get-PimPending -GraphUri $Uri -AccessToken $token -PageSize 999 |
+                    Approve-PimRequest -Justification 'bulk' -Confirm:$false -GraphUri $Uri -AccessToken $token
+            }).AddArgument($emu.Uri).AddArgument((Get-PimEmulatorToken $emu))
+            $handle = $ps.BeginInvoke()
+            $null = Wait-PimEmulator $emu 'decisions=20&held=1'
+            $ps.Stop()
+            $applied = (Get-PimEmulatorDecision $emu).Count
+            $warnings = @($capture.Host.Text -split "`n" | Where-Object { $_ -like 'WARNING:*stopped*' })
+            $warnings | Should -HaveCount 1
+            $warnings[0] -match 'stopped; (\d+) of 300 came back with a result' | Should -BeTrue -Because $warnings[0]
+            [int]$Matches[1] | Should -BeLessOrEqual $applied -Because "it may not claim more than the $applied the service applied"
+            $warnings[0] | Should -Match 'Get-PimPending' -Because 'it says how to find out the rest'
+        } finally {
+            $ps.Runspace.Dispose()
+            $ps.Dispose()
+            Stop-PimEmulator $emu
+        }
+    }
+}
+
+Describe 'One bad item among good ones' {
+    BeforeAll { Start-Demo }
+    AfterAll { Stop-PimEmulator $Emu }
+
+    It 'decides the others, and reports a hand-made object without Scope as one error naming it' {
+        $diego = Get-Request 'Diego Siciliani'
+        $bad = [pscustomobject]@{ ApprovalId = $diego.ApprovalId; Principal = 'Diego Siciliani'; Role = 'User Administrator' }
+        $out = @((Get-Request 'Alex Wilber'), $bad, (Get-Request 'Lee Gu') |
+                Approve-PimRequest -Justification 'CAB 12' -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable errs @Common)
+        @($out.Principal | Sort-Object) | Should -Be @('Alex Wilber', 'Lee Gu')
+        @($out | Where-Object Result -eq 'Approved') | Should -HaveCount 2
+        $errs | Should -HaveCount 1
+        $errs[0].FullyQualifiedErrorId | Should -Be 'PimBridge.InvalidInput,Approve-PimRequest'
+        [object]::ReferenceEquals($errs[0].TargetObject, $bad) | Should -BeTrue
+        $errs[0].Exception.Message | Should -Match ([regex]::Escape($diego.ApprovalId))
+        $errs[0].Exception.Message | Should -Match 'no Scope'
+        @((Get-PimEmulatorDecision $Emu).approvalId) | Should -Not -Contain $diego.ApprovalId
+    }
+
+    It 'reports a Duration that is not a duration as one error, and decides the others' {
+        $patti = Get-Request 'Patti Fernandez'
+        $bad = [pscustomobject]@{ ApprovalId = $patti.ApprovalId; Principal = 'Patti'; Role = 'Helpdesk Administrator'; Scope = '/'; Duration = 'soon' }
+        $out = @($bad, (Get-Request 'Adele Vance') | Deny-PimRequest -Justification 'no' -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable errs @Common)
+        $out | Should -HaveCount 1
+        $out[0].Result | Should -Be 'Denied'
+        $errs | Should -HaveCount 1
+        $errs[0].FullyQualifiedErrorId | Should -Be 'PimBridge.InvalidInput,Deny-PimRequest'
+        $errs[0].Exception.Message | Should -Match "'soon'"
+    }
+
+    It 'reports a Surface that is no surface as one error, and decides the others' {
+        $out = @([pscustomobject]@{ ApprovalId = (Get-Request 'Diego Siciliani').ApprovalId; Surface = 'Printer' }, 'also-bad-but-sent' |
+                Approve-PimRequest -Justification 'x' -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable errs @Common)
+        $errs[0].FullyQualifiedErrorId | Should -Be 'PimBridge.InvalidInput,Approve-PimRequest'
+        $errs[0].Exception.Message | Should -Match "'Printer'"
+        $errs[1].FullyQualifiedErrorId | Should -Be 'PimBridge.InvalidId,Approve-PimRequest' -Because 'the next item was still read and sent to the library'
+        $out | Should -HaveCount 1
+    }
+}
+
+Describe 'Naming the surface with -Surface' {
+    BeforeAll {
+        Start-Demo
+        $script:Groups = @(Get-PimPending @Common -Surface Group)
+    }
+    AfterAll { Stop-PimEmulator $Emu }
+
+    It 'decides a directory-role request by id with -Surface DirectoryRole' {
+        $d = Approve-PimRequest -ApprovalId (Get-Request 'Alex Wilber').ApprovalId -Surface DirectoryRole -Justification 'ok' -Confirm:$false @Common
+        $d.Result | Should -Be 'Approved'
+        $d.Surface | Should -Be 'DirectoryRole'
+    }
+
+    It 'sends a group request given by id with -Surface Group to the group surface' {
+        $group = $Groups[0]
+        $directoryReads = Get-PimEmulatorCallCount $Emu '*roleAssignmentApprovals*'
+        $d = Deny-PimRequest -ApprovalId $group.ApprovalId -Surface Group -Justification 'no' -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable errs @Common
+        $d.ApprovalId | Should -Be $group.ApprovalId
+        $d.Surface | Should -Be 'Group'
+        @($errs | Where-Object FullyQualifiedErrorId -like 'PimBridge.NotFound,*') | Should -BeNullOrEmpty -Because 'the group surface holds it'
+        Get-PimEmulatorCallCount $Emu '*group/assignmentApprovals*' | Should -BeGreaterThan 0
+        Get-PimEmulatorCallCount $Emu '*roleAssignmentApprovals*' | Should -Be $directoryReads -Because 'it was not looked for as a directory role'
+    }
+
+    It 'refuses an object whose own Surface is another than -Surface, and sends nothing for it' {
+        $before = Get-PimEmulatorCallCount $Emu 'POST*batch*'
+        $null = $Groups[0] | Approve-PimRequest -Surface DirectoryRole -Justification 'x' -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable errs @Common
+        $errs | Should -HaveCount 1
+        $errs[0].FullyQualifiedErrorId | Should -Be 'PimBridge.InvalidInput,Approve-PimRequest'
+        $errs[0].Exception.Message | Should -Match "'Group'.*'DirectoryRole'"
+        Get-PimEmulatorCallCount $Emu 'POST*batch*' | Should -Be $before
+    }
+}

@@ -142,3 +142,37 @@ Describe 'Refusals' {
         @(Get-PimPending -GraphUri $Demo.Uri -AccessToken $dirOnly -ErrorAction Stop).Count | Should -Be 6
     }
 }
+
+Describe 'One request that cannot be read' {
+    BeforeAll {
+        # Three requests; the service gives the second a duration of 99,999,999,999 days, which no
+        # TimeSpan holds.
+        $seed = @{
+            value = @(1, 2, 3 | ForEach-Object {
+                    $duration = if ($_ -eq 2) { 'P99999999999D' } else { 'PT8H' }
+                    @{
+                        id = '{0:x8}-0000-4000-8000-000000000000' -f (0xd0000000 + $_); principalId = "a0000000-0000-4000-8000-00000000000$_"
+                        roleDefinitionId = '62e90394-69f5-4237-9190-012177145e10'; justification = "request $_"
+                        scheduleInfo = @{ expiration = @{ type = 'afterDuration'; duration = $duration } }
+                    }
+                })
+        }
+        $script:SeedPath = Join-Path ([IO.Path]::GetTempPath()) "pim-baditem-$PID.json"
+        Set-Content -Path $SeedPath -Value ($seed | ConvertTo-Json -Depth 6) -Encoding utf8NoBOM
+        $script:BadEmu = Start-PimEmulator -Scenario empty -Extra @('--seed-file', $SeedPath)
+        $script:BadCommon = @{ GraphUri = $BadEmu.Uri; AccessToken = (New-TestToken $BadEmu) }
+    }
+    AfterAll {
+        Stop-PimEmulator $BadEmu
+        Remove-Item -Force -ErrorAction Ignore $SeedPath
+    }
+
+    It 'is one error record naming it, and the others are listed' {
+        $listed = @(Get-PimPending @BadCommon -Surface DirectoryRole -ErrorAction SilentlyContinue -ErrorVariable errs)
+        @($listed.Justification | Sort-Object) | Should -Be @('request 1', 'request 3')
+        $errs | Should -HaveCount 1
+        $errs[0].FullyQualifiedErrorId | Should -Be 'PimBridge.ServiceError,Get-PimPending'
+        $errs[0].Exception.Message | Should -Match 'd0000002-0000-4000-8000-000000000000' -Because 'the error names the request'
+        $errs[0].TargetObject | Should -Be 'DirectoryRole'
+    }
+}

@@ -90,7 +90,12 @@ Describe 'Parameters' {
     It '<_> has exactly its documented parameters' -ForEach @('Approve-PimRequest', 'Deny-PimRequest') {
         $common = [System.Management.Automation.PSCmdlet]::CommonParameters + [System.Management.Automation.PSCmdlet]::OptionalCommonParameters
         @((Get-Command $_).Parameters.Keys | Where-Object { $_ -notin $common } | Sort-Object) |
-            Should -Be @('AccessToken', 'ApprovalId', 'ArmAccessToken', 'ArmUri', 'GraphUri', 'InputObject', 'Justification')
+            Should -Be @('AccessToken', 'ApprovalId', 'ArmAccessToken', 'ArmUri', 'GraphUri', 'InputObject', 'Justification', 'Surface')
+    }
+
+    It '<_> takes -Surface, one of the surfaces' -ForEach @('Approve-PimRequest', 'Deny-PimRequest') {
+        $set = (Get-Command $_).Parameters['Surface'].Attributes | Where-Object { $_ -is [System.Management.Automation.ValidateSetAttribute] }
+        $set.ValidValues | Should -Be @('DirectoryRole', 'Group', 'AzureResource')
     }
 
     It '<_> confirms with high impact and binds ApprovalId by property name' -ForEach @('Approve-PimRequest', 'Deny-PimRequest') {

@@ -10,3 +10,34 @@ function New-TestToken($Emulator, [hashtable] $Body = @{}) {
     # A token the emulator minted, as -AccessToken takes it.
     ConvertTo-SecureString (Get-EmulatorToken $Emulator $Body) -AsPlainText -Force
 }
+
+function New-CapturePowerShell([int] $Choice = 2) {
+    # A PowerShell in a runspace of its own whose host keeps everything written to it (-WhatIf
+    # text, the -Confirm prompt, answered with -Choice, warnings written to the host, Set-PSDebug
+    # trace lines): see CaptureHost.cs. The built module is imported. Returns @{ PowerShell; Host }.
+    if (-not ('PimBridgeTests.CaptureHost' -as [type])) {
+        Add-Type -Path (Join-Path $PSScriptRoot 'CaptureHost.cs')
+    }
+    $captureHost = [PimBridgeTests.CaptureHost]::new($Choice)
+    $runspace = [runspacefactory]::CreateRunspace($captureHost)
+    $runspace.Open()
+    $ps = [powershell]::Create()
+    $ps.Runspace = $runspace
+    $null = $ps.AddCommand('Import-Module').AddParameter('Name', $ModulePath).AddStatement()
+    @{ PowerShell = $ps; Host = $captureHost }
+}
+
+function Invoke-CaptureHost([scriptblock] $Script, [object[]] $ArgumentList = @(), [int] $Choice = 2) {
+    # Runs -Script (with -ArgumentList) on a capturing host; returns @{ Output; Errors; Text; Prompts }.
+    $capture = New-CapturePowerShell -Choice $Choice
+    $ps = $capture.PowerShell
+    try {
+        $null = $ps.AddScript($Script.ToString())
+        foreach ($argument in $ArgumentList) { $null = $ps.AddArgument($argument) }
+        $output = @($ps.Invoke())
+        @{ Output = $output; Errors = @($ps.Streams.Error); Text = $capture.Host.Text; Prompts = $capture.Host.Prompts }
+    } finally {
+        $ps.Runspace.Dispose()
+        $ps.Dispose()
+    }
+}

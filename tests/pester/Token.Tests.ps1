@@ -163,3 +163,43 @@ Describe 'Token hygiene' {
         }
     }
 }
+
+Describe 'The session token under Set-PSDebug -Trace 2' {
+    It 'is never printed, not even in part, while the Connect-MgGraph path reads it' {
+        $text = Get-PimEmulatorToken $Emu
+        $run = Invoke-CaptureHost -ArgumentList $Emu.Uri, $text -Script {
+            param($Uri, $TokenText)
+            # The Graph SDK's stand-ins, set up before the trace starts: the response whose request
+            # carried the session's token, as Invoke-MgGraphRequest -OutputType HttpResponseMessage
+            # returns it.
+            $request = [System.Net.Http.HttpRequestMessage]::new([System.Net.Http.HttpMethod]::Get, 'https://graph.microsoft.com/v1.0/me')
+            $request.Headers.Authorization = [System.Net.Http.Headers.AuthenticationHeaderValue]::new('Bearer', $TokenText)
+            $global:MgResponse = [System.Net.Http.HttpResponseMessage]::new([System.Net.HttpStatusCode]::OK)
+            $global:MgResponse.RequestMessage = $request
+            Remove-Variable -Name TokenText, request
+            function global:Get-MgContext { [pscustomobject]@{ Environment = 'Global'; Account = 'MeganB@contoso.onmicrosoft.com' } }
+            function global:Invoke-MgGraphRequest { param($Method, $Uri, $OutputType, $ErrorAction) $global:MgResponse }
+            $env:PIMBRIDGE_GRAPH_URI = $Uri
+            Set-PSDebug -Trace 2
+            try {
+                $listed = @(Get-PimPending -Surface DirectoryRole -Verbose -Debug)
+                $decided = @($listed | Select-Object -First 1 | Deny-PimRequest -Justification 'traced' -Confirm:$false -Verbose -Debug)
+            } finally {
+                Set-PSDebug -Off
+            }
+            [pscustomobject]@{ Listed = $listed.Count; Decided = @($decided | Where-Object Result -eq 'Denied').Count }
+        }
+        $run.Errors | Should -BeNullOrEmpty
+        $run.Output[-1].Listed | Should -BeGreaterThan 0 -Because 'the session''s token was read and used'
+        $run.Output[-1].Decided | Should -Be 1
+        $run.Text | Should -Match 'Get-PimGraphToken' -Because 'the trace ran through the token''s path'
+        $run.Text | Should -Match '! SET \$' -Because 'the trace shows what is assigned'
+        for ($i = 0; $i -le $text.Length - 8; $i++) {
+            $window = $text.Substring($i, 8)
+            if ($run.Text.Contains($window)) {
+                $at = $run.Text.IndexOf($window)
+                $run.Text.Substring([math]::Max(0, $at - 60), 60) | Should -BeNullOrEmpty -Because "no 8 characters of the token ('$window' at $i) may be printed"
+            }
+        }
+    }
+}

@@ -11,10 +11,14 @@ use crate::time::parse_iso;
 impl Tenant {
     /// Loads `{"value": [request, ...]}` (a Graph or ARM list response) and adds each request as
     /// pending, decidable by the default approver: directory-role requests, group requests (objects
-    /// with `groupId`) and ARM requests (objects with `properties`). Unknown principals, roles and
-    /// groups get placeholder names (ARM roles: the seed's `expandedProperties.roleDefinition` when
-    /// it has one). Two surfaces may use the same id; one surface may not use it twice. A seeded
-    /// request keeps its `createdDateTime` but waits 24 hours from loading before it expires.
+    /// with `groupId`) and ARM requests (objects with `properties`). Names come from the request's
+    /// expanded objects when it has them, as the service expands them: Graph's `principal`
+    /// (`displayName`, `userPrincipalName`), `roleDefinition.displayName` and `group.displayName`;
+    /// ARM's `expandedProperties` (`principal.displayName` and `email`, `roleDefinition`, `scope`).
+    /// A name given replaces the one the tenant held (so a seed can serve any text, hostile text
+    /// included, for the client's display to cope with); unknown principals, roles and groups without
+    /// one get placeholder names. Two surfaces may use the same id; one surface may not use it twice.
+    /// A seeded request keeps its `createdDateTime` but waits 24 hours from loading before it expires.
     pub fn load_seed(&mut self, doc: &Value) -> Result<usize, String> {
         let items = doc
             .get("value")
@@ -39,6 +43,19 @@ impl Tenant {
         .ok_or(format!("seed request {i} has no id"))?;
         let principal = text("principalId").ok_or(format!("seed request {i} has no \"principalId\""))?;
         self.ensure_user(&principal);
+        let named = |at: &str| body.pointer(at).and_then(Value::as_str).map(str::to_string);
+        let (name_at, upn_at) = match arm {
+            Some(_) => ("/expandedProperties/principal/displayName", "/expandedProperties/principal/email"),
+            None => ("/principal/displayName", "/principal/userPrincipalName"),
+        };
+        if let Some(user) = self.users.get_mut(&principal) {
+            if let Some(name) = named(name_at) {
+                user.display_name = name;
+            }
+            if let Some(upn) = named(upn_at) {
+                user.upn = upn;
+            }
+        }
         let created = text("createdDateTime")
             .or_else(|| text("createdOn"))
             .and_then(|s| parse_iso(&s))
@@ -65,7 +82,10 @@ impl Tenant {
             return Err(format!("seed request {i} repeats the id '{}' on the same surface", new.id));
         }
         let r = if let Some(group_id) = &group {
-            self.groups.entry(group_id.clone()).or_insert_with(|| format!("Group {}", short(group_id)));
+            let held = self.groups.entry(group_id.clone()).or_insert_with(|| format!("Group {}", short(group_id)));
+            if let Some(name) = named("/group/displayName") {
+                *held = name;
+            }
             let access_id = text("accessId").unwrap_or_else(|| "member".into());
             self.add_pending(Target::Group { group_id, access_id: &access_id }, new)
         } else if arm.is_some() {
@@ -87,11 +107,18 @@ impl Tenant {
                 (None, Some(name)) => (name, "BuiltInRole".to_string()),
                 (None, None) => (format!("Role {}", short(&guid)), kind.unwrap_or("CustomRole").to_string()),
             };
-            self.arm_roles.entry(role.to_ascii_lowercase()).or_insert(entry);
+            if shown.is_some() {
+                self.arm_roles.insert(role.to_ascii_lowercase(), entry);
+            } else {
+                self.arm_roles.entry(role.to_ascii_lowercase()).or_insert(entry);
+            }
             self.add_pending(Target::AzureRole { scope: &scope, role_definition_id: role }, new)
         } else {
             let role_id = role.ok_or(format!("seed request {i} has no \"roleDefinitionId\""))?;
-            self.roles.entry(role_id.clone()).or_insert_with(|| format!("Role {}", short(&role_id)));
+            let held = self.roles.entry(role_id.clone()).or_insert_with(|| format!("Role {}", short(&role_id)));
+            if let Some(name) = named("/roleDefinition/displayName") {
+                *held = name;
+            }
             let scope = text("directoryScopeId").unwrap_or_else(|| "/".into());
             self.add_pending(Target::DirectoryRole { role_id: &role_id, scope: &scope }, new)
         };
@@ -132,4 +159,35 @@ impl Tenant {
 /// The first eight characters of an id, for placeholder names (by character, never mid-UTF-8).
 fn short(id: &str) -> String {
     id.chars().take(8).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::scenarios::Scenario;
+    use super::*;
+
+    #[test]
+    fn expanded_names_are_served_as_given_control_characters_included() {
+        let hostile = "\u{1b}[1A\u{1b}[2K\u{202e}evil\u{7}";
+        let mut t = Tenant::new(&Scenario::Empty);
+        let seed = json!({"value": [
+            {"id": "d1", "principalId": "p1", "roleDefinitionId": "r1",
+             "principal": {"displayName": hostile, "userPrincipalName": "x\u{9b}@contoso"},
+             "roleDefinition": {"displayName": hostile}},
+            {"id": "g1", "principalId": "p2", "groupId": "grp", "group": {"displayName": hostile}},
+            {"id": "g2", "principalId": "p3", "groupId": "plain"},
+            {"name": "a1", "properties": {"scope": "/subscriptions/s", "principalId": "p4", "roleDefinitionId": "/x/roleDefinitions/r",
+             "expandedProperties": {"principal": {"displayName": hostile, "email": "e\u{0}"}}}}
+        ]});
+        assert_eq!(t.load_seed(&seed), Ok(4));
+        assert_eq!(t.users["p1"].display_name, hostile);
+        assert_eq!(t.users["p1"].upn, "x\u{9b}@contoso");
+        assert_eq!(t.roles["r1"], hostile);
+        assert_eq!(t.groups["grp"], hostile);
+        assert_eq!(t.groups["plain"], "Group plain");
+        assert_eq!((t.users["p4"].display_name.as_str(), t.users["p4"].upn.as_str()), (hostile, "e\u{0}"));
+        assert_eq!(t.users["p3"].display_name, "User p3");
+    }
 }

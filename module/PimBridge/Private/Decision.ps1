@@ -1,61 +1,103 @@
 # What Approve-PimRequest and Deny-PimRequest share: reading pipeline input, describing a request
 # for the confirmation prompt, and deciding a whole pipeline as one native operation. Which surface
-# a request belongs to is the native library's word (ResolveSurface), not a rule of ours.
+# a request belongs to is the native library's word: the surface the caller names (ResolveSurface
+# checks the name), or, for an id given alone, the library finds it.
+
+function Get-PimInputValue {
+    # Property (or key) -Name of one piece of pipeline input, and whether it has it at all:
+    # @($has, $value). Input may be any object or dictionary, and strict mode is on.
+    param([Parameter(Mandatory)] [object] $InputObject, [Parameter(Mandatory)] [string] $Name)
+    if ($InputObject -is [System.Collections.IDictionary]) {
+        return @($InputObject.Contains($Name), $InputObject[$Name])
+    }
+    $property = $InputObject.PSObject.Properties[$Name]
+    if ($null -eq $property) { return @($false, $null) }
+    @($true, $property.Value)
+}
 
 function ConvertTo-PimDecisionTarget {
     # Pipeline input (a PendingRequest, any object or hashtable with ApprovalId, or an id string) to
-    # what is decided and shown: @{ ApprovalId; Surface; PrincipalId; Principal; Role; InputObject;
-    # Description }; $null when there is no id to act on. Surface is $null when the input names a
-    # surface the library does not know. Runs once per piped request: no pipeline in here.
-    param([AllowNull()] [object] $InputObject)
+    # what is decided and shown: @{ ApprovalId; Surface; TokenSurface; PrincipalId; Principal; Role;
+    # InputObject; Description }; $null when there is no id to act on. Surface is the surface named
+    # (by -Surface or the input's own Surface), $null when none is: the library then finds it, and
+    # TokenSurface is where the id points, only to pick the token. For input that cannot be read,
+    # or that names a surface the library does not know, it returns a PimNativeException
+    # (InvalidInput) naming it: returned, not thrown, since -ErrorVariable keeps even a caught
+    # exception. Runs once per piped request: no pipeline in here.
+    param([AllowNull()] [object] $InputObject, [string] $Surface)
 
     if ($null -eq $InputObject) { return $null }
-    $request = $null
-    $id = $null
-    $named = $null
     if ($InputObject -is [string]) {
         $id = $InputObject
-    } elseif ($InputObject -is [System.Collections.IDictionary]) {
-        $id = $InputObject['ApprovalId']
-        $named = $InputObject['Surface']
-    } elseif ($InputObject.PSObject.Properties['ApprovalId']) {
-        $id = $InputObject.ApprovalId
-        $request = $InputObject
-        if ($request.PSObject.Properties['Surface']) { $named = $request.Surface }
+        $fields = @{}
+    } else {
+        $fields = @{}
+        foreach ($name in 'ApprovalId', 'Surface', 'Principal', 'PrincipalUpn', 'PrincipalId', 'Role', 'Scope', 'Duration', 'EndsAt') {
+            $has, $value = Get-PimInputValue -InputObject $InputObject -Name $name
+            if ($has) { $fields[$name] = $value }
+        }
+        $id = $fields['ApprovalId']
     }
-    if ($null -eq $id) { return $null }
+    if ($null -eq $id -or [string]::IsNullOrWhiteSpace([string]$id)) { return $null }
     $id = [string]$id
-    # The surface named, in any case; without one, the one the id points to.
-    $surface = [PimBridge.Interop.PimNative]::ResolveSurface($id, [string]$named)
-    $description = "PIM request $id"
-    $principalId = $null
+    $named = [string]$fields['Surface']
+    if ($Surface -and $named -and $named -ne $Surface) {
+        return (New-PimException -Code InvalidInput -Message "The request '$id' names the surface '$named', but -Surface says '$Surface'; nothing was sent for it.")
+    }
+    if ($Surface) { $named = $Surface }
+    $resolved = $null
+    if ($named) {
+        # The surface named, in any case, as the library spells it; $null for a name it does not know.
+        $resolved = [PimBridge.Interop.PimNative]::ResolveSurface($id, $named)
+        if (-not $resolved) {
+            $surfaces = (Get-PimSurface).name -join ', '
+            return (New-PimException -Code InvalidInput -Message "The request '$id' names the surface '$named', which is none of $surfaces; nothing was sent for it.")
+        }
+    }
+    $description = if ($resolved) { "$resolved PIM request $id" } else { "PIM request $id" }
     $principal = $null
     $role = $null
-    if ($request -and $request.PSObject.Properties['Role'] -and $request.PSObject.Properties['Principal']) {
-        $principal = $request.Principal
-        $role = $request.Role
-        $who = $request.Principal
-        if ($request.PSObject.Properties['PrincipalUpn'] -and $request.PrincipalUpn -and $request.PrincipalUpn -ne $who) {
-            $who = "$who ($($request.PrincipalUpn))"
-        }
-        $for = if ($request.PSObject.Properties['Duration'] -and $request.Duration) {
-            "for $(Format-PimDuration $request.Duration)"
-        } elseif ($request.PSObject.Properties['EndsAt'] -and $request.EndsAt) {
-            "until $($request.EndsAt)"
+    $shown = [System.Collections.Generic.List[string]]::new()
+    $missing = [System.Collections.Generic.List[string]]::new()
+    foreach ($name in 'Principal', 'Role', 'Scope') {
+        if ($fields.ContainsKey($name)) { $shown.Add($name) } else { $missing.Add($name) }
+    }
+    if ($missing.Count -eq 0) {
+        # An object that says who, which role and where: the prompt names them all.
+        $principal = $fields['Principal']
+        $role = $fields['Role']
+        $who = $principal
+        if ($fields['PrincipalUpn'] -and $fields['PrincipalUpn'] -ne $who) { $who = "$who ($($fields['PrincipalUpn']))" }
+        $for = if ($fields['Duration']) {
+            $span = $fields['Duration'] -as [timespan]
+            if ($null -eq $span) {
+                return (New-PimException -Code InvalidInput -Message "The request '$id' has a Duration that is not a duration ('$($fields['Duration'])'); nothing was sent for it.")
+            }
+            "for $(Format-PimDuration $span)"
+        } elseif ($fields['EndsAt']) {
+            "until $($fields['EndsAt'])"
         } else {
             'with no end given'
         }
-        $description = "$who`: $($request.Role) at $($request.Scope) $for (approval $id)"
-        if ($request.PSObject.Properties['PrincipalId']) { $principalId = [string]$request.PrincipalId }
+        $where = if ($null -ne $fields['Scope'] -and '' -ne $fields['Scope']) { $fields['Scope'] } else { '(no scope given)' }
+        $description = "$who`: $role at $where $for (approval $id)"
+    } elseif ($shown.Count -gt 0) {
+        # Some of who, which role and where, but not all: the prompt could not say what is decided.
+        $message = "The request '$id' has $($shown -join ' and ') but no $($missing -join ' and '), so the prompt cannot say what would be decided; nothing was sent for it. " +
+            'Pipe the objects Get-PimPending outputs, or give the ApprovalId alone (with -Surface for a group request).'
+        return (New-PimException -Code InvalidInput -Message $message)
     }
     [pscustomobject]@{
-        ApprovalId  = $id
-        Surface     = $surface
-        PrincipalId = $principalId
-        Principal   = $principal
-        Role        = $role
-        InputObject = $InputObject
-        Description = $description
+        ApprovalId   = $id
+        Surface      = $resolved
+        # Where the id points, for the token only; the library decides where it is sent.
+        TokenSurface = if ($resolved) { $resolved } else { [PimBridge.Interop.PimNative]::ResolveSurface($id, $null) }
+        PrincipalId  = if ($null -ne $fields['PrincipalId']) { [string]$fields['PrincipalId'] } else { $null }
+        Principal    = $principal
+        Role         = $role
+        InputObject  = $InputObject
+        # Shown in the prompt and -WhatIf: the service's text made inert.
+        Description  = Format-PimInertText $description
     }
 }
 
@@ -72,24 +114,36 @@ function New-PimDecisionRun {
 
 function Add-PimDecisionInput {
     # Reads one pipeline step's input and keeps what the user confirms (ShouldProcess: -WhatIf and
-    # -Confirm apply per request). Input without an id, or naming an unknown surface, is an error
-    # record, and is never sent.
+    # -Confirm apply per request). Input that cannot be decided (no id, an unknown surface, a
+    # hand-made object the prompt cannot describe) is one error record naming it, is never sent,
+    # and the rest of the pipeline goes on. -Surface is the caller's -Surface, if any.
     param(
         [Parameter(Mandatory)] [hashtable] $Run,
         [Parameter(Mandatory)] [System.Management.Automation.PSCmdlet] $Cmdlet,
         [Parameter(Mandatory)] [string] $Action,
-        [AllowNull()] [AllowEmptyCollection()] [object[]] $InputObject
+        [AllowNull()] [AllowEmptyCollection()] [object[]] $InputObject,
+        [string] $Surface
     )
     $Run.Received++
     foreach ($item in @($InputObject)) {
         try {
-            $target = ConvertTo-PimDecisionTarget -InputObject $item
+            $target = ConvertTo-PimDecisionTarget -InputObject $item -Surface $Surface
         } catch {
-            $Cmdlet.ThrowTerminatingError((New-PimErrorRecord -Exception $_.Exception))
+            $inner = Get-PimInnerException -Exception $_.Exception
+            $record = New-PimErrorRecord -Exception $inner -TargetObject $item
+            if ($inner -is [System.DllNotFoundException] -or $inner -is [PimBridge.Interop.PimAbiMismatchException]) {
+                # Without the library nothing can be decided: one error, not one per request.
+                $Cmdlet.ThrowTerminatingError($record)
+            }
+            $Cmdlet.WriteError($record)
+            continue
         }
-        if ($null -eq $target -or [string]::IsNullOrWhiteSpace($target.ApprovalId) -or -not $target.Surface) {
-            $surfaces = (Get-PimSurface).name -join ', '
-            $exception = New-PimException -Code InvalidInput -Message "No request was given: pipe objects from Get-PimPending or pass -ApprovalId (got `$null, an empty id, an object without ApprovalId, or a Surface other than $surfaces)."
+        if ($target -is [System.Exception]) {
+            $Cmdlet.WriteError((New-PimErrorRecord -Exception $target -TargetObject $item))
+            continue
+        }
+        if ($null -eq $target) {
+            $exception = New-PimException -Code InvalidInput -Message 'No request was given: pipe objects from Get-PimPending or pass -ApprovalId (got $null, an empty id, or an object without ApprovalId).'
             $Cmdlet.WriteError((New-PimErrorRecord -Exception $exception -TargetObject $item))
             continue
         }
@@ -141,9 +195,20 @@ function Send-PimDecisionRound {
     )
     try {
         $uri = Resolve-PimGraphUri -GraphUri $Connection['GraphUri']
-        $tokens = Get-PimTokenSet -Surface @($Targets.Surface) -Connection $Connection -GraphUri $uri
+        $pointed = @($Targets.TokenSurface | Microsoft.PowerShell.Core\Where-Object { $_ })
+        $tokens = if ($pointed.Count) { Get-PimTokenSet -Surface $pointed -Connection $Connection -GraphUri $uri } else { @{} }
+        if (@($Targets | Microsoft.PowerShell.Core\Where-Object { -not $_.TokenSurface }).Count) {
+            # An id the library could not point anywhere: whatever tokens are at hand, for it to try.
+            $any = Get-PimTokenSet -Surface @((Get-PimSurface).name) -Connection $Connection -GraphUri $uri -Optional
+            foreach ($service in @($any.Keys)) { if (-not $tokens[$service]) { $tokens[$service] = $any[$service] } }
+        }
         $client = Get-PimClient -GraphUri $uri -ArmUri (Resolve-PimArmUri -ArmUri $Connection['ArmUri'])
-        $requests = foreach ($t in $Targets) { @{ approvalId = $t.ApprovalId; surface = $t.Surface; principalId = $t.PrincipalId } }
+        # A surface is sent only when the caller named one; for an id alone the library finds it.
+        $requests = foreach ($t in $Targets) {
+            $request = @{ approvalId = $t.ApprovalId; principalId = $t.PrincipalId }
+            if ($t.Surface) { $request['surface'] = $t.Surface }
+            $request
+        }
         $json = Microsoft.PowerShell.Utility\ConvertTo-Json -InputObject @($requests) -Compress -Depth 3
         $operation = [PimBridge.Interop.PimNative]::$Review($client, $tokens['graph'], $tokens['arm'], $json, $Justification)
     } catch {
@@ -153,9 +218,14 @@ function Send-PimDecisionRound {
     $failure = [ref]$null
     $graphSurfaces = @(Get-PimSurface | Microsoft.PowerShell.Core\Where-Object service -eq 'graph' | Microsoft.PowerShell.Core\ForEach-Object name)
     $activity = '{0} {1} PIM request(s)' -f $(if ($Review -eq 'Approve') { 'Approving' } else { 'Denying' }), $Targets.Count
-    Wait-PimOperation -Operation $operation -Activity $activity -Failure $failure -DoneWord 'decided' | Microsoft.PowerShell.Core\ForEach-Object {
+    # Stopped, it says what it knows: how many results came back, not how many the service applied.
+    $waitArgs = @{
+        Operation = $operation; Activity = $activity; Failure = $failure; DoneWord = 'decided'; Total = $Targets.Count
+        Stopped   = '{0} of {1} came back with a result and were output; nothing more is sent, but requests already on their way may have been decided: run Get-PimPending to see which still wait.'
+    }
+    Wait-PimOperation @waitArgs | Microsoft.PowerShell.Core\ForEach-Object {
         $target = $Targets[[int]$_.index]
-        if ($null -ne $Refused -and $_.error -and $_.error.kind -eq 'Unauthorized' -and $target.Surface -in $graphSurfaces) {
+        if ($null -ne $Refused -and $_.error -and $_.error.kind -eq 'Unauthorized' -and $_.surface -in $graphSurfaces) {
             $Refused.Add($target)
             return
         }

@@ -1,5 +1,7 @@
 # Native errors become ErrorRecords with stable ErrorIds, the right category, the request as target,
-# the service's request-id in the details, and what to do about it.
+# the service's request-id in the details, and what to do about it. Every text of a record that is
+# shown (message, details, recommended action, target name) is made inert (Format-PimInertText):
+# messages quote the service's text and ids.
 
 # Native error kind -> ErrorId suffix, category, recommended action. <connect> stands for the
 # Connect-MgGraph command that gives the scopes the native library names (Get-PimConnectCommand).
@@ -11,7 +13,7 @@ $script:PimErrorMap = @{
     SelfApproval         = 'SelfApproval', 'PermissionDenied', 'Another approver must decide your own request.'
     Expired              = 'Expired', 'OperationTimeout', 'The request expired unanswered and can no longer be decided; the requester must submit it again.'
     InvalidId            = 'InvalidId', 'InvalidArgument', 'Pass the ApprovalId of a request from Get-PimPending (a GUID).'
-    InvalidJustification = 'InvalidJustification', 'InvalidArgument', 'Give a short reason in -Justification (at most 4000 characters).'
+    InvalidJustification = 'InvalidJustification', 'InvalidArgument', 'Give a short reason in -Justification, in visible words (at most 4000 characters; no NUL or other control characters).'
     TokenExpired         = 'TokenExpired', 'AuthenticationError', "Sign in again (<connect>) or pass a fresh -AccessToken."
     Unauthorized         = 'TokenExpired', 'AuthenticationError', "The service refused the token. Sign in again (<connect>) or pass a fresh -AccessToken."
     MissingScope         = 'MissingScope', 'PermissionDenied', "Sign in with the permission it names: <connect>"
@@ -25,10 +27,17 @@ $script:PimErrorMap = @{
     Network              = 'Unreachable', 'ConnectionError', 'Check -GraphUri (or PIMBRIDGE_GRAPH_URI) and your network or proxy.'
     Timeout              = 'Timeout', 'OperationTimeout', 'The service did not answer in time; try again.'
     ConnectionLost       = 'ConnectionLost', 'ConnectionError', 'The connection dropped before the answer came and retries ran out; run Get-PimPending to see what is still pending.'
-    InsecureUri          = 'InsecureUri', 'SecurityError', 'Use an https URI; plain http is allowed only to loopback addresses (127.0.0.1, ::1, localhost).'
+    InsecureUri          = 'InsecureUri', 'SecurityError', 'Use an https URI without a user name or password in it; plain http is allowed only to loopback addresses (127.0.0.1, ::1, localhost).'
     InvalidOptions       = 'InvalidArgument', 'InvalidArgument', 'Check the -GraphUri value.'
     InvalidInput         = 'InvalidInput', 'InvalidArgument', 'Pipe objects from Get-PimPending, or pass -ApprovalId.'
     Cancelled            = 'Cancelled', 'OperationStopped', 'The operation was stopped; run it again to finish.'
+    # Kinds of the core's hardening (issue 11), by the names the library gives them.
+    Duplicate            = 'Duplicate', 'InvalidArgument', 'The same request came more than once in this pipeline; it was decided once (see its other result).'
+    TokenChallenge       = 'TokenChallenge', 'AuthenticationError', "The service asks for a fresh sign-in (a claims challenge, such as a policy that wants MFA): sign in again (<connect>) and run it again."
+    ResponseTooLarge     = 'ResponseTooLarge', 'LimitsExceeded', 'The service answered with more than the size allowed; narrow the listing (-Surface, -ArmScope) and quote the request-id if it persists.'
+    PagingLoop           = 'PagingLoop', 'InvalidResult', 'The service pointed back at a page already read, so the listing was stopped; quote the request-id if it persists.'
+    TooManyPages         = 'TooManyPages', 'LimitsExceeded', 'The listing ran past the page limit; narrow it (-Surface, -ArmScope).'
+    OutcomeUnknown       = 'OutcomeUnknown', 'OperationTimeout', 'Whether the decision was applied could not be told in time (nothing was sent again blindly): run Get-PimPending to see whether it still waits.'
 }
 
 function Get-PimInnerException {
@@ -61,6 +70,11 @@ function New-PimErrorRecord {
         }
         $message = $ex.Message
         if ($ex.RequestId) { $message += " (request-id: $($ex.RequestId))" }
+        $inert = Format-PimInertText $ex.Message
+        if ($inert -cne $ex.Message -or (Format-PimInertText $ex.RequestId) -cne $ex.RequestId -or (Format-PimInertText $ex.ServiceCode) -cne $ex.ServiceCode) {
+            # Get-Error and $_.Exception show the exception's own message: the same fields, inert.
+            $ex = [PimBridge.Interop.PimNativeException]::new($ex.Code, $inert, $ex.HttpStatus, (Format-PimInertText $ex.ServiceCode), (Format-PimInertText $ex.RequestId))
+        }
     } elseif ($ex -is [PimBridge.Interop.PimAbiMismatchException]) {
         $id, $category, $message = 'NativeLibraryMismatch', 'ResourceUnavailable', $ex.Message
         $action = 'Build the library and the module together with "pwsh ./build.ps1", or set PIMBRIDGE_NATIVE_LIB to a library of the same version.'
@@ -70,9 +84,12 @@ function New-PimErrorRecord {
     } else {
         $id, $category, $message = 'Unexpected', 'NotSpecified', $ex.Message
     }
+    if ($TargetObject -is [string]) { $TargetObject = Format-PimInertText $TargetObject }
     $record = [System.Management.Automation.ErrorRecord]::new($ex, "PimBridge.$id", $category, $TargetObject)
-    $record.ErrorDetails = [System.Management.Automation.ErrorDetails]::new($message)
-    if ($action) { $record.ErrorDetails.RecommendedAction = $action }
+    # The target's name is its text (a request's is all its properties): inert, as shown.
+    if ($null -ne $TargetObject) { $record.CategoryInfo.TargetName = Format-PimInertText $record.CategoryInfo.TargetName }
+    $record.ErrorDetails = [System.Management.Automation.ErrorDetails]::new((Format-PimInertText $message))
+    if ($action) { $record.ErrorDetails.RecommendedAction = Format-PimInertText $action }
     $record
 }
 

@@ -11,37 +11,46 @@ function Wait-PimOperation {
         [Parameter(Mandatory)] [PimBridge.Interop.PimOpHandle] $Operation,
         [Parameter(Mandatory)] [string] $Activity,
         [Parameter(Mandatory)] [ref] $Failure,
-        # What counts as done when stopped early, e.g. 'decided'.
-        [string] $DoneWord = 'done'
+        # What the progress bar counts, e.g. 'decided'.
+        [string] $DoneWord = 'done',
+        # How many results to expect, when the caller knows (0: the library's count, once it has one).
+        [long] $Total = 0,
+        # The warning's text when stopped early, after "<Activity>: stopped; ": {0} is the number of
+        # results that came back, {1} the total (or '?' while unknown).
+        [string] $Stopped = '{0} of {1} came back before the stop; nothing more is sent.'
     )
 
     $finished = $false
+    $received = 0
     $done = 0
-    $total = 0
+    # The library's count of the work ($Total is the caller's; PowerShell's names ignore case).
+    $count = 0
     try {
         while (-not $finished) {
             $finished = [PimBridge.Interop.PimNative]::Wait($Operation, 100)
             $json = [PimBridge.Interop.PimNative]::TakeResults($Operation)
             if ($json.Length -gt 2) {
                 foreach ($item in (Microsoft.PowerShell.Utility\ConvertFrom-Json -InputObject $json @script:JsonArgs)) {
+                    $received++
                     $item
                 }
             }
-            $done, $total = [PimBridge.Interop.PimNative]::Progress($Operation)
-            $status = if ($total -gt 0) { "$done of $total $DoneWord" } else { "$done so far" }
+            $done, $count = [PimBridge.Interop.PimNative]::Progress($Operation)
+            $status = if ($count -gt 0) { "$done of $count $DoneWord" } else { "$done so far" }
             $progress = @{ Id = $script:PimProgressId; Activity = $Activity; Status = $status }
-            if ($total -gt 0) { $progress['PercentComplete'] = [int](100 * $done / $total) }
+            if ($count -gt 0) { $progress['PercentComplete'] = [int](100 * $done / $count) }
             Microsoft.PowerShell.Utility\Write-Progress @progress
         }
         $Failure.Value = [PimBridge.Interop.PimNative]::GetError($Operation)
     } finally {
         if (-not $finished) {
             # Stopped (Ctrl+C, Select-Object -First, an error with -ErrorAction Stop): stop the native
-            # work so that nothing more is sent, and say how far it got.
+            # work so that nothing more is sent, and say how far it got as far as this side knows:
+            # the results that came back (the library's count of what is done may include work
+            # cancelled at the stop, and work on its way may still have been applied).
             [PimBridge.Interop.PimNative]::Cancel($Operation)
-            $done, $total = [PimBridge.Interop.PimNative]::Progress($Operation)
-            $of = if ($total -gt 0) { " of $total" } else { '' }
-            $Host.UI.WriteWarningLine("${Activity}: stopped after $done$of $DoneWord; nothing more is sent.")
+            $of = if ($Total -gt 0) { $Total } elseif ($count -gt 0) { $count } else { '?' }
+            $Host.UI.WriteWarningLine("${Activity}: stopped; " + ($Stopped -f $received, $of))
         }
         $Operation.Dispose()
         Microsoft.PowerShell.Utility\Write-Progress -Id $script:PimProgressId -Activity $Activity -Completed

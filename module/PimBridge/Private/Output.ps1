@@ -2,11 +2,18 @@
 # built from the native results, dates in local time and durations in words.
 
 function ConvertTo-PimDate {
-    # ISO 8601 text (or a DateTime, as PowerShell 7.4's ConvertFrom-Json makes it) to local time.
-    param([object] $Value)
+    # ISO 8601 text (or a DateTime, as PowerShell 7.4's ConvertFrom-Json makes it) to local time;
+    # $null for none. Text that is not a date is $null too, and with -Problems it is named there
+    # ("its <Field> '<text>' is not a date"): no exception, which -ErrorVariable would keep even
+    # when caught.
+    param([object] $Value, [string] $Field = 'date', [System.Collections.Generic.List[string]] $Problems)
     if ($null -eq $Value -or '' -eq $Value) { return $null }
     if ($Value -is [datetime]) { return $Value.ToLocalTime() }
-    [datetime]::Parse([string]$Value, [cultureinfo]::InvariantCulture, [System.Globalization.DateTimeStyles]::AdjustToUniversal -bor [System.Globalization.DateTimeStyles]::AssumeUniversal).ToLocalTime()
+    $parsed = [datetime]::MinValue
+    $styles = [System.Globalization.DateTimeStyles]::AdjustToUniversal -bor [System.Globalization.DateTimeStyles]::AssumeUniversal
+    if ([datetime]::TryParse([string]$Value, [cultureinfo]::InvariantCulture, $styles, [ref]$parsed)) { return $parsed.ToLocalTime() }
+    if ($null -ne $Problems) { $Problems.Add("its $Field '$Value' is not a date") }
+    $null
 }
 
 function Format-PimDuration {
@@ -21,9 +28,35 @@ function Format-PimDuration {
 }
 
 function ConvertTo-PimPendingRequest {
-    # One native result of a listing to a PimBridge.PendingRequest.
+    # One native result of a listing to a PimBridge.PendingRequest. For a request the library could
+    # not read (an item with an error, as decision results carry it), or whose date or duration
+    # does not convert, it returns a PimNativeException naming it instead, for the caller to report
+    # and go on (returned, not thrown: -ErrorVariable keeps even a caught exception).
     param([Parameter(Mandatory)] [object] $Item)
     # No pipelines in here: this runs once per request, thousands of times.
+    if ($Item -is [System.Collections.IDictionary] -and $Item['error']) {
+        $exception = ConvertTo-PimNativeException -ErrorObject $Item['error']
+        $id = [string]$Item['approvalId']
+        if (-not $id -or $exception.Message.Contains($id)) { return $exception }
+        # Named, so that the record says which request was left out.
+        return [PimBridge.Interop.PimNativeException]::new($exception.Code, "The $($Item['surface']) request '$id' could not be read: $($exception.Message)", $exception.HttpStatus, $exception.ServiceCode, $exception.RequestId)
+    }
+    $problems = [System.Collections.Generic.List[string]]::new()
+    $createdAt = ConvertTo-PimDate $Item.createdAt -Field createdAt -Problems $problems
+    $startsAt = ConvertTo-PimDate $Item.startsAt -Field startsAt -Problems $problems
+    $endsAt = ConvertTo-PimDate $Item.endsAt -Field endsAt -Problems $problems
+    $duration = $null
+    $seconds = $Item.durationSeconds
+    if ($null -ne $seconds) {
+        if ($seconds -is [ValueType] -and [math]::Abs([double]$seconds) -lt [timespan]::MaxValue.TotalSeconds) {
+            $duration = [timespan]::FromSeconds($seconds)
+        } else {
+            $problems.Add("its duration '$($Item.duration)' is longer than this module can hold")
+        }
+    }
+    if ($problems.Count) {
+        return (New-PimException -Code InvalidResponse -Message "The $($Item.surface) request '$($Item.approvalId)' could not be read: $($problems -join '; '). It is left out; the other requests are listed.")
+    }
     $ticket = "$($Item.ticketSystem) $($Item.ticketNumber)".Trim()
     [pscustomobject]@{
         PSTypeName    = 'PimBridge.PendingRequest'
@@ -39,10 +72,10 @@ function ConvertTo-PimPendingRequest {
         ScopeId       = $Item.scopeId
         Justification = if ($null -ne $Item.justification) { [string]$Item.justification } else { $null }
         Ticket        = if ($ticket) { $ticket } else { $null }
-        CreatedAt     = ConvertTo-PimDate $Item.createdAt
-        StartsAt      = ConvertTo-PimDate $Item.startsAt
-        Duration      = if ($null -ne $Item.durationSeconds) { [timespan]::FromSeconds($Item.durationSeconds) } else { $null }
-        EndsAt        = ConvertTo-PimDate $Item.endsAt
+        CreatedAt     = $createdAt
+        StartsAt      = $startsAt
+        Duration      = $duration
+        EndsAt        = $endsAt
         Action        = $Item.action
         Status        = $Item.status
         Group         = $Item.groupName
@@ -53,6 +86,8 @@ function ConvertTo-PimPendingRequest {
 function ConvertTo-PimDecision {
     # One native decision result to a PimBridge.Decision, named as the request that was piped in.
     param([Parameter(Mandatory)] [object] $Result, [Parameter(Mandatory)] [object] $Target)
+    # A decision made is reported even when the service's time for it cannot be read ($null).
+    $decidedAt = ConvertTo-PimDate $Result.decidedAt
     [pscustomobject]@{
         PSTypeName = 'PimBridge.Decision'
         ApprovalId = $Result.approvalId
@@ -60,7 +95,7 @@ function ConvertTo-PimDecision {
         Role       = $Target.Role
         Surface    = $Result.surface
         Result     = $Result.result
-        DecidedAt  = ConvertTo-PimDate $Result.decidedAt
+        DecidedAt  = $decidedAt
         Error      = if ($Result.error) { $Result.error.message } else { $null }
     }
 }

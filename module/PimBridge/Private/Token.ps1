@@ -79,8 +79,10 @@ function Get-PimArmToken {
         $resource = [string]$context.Environment.ResourceManagerUrl
     }
     Microsoft.PowerShell.Utility\Write-Verbose -Message 'Reading an Azure Resource Manager token from the current Connect-AzAccount session.'
-    $result = Get-AzAccessToken -ResourceUrl $resource -ErrorAction Stop
-    # Az.Accounts 3+ returns a SecureString (and offers -AsSecureString); older versions plain text.
+    # Asked as a SecureString where Az.Accounts offers it (2.17+), so that no plain text is held.
+    $asSecure = (Microsoft.PowerShell.Core\Get-Command -Name 'Get-AzAccessToken').Parameters.ContainsKey('AsSecureString')
+    $result = if ($asSecure) { Get-AzAccessToken -ResourceUrl $resource -AsSecureString -ErrorAction Stop } else { Get-AzAccessToken -ResourceUrl $resource -ErrorAction Stop }
+    # Az.Accounts 3+ returns a SecureString; older versions plain text.
     $token = if ($result.Token -is [securestring]) {
         $result.Token
     } else {
@@ -89,6 +91,12 @@ function Get-PimArmToken {
     $expiresAt = if ($result.PSObject.Properties['ExpiresOn'] -and $result.ExpiresOn) { [DateTimeOffset]$result.ExpiresOn } else { [DateTimeOffset]::UtcNow.AddMinutes(10) }
     $script:AzTokenCache = @{ Token = $token; ExpiresAt = $expiresAt }
     $token
+}
+
+function Test-PimBearerHeader {
+    # Whether the request behind -Response carried a token, without putting the header anywhere.
+    param([AllowNull()] [object] $Response)
+    [bool]($Response -and $Response.RequestMessage -and $Response.RequestMessage.Headers.Authorization -and $Response.RequestMessage.Headers.Authorization.Parameter)
 }
 
 function Get-PimGraphToken {
@@ -117,11 +125,12 @@ function Get-PimGraphToken {
     # A relative URI: the SDK sends it to its own cloud, so the session's token never goes anywhere else.
     $response = Invoke-MgGraphRequest -Method GET -Uri '/v1.0/me?$select=id' -OutputType HttpResponseMessage -ErrorAction Stop
     try {
-        $authorization = $response.RequestMessage.Headers.Authorization
-        if (-not $authorization -or -not $authorization.Parameter) {
+        # The token goes from the request's header straight into a SecureString: no variable holds
+        # it, or the header, in plain text (Set-PSDebug -Trace 2 prints every value assigned).
+        if (-not (Test-PimBearerHeader -Response $response)) {
             throw (New-PimException -Code MissingToken -Message $notConnected)
         }
-        $token = Microsoft.PowerShell.Security\ConvertTo-SecureString -String $authorization.Parameter -AsPlainText -Force
+        $token = Microsoft.PowerShell.Security\ConvertTo-SecureString -String $response.RequestMessage.Headers.Authorization.Parameter -AsPlainText -Force
     } finally {
         if ($response -is [System.IDisposable]) { $response.Dispose() }
     }

@@ -27,11 +27,15 @@ function Deny-PimRequest {
     .PARAMETER ApprovalId
     The approval id of a request: a GUID for directory roles (it equals the request id), or a
     /providers/Microsoft.Authorization/roleAssignmentApprovals/<guid> path for Azure resources. Binds
-    from the pipeline by property name. To decide a group request by id, pipe an object with
-    ApprovalId and Surface = 'Group' (as Get-PimPending outputs).
+    from the pipeline by property name. Given alone, the library finds the surface that holds it.
 
     .PARAMETER InputObject
     Requests from Get-PimPending (or any object with an ApprovalId property, or id strings).
+
+    .PARAMETER Surface
+    Where the requests you deny by id live: DirectoryRole, Group or AzureResource. Without it, the
+    library finds which surface holds each id. An object that names its own Surface (as
+    Get-PimPending outputs) must name the same one, or it is an error and is not denied.
 
     .PARAMETER Justification
     Why you deny (required, at most 4000 characters). Recorded in the audit log; sent as written,
@@ -89,6 +93,11 @@ function Deny-PimRequest {
 
     Decides everything and then lists what could not be denied, and why.
 
+    .EXAMPLE
+    PS> Deny-PimRequest -ApprovalId 5f0c1b7e-8a51-4e40-9a8c-3f2f4b1f0a77 -Surface Group -Justification 'No ticket given' -Confirm:$false
+
+    Denies a PIM for Groups request known only by its id (from a notification, say).
+
     .INPUTS
     PimBridge.PendingRequest, or any object with an ApprovalId property, or strings.
 
@@ -116,6 +125,9 @@ function Deny-PimRequest {
         [AllowNull()]
         [object[]] $InputObject,
 
+        [ValidateSet('DirectoryRole', 'Group', 'AzureResource')]
+        [string] $Surface,
+
         [Parameter(Mandatory)]
         [AllowEmptyString()]
         [string] $Justification,
@@ -135,7 +147,7 @@ function Deny-PimRequest {
 
     process {
         $items = if ($PSCmdlet.ParameterSetName -eq 'ApprovalId') { $ApprovalId } else { $InputObject }
-        Add-PimDecisionInput -Run $run -Cmdlet $PSCmdlet -Action 'Deny PIM request' -InputObject $items
+        Add-PimDecisionInput -Run $run -Cmdlet $PSCmdlet -Action 'Deny PIM request' -InputObject $items -Surface $Surface
     }
 
     end {

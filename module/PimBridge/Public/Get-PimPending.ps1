@@ -178,9 +178,18 @@ function Get-PimPending {
             $failure.Value = Get-PimInnerException -Exception $_.Exception
         }
         if (-not $failure.Value) {
-            Microsoft.PowerShell.Utility\Write-Verbose -Message "Listing the $($step.Surface) requests waiting on you at $($endpoint[$step.Service])."
-            Wait-PimOperation -Operation $operation -Activity "Listing $($step.Surface) requests waiting on you" -Failure $failure -DoneWord 'listed' | Microsoft.PowerShell.Core\ForEach-Object {
+            Microsoft.PowerShell.Utility\Write-Verbose -Message (Format-PimInertText "Listing the $($step.Surface) requests waiting on you at $($endpoint[$step.Service]).")
+            $waitArgs = @{
+                Operation = $operation; Activity = "Listing $($step.Surface) requests waiting on you"; Failure = $failure
+                DoneWord  = 'listed'; Stopped = '{0} listed; nothing more is read.'
+            }
+            Wait-PimOperation @waitArgs | Microsoft.PowerShell.Core\ForEach-Object {
+                # One request that cannot be read is one error record naming it; the others go on.
                 $request = ConvertTo-PimPendingRequest -Item $_
+                if ($request -is [System.Exception]) {
+                    $PSCmdlet.WriteError((New-PimErrorRecord -Exception $request -TargetObject $step.Surface))
+                    return
+                }
                 $roleOk = $rolePatterns.Count -eq 0 -or @($rolePatterns | Microsoft.PowerShell.Core\Where-Object { $_.IsMatch([string]$request.Role) }).Count
                 $principalOk = $principalPatterns.Count -eq 0 -or @($principalPatterns | Microsoft.PowerShell.Core\Where-Object { $_.IsMatch([string]$request.Principal) -or $_.IsMatch([string]$request.PrincipalUpn) }).Count
                 if ($roleOk -and $principalOk) { $request }
@@ -192,7 +201,7 @@ function Get-PimPending {
                 $PSCmdlet.ThrowTerminatingError($record)
             } elseif (-not $explicit -and $failure.Value.Code -eq 'MissingScope') {
                 # Listing every surface by default: one the token has no permission for is skipped.
-                Microsoft.PowerShell.Utility\Write-Verbose -Message "Skipping $($step.Surface) requests: $($failure.Value.Message)"
+                Microsoft.PowerShell.Utility\Write-Verbose -Message (Format-PimInertText "Skipping $($step.Surface) requests: $($failure.Value.Message)")
                 $skipped.Add($record)
             } else {
                 $PSCmdlet.WriteError($record)
