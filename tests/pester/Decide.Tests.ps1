@@ -285,7 +285,7 @@ Describe 'Stopping' {
 Describe 'The warning after a stop' {
     It 'says how many results came back, never more than the service applied' {
         # The gate lets 20 decisions through and holds the rest: the stop comes with 20 applied.
-        $emu = Start-PimEmulator -Scenario 'bulk:300' -Extra @('--gate-after', '20')
+        $emu = Start-Emulator -Scenario 'bulk:300' -Extra @('--gate-after', '20')
         $capture = New-CapturePowerShell
         $ps = $capture.PowerShell
         try {
@@ -294,11 +294,11 @@ Describe 'The warning after a stop' {
                 $token = ConvertTo-SecureString $TokenText -AsPlainText -Force
                 Get-PimPending -GraphUri $Uri -AccessToken $token -PageSize 999 |
                     Approve-PimRequest -Justification 'bulk' -Confirm:$false -GraphUri $Uri -AccessToken $token
-            }).AddArgument($emu.Uri).AddArgument((Get-PimEmulatorToken $emu))
+            }).AddArgument($emu.Uri).AddArgument((Get-EmulatorToken $emu))
             $handle = $ps.BeginInvoke()
-            $null = Wait-PimEmulator $emu 'decisions=20&held=1'
+            $null = Wait-Emulator $emu 'decisions=20&held=1'
             $ps.Stop()
-            $applied = (Get-PimEmulatorDecision $emu).Count
+            $applied = (Get-EmulatorDecision $emu).Count
             $warnings = @($capture.Host.Text -split "`n" | Where-Object { $_ -like 'WARNING:*stopped*' })
             $warnings | Should -HaveCount 1
             $warnings[0] -match 'stopped; (\d+) of 300 came back with a result' | Should -BeTrue -Because $warnings[0]
@@ -307,14 +307,14 @@ Describe 'The warning after a stop' {
         } finally {
             $ps.Runspace.Dispose()
             $ps.Dispose()
-            Stop-PimEmulator $emu
+            Stop-Emulator $emu
         }
     }
 }
 
 Describe 'One bad item among good ones' {
     BeforeAll { Start-Demo }
-    AfterAll { Stop-PimEmulator $Emu }
+    AfterAll { Stop-Emulator $Emu }
 
     It 'decides the others, and reports a hand-made object without Scope as one error naming it' {
         $diego = Get-Request 'Diego Siciliani'
@@ -328,7 +328,7 @@ Describe 'One bad item among good ones' {
         [object]::ReferenceEquals($errs[0].TargetObject, $bad) | Should -BeTrue
         $errs[0].Exception.Message | Should -Match ([regex]::Escape($diego.ApprovalId))
         $errs[0].Exception.Message | Should -Match 'no Scope'
-        @((Get-PimEmulatorDecision $Emu).approvalId) | Should -Not -Contain $diego.ApprovalId
+        @((Get-EmulatorDecision $Emu).approvalId) | Should -Not -Contain $diego.ApprovalId
     }
 
     It 'reports a Duration that is not a duration as one error, and decides the others' {
@@ -357,7 +357,7 @@ Describe 'Naming the surface with -Surface' {
         Start-Demo
         $script:Groups = @(Get-PimPending @Common -Surface Group)
     }
-    AfterAll { Stop-PimEmulator $Emu }
+    AfterAll { Stop-Emulator $Emu }
 
     It 'decides a directory-role request by id with -Surface DirectoryRole' {
         $d = Approve-PimRequest -ApprovalId (Get-Request 'Alex Wilber').ApprovalId -Surface DirectoryRole -Justification 'ok' -Confirm:$false @Common
@@ -367,21 +367,21 @@ Describe 'Naming the surface with -Surface' {
 
     It 'sends a group request given by id with -Surface Group to the group surface' {
         $group = $Groups[0]
-        $directoryReads = Get-PimEmulatorCallCount $Emu '*roleAssignmentApprovals*'
+        $directoryReads = Get-EmulatorCallCount $Emu '*roleAssignmentApprovals*'
         $d = Deny-PimRequest -ApprovalId $group.ApprovalId -Surface Group -Justification 'no' -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable errs @Common
         $d.ApprovalId | Should -Be $group.ApprovalId
         $d.Surface | Should -Be 'Group'
         @($errs | Where-Object FullyQualifiedErrorId -like 'PimBridge.NotFound,*') | Should -BeNullOrEmpty -Because 'the group surface holds it'
-        Get-PimEmulatorCallCount $Emu '*group/assignmentApprovals*' | Should -BeGreaterThan 0
-        Get-PimEmulatorCallCount $Emu '*roleAssignmentApprovals*' | Should -Be $directoryReads -Because 'it was not looked for as a directory role'
+        Get-EmulatorCallCount $Emu '*group/assignmentApprovals*' | Should -BeGreaterThan 0
+        Get-EmulatorCallCount $Emu '*roleAssignmentApprovals*' | Should -Be $directoryReads -Because 'it was not looked for as a directory role'
     }
 
     It 'refuses an object whose own Surface is another than -Surface, and sends nothing for it' {
-        $before = Get-PimEmulatorCallCount $Emu 'POST*batch*'
+        $before = Get-EmulatorCallCount $Emu 'POST*batch*'
         $null = $Groups[0] | Approve-PimRequest -Surface DirectoryRole -Justification 'x' -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable errs @Common
         $errs | Should -HaveCount 1
         $errs[0].FullyQualifiedErrorId | Should -Be 'PimBridge.InvalidInput,Approve-PimRequest'
         $errs[0].Exception.Message | Should -Match "'Group'.*'DirectoryRole'"
-        Get-PimEmulatorCallCount $Emu 'POST*batch*' | Should -Be $before
+        Get-EmulatorCallCount $Emu 'POST*batch*' | Should -Be $before
     }
 }

@@ -159,11 +159,11 @@ Describe 'One request that cannot be read' {
         }
         $script:SeedPath = Join-Path ([IO.Path]::GetTempPath()) "pim-baditem-$PID.json"
         Set-Content -Path $SeedPath -Value ($seed | ConvertTo-Json -Depth 6) -Encoding utf8NoBOM
-        $script:BadEmu = Start-PimEmulator -Scenario empty -Extra @('--seed-file', $SeedPath)
+        $script:BadEmu = Start-Emulator -Scenario empty -Extra @('--seed-file', $SeedPath)
         $script:BadCommon = @{ GraphUri = $BadEmu.Uri; AccessToken = (New-TestToken $BadEmu) }
     }
     AfterAll {
-        Stop-PimEmulator $BadEmu
+        Stop-Emulator $BadEmu
         Remove-Item -Force -ErrorAction Ignore $SeedPath
     }
 

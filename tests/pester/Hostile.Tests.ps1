@@ -80,7 +80,7 @@ BeforeAll {
     }
 
     $script:SeedPath = New-HostileSeed
-    $script:Emu = Start-PimEmulator -Scenario empty -Extra @('--seed-file', $SeedPath)
+    $script:Emu = Start-Emulator -Scenario empty -Extra @('--seed-file', $SeedPath)
     $script:Common = @{
         GraphUri = $Emu.Uri; ArmUri = $Emu.Uri
         AccessToken = (New-TestToken $Emu); ArmAccessToken = (New-TestToken $Emu @{ audience = 'arm' })
@@ -90,7 +90,7 @@ BeforeAll {
 }
 
 AfterAll {
-    Stop-PimEmulator $Emu
+    Stop-Emulator $Emu
     Remove-Item -Force -ErrorAction Ignore $SeedPath
 }
 
@@ -138,7 +138,7 @@ Describe 'Text from the service, shown to the approver' {
         $run.Errors | Should -BeNullOrEmpty
         ([regex]::Matches($run.Text, 'What if:')).Count | Should -Be $Count
         Assert-Inert $run.Text 'the -WhatIf text'
-        Get-PimEmulatorDecision $Emu | Should -HaveCount 0
+        Get-EmulatorDecision $Emu | Should -HaveCount 0
     }
 
     It 'shows the -Confirm prompt inert, and sends nothing when told no' {
@@ -151,7 +151,7 @@ Describe 'Text from the service, shown to the approver' {
         $run.Prompts | Should -HaveCount $Count
         foreach ($prompt in $run.Prompts) { Assert-Inert $prompt 'the -Confirm prompt' }
         $run.Prompts -join "`n" | Should -Match ([regex]::Escape('<U+009B>'))
-        Get-PimEmulatorDecision $Emu | Should -HaveCount 0
+        Get-EmulatorDecision $Emu | Should -HaveCount 0
     }
 
     It 'shows decisions inert, keeping the original names on the objects' {

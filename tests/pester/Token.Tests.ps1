@@ -166,7 +166,7 @@ Describe 'Token hygiene' {
 
 Describe 'The session token under Set-PSDebug -Trace 2' {
     It 'is never printed, not even in part, while the Connect-MgGraph path reads it' {
-        $text = Get-PimEmulatorToken $Emu
+        $text = Get-EmulatorToken $Emu
         $run = Invoke-CaptureHost -ArgumentList $Emu.Uri, $text -Script {
             param($Uri, $TokenText)
             # The Graph SDK's stand-ins, set up before the trace starts: the response whose request
