@@ -98,10 +98,10 @@ fn respond(answer: Answer, request_id: &str, client_request_id: Option<&str>) ->
     if let Some(v) = client_request_id.and_then(|c| HeaderValue::from_str(c).ok()) {
         h.insert("client-request-id", v);
     }
-    if let Some(text) = &answer.retry_after {
-        if let Ok(v) = HeaderValue::from_str(text) {
-            h.insert("retry-after", v);
-        }
+    if let Some(text) = &answer.retry_after
+        && let Ok(v) = HeaderValue::from_str(text)
+    {
+        h.insert("retry-after", v);
     }
     if let Some(location) = answer.location.as_deref().and_then(|l| HeaderValue::from_str(l).ok()) {
         h.insert("location", location);

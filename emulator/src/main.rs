@@ -113,11 +113,11 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    if let (Some(path), Some(pem)) = (&args.tls_ca_out, &running.ca_pem) {
-        if let Err(e) = std::fs::write(path, pem) {
-            eprintln!("pim-emulator: cannot write the CA to {}: {e}", path.display());
-            std::process::exit(2);
-        }
+    if let (Some(path), Some(pem)) = (&args.tls_ca_out, &running.ca_pem)
+        && let Err(e) = std::fs::write(path, pem)
+    {
+        eprintln!("pim-emulator: cannot write the CA to {}: {e}", path.display());
+        std::process::exit(2);
     }
     println!("listening {}", running.base_url);
     let _ = std::io::stdout().flush();

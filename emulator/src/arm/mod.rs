@@ -209,15 +209,15 @@ fn decide(app: &App, call: &Call, id: &str, stage_id: &str) -> Answer {
     };
     let forms = app.forms();
     // Sources disagree on the method and the body; the forms say which the emulator takes.
-    if let Some(only) = &forms.arm_decision_method {
-        if !call.method.as_str().eq_ignore_ascii_case(only) {
-            return error(
-                R,
-                StatusCode::METHOD_NOT_ALLOWED,
-                "MethodNotAllowed",
-                format!("The requested resource does not support http method '{}'.", call.method),
-            );
-        }
+    if let Some(only) = &forms.arm_decision_method
+        && !call.method.as_str().eq_ignore_ascii_case(only)
+    {
+        return error(
+            R,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            format!("The requested resource does not support http method '{}'.", call.method),
+        );
     }
     let body: Value = match serde_json::from_slice(call.body) {
         Ok(v @ Value::Object(_)) => v,

@@ -40,7 +40,7 @@ impl Term {
         match *self {
             Term::One(x) => n == x,
             Term::Range(a, b) => (a..=b).contains(&n),
-            Term::Every { from, step } => n >= from && (n - from) % step == 0,
+            Term::Every { from, step } => n >= from && (n - from).is_multiple_of(step),
         }
     }
 }

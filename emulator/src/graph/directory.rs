@@ -166,18 +166,18 @@ pub(super) fn get_by_ids(app: &App, call: &Call) -> Answer {
         let Some(id) = id.as_str() else {
             return bad("Every id must be a string.".into());
         };
-        if let Some((kind, v)) = find_object(&t, &call.base, id) {
-            if types.as_ref().is_none_or(|ts| ts.iter().any(|k| k == kind || k.ends_with(&format!(".{kind}")))) {
-                let mut v = v;
-                if let Some(m) = v.as_object_mut() {
-                    m.remove("@odata.id");
-                    // A user's account is enabled: the published answer shows the property.
-                    if kind == "user" {
-                        m.insert("accountEnabled".into(), json!(true));
-                    }
+        if let Some((kind, v)) = find_object(&t, &call.base, id)
+            && types.as_ref().is_none_or(|ts| ts.iter().any(|k| k == kind || k.ends_with(&format!(".{kind}"))))
+        {
+            let mut v = v;
+            if let Some(m) = v.as_object_mut() {
+                m.remove("@odata.id");
+                // A user's account is enabled: the published answer shows the property.
+                if kind == "user" {
+                    m.insert("accountEnabled".into(), json!(true));
                 }
-                value.push(v);
             }
+            value.push(v);
         }
     }
     Answer::json(ROUTE, StatusCode::OK, json!({"@odata.context": context(call, "directoryObjects"), "value": value}))
