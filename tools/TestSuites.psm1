@@ -86,11 +86,14 @@ function Invoke-RustSuite {
 }
 
 function Build-CTest {
-    # Compiles tests/c/pim_test.c against the header and the release library; returns the paths.
+    # Compiles tests/c/pim_test.c against the header and the release library (plainly and with
+    # AddressSanitizer), and each other C program of tests/c plainly; returns the paths.
     param([string] $Log)
     $build = Join-Path $script:Root 'tests/c/build'
     New-Item -ItemType Directory -Force -Path $build | Out-Null
-    $common = @('-std=c11', '-Wall', '-Wextra', '-Werror', '-g', "-I$script:Root/include", "$script:Root/tests/c/pim_test.c", "-L$script:Release", '-lpim_bridge', "-Wl,-rpath,$script:Release")
+    $flags = @('-std=c11', '-D_DEFAULT_SOURCE', '-Wall', '-Wextra', '-Werror', '-g', "-I$script:Root/include")
+    $link = @("-L$script:Release", '-lpim_bridge', "-Wl,-rpath,$script:Release", '-pthread')
+    $common = $flags + @("$script:Root/tests/c/pim_test.c") + $link
     $plain = Join-Path $build 'pim_test'
     $asan = Join-Path $build 'pim_test_asan'
     $made = [ordered]@{}
@@ -100,22 +103,37 @@ function Build-CTest {
     $made.Asan = if ($run.Code -ne 0) { "gcc -fsanitize=address failed: $($run.Lines | Select-Object -First 1)" }
     elseif (-not ((& ldd $asan | Select-String 'libasan') -or (& nm $asan 2>$null | Select-String '__asan_init'))) { "AddressSanitizer is not linked into $asan" }
     else { $asan }
+    # The other programs, plainly: handles (finding 4 of issue 11 needs the allocator's own reuse,
+    # which a sanitizer's quarantine hides) and SIGPIPE (a process-wide signal).
+    $made.Others = [ordered]@{}
+    foreach ($source in Get-ChildItem -Path (Join-Path $script:Root 'tests/c') -Filter '*.c' | Where-Object Name -ne 'pim_test.c' | Sort-Object Name) {
+        $exe = Join-Path $build $source.BaseName
+        $run = Invoke-Logged -Log $Log -File gcc -Arguments ($flags + @($source.FullName) + $link + @('-o', $exe))
+        $made.Others[$source.BaseName] = if ($run.Code -eq 0) { $exe } else { "gcc failed: $($run.Lines | Select-Object -First 1)" }
+    }
     $made
 }
 
 function Invoke-CSuite {
-    # Runs the C program once against a demo emulator: plainly, under ASan, or under valgrind.
-    param([string] $Suite, [string] $Log, [string] $Exe, [string[]] $Prefix = @())
+    # Runs a C program once: against a demo emulator (plainly, under ASan, or under valgrind), or
+    # on its own with -Standalone (a program that needs no service, or runs its own).
+    param([string] $Suite, [string] $Log, [string] $Exe, [string[]] $Prefix = @(), [switch] $Standalone)
     $result = New-SuiteResult $Suite
     if (-not (Test-Path $Exe)) { $result.Failed = 1; Add-SuiteFailure $result 'build' $Exe; return $result }
-    $emulator = Start-PimEmulator -Scenario demo
-    try {
-        $token = Get-PimEmulatorToken $emulator
-        $expired = Get-PimEmulatorToken $emulator @{ expiresIn = -60 }
-        $command = @($Prefix) + @($Exe, $emulator.Uri, $token, $expired)
+    $token = '<no token>'
+    if ($Standalone) {
+        $command = @($Prefix) + @($Exe)
         $run = Invoke-Logged -Log $Log -File $command[0] -Arguments @($command | Select-Object -Skip 1)
-    } finally {
-        Stop-PimEmulator $emulator
+    } else {
+        $emulator = Start-PimEmulator -Scenario demo
+        try {
+            $token = Get-PimEmulatorToken $emulator
+            $expired = Get-PimEmulatorToken $emulator @{ expiresIn = -60 }
+            $command = @($Prefix) + @($Exe, $emulator.Uri, $token, $expired)
+            $run = Invoke-Logged -Log $Log -File $command[0] -Arguments @($command | Select-Object -Skip 1)
+        } finally {
+            Stop-PimEmulator $emulator
+        }
     }
     $lines = @($run.Lines | ForEach-Object { $_ -replace [regex]::Escape($token), '<token>' })
     $summary = $lines | Where-Object { $_ -match '^(\d+) passed, (\d+) failed$' } | Select-Object -Last 1
@@ -125,7 +143,8 @@ function Invoke-CSuite {
         elseif ($line -match 'ERROR SUMMARY: ([1-9]\d*) errors') { Add-SuiteFailure $result 'valgrind' $line.Trim() }
         elseif ($line -match 'ERROR: (AddressSanitizer|LeakSanitizer): .*') { Add-SuiteFailure $result $Matches[1] $line.Trim() }
     }
-    if ($run.Code -ne 0 -and $result.Failures.Count -eq 0) { Add-SuiteFailure $result $Suite "exit code $($run.Code)" }
+    if ($run.Code -gt 128 -and -not $IsWindows) { Add-SuiteFailure $result $Suite "killed by signal $($run.Code - 128) (exit code $($run.Code))" }
+    elseif ($run.Code -ne 0 -and $result.Failures.Count -eq 0) { Add-SuiteFailure $result $Suite "exit code $($run.Code)" }
     if ($result.Failures.Count -gt $result.Failed) { $result.Failed = $result.Failures.Count }
     $result
 }
@@ -210,8 +229,9 @@ function Invoke-TestSuites {
     }
     & $timed 'Rust tests (cargo test)' { Invoke-RustSuite -Log $Log }
     $cNames = 'C checks (plain)', 'C checks (AddressSanitizer)', 'C checks (valgrind)'
+    $otherC = [ordered]@{ handles_test = 'C checks (handles)'; sigpipe_test = 'C checks (SIGPIPE)' }
     if ($BuildFailed) {
-        foreach ($name in $cNames + '.NET Graph SDK tests', 'Pester tests') { $r = New-SuiteResult $name; $r.Note = 'skipped: the build failed'; $suites.Add($r) }
+        foreach ($name in $cNames + @($otherC.Values) + '.NET Graph SDK tests', 'Pester tests') { $r = New-SuiteResult $name; $r.Note = 'skipped: the build failed'; $suites.Add($r) }
         return $suites
     }
     $exes = Build-CTest -Log $Log
@@ -222,6 +242,10 @@ function Invoke-TestSuites {
         & $timed 'C: tests/c/pim_test (valgrind)' { Invoke-CSuite -Suite $cNames[2] -Log $Log -Exe $exes.Plain -Prefix $valgrind }
     } else {
         $r = New-SuiteResult $cNames[2]; $r.Note = 'skipped: valgrind is not installed'; $suites.Add($r)
+    }
+    foreach ($program in $exes.Others.Keys) {
+        $name = $otherC[$program] ?? "C checks ($program)"
+        & $timed "C: tests/c/$program (plain)" { Invoke-CSuite -Suite $name -Log $Log -Exe $exes.Others[$program] -Standalone }
     }
     & $timed '.NET: tests/sdk (Microsoft.Graph 6.10 against pim-emulator)' { Invoke-DotnetSuite -Log $Log }
     & $timed 'Pester: tests/pester in a fresh pwsh' { Invoke-PesterSuite -Log $Log -Pwsh $Pwsh }

@@ -10,7 +10,7 @@ use super::error::{ffi_call, pim_error};
 use super::op::{pim_op, start_op};
 use super::out::{check_out, write_out};
 use super::panic::ffi_value;
-use super::registry::{lookup, register, unregister};
+use super::registry::{Kind, lookup, register, unregister};
 use super::result::{FfiError, PimResult};
 use super::strings::{read_opt_str, read_opt_token, read_str};
 use crate::client::{ClientOptions, ListOptions, PimClient, Tokens};
@@ -22,15 +22,13 @@ pub struct pim_client {
     _private: [u8; 0],
 }
 
-const KIND: &str = "client";
-
 struct ClientHandle {
     runtime: tokio::runtime::Runtime,
     core: Arc<PimClient>,
 }
 
 fn client_of(p: *const pim_client) -> Result<Arc<ClientHandle>, FfiError> {
-    lookup(p as usize, KIND)
+    lookup(p as usize, Kind::Client, "client")
 }
 
 /// The body every export that starts an operation shares: checks `op_out`, looks the client up,
@@ -93,7 +91,7 @@ pub unsafe extern "C" fn pim_client_new(
                     FfiError::new(PimResult::InvalidOptions, format!("Cannot start the async runtime: {e}."))
                 })?;
             let handle = ClientHandle { runtime, core: Arc::new(core) };
-            write_out(client_out, register(KIND, Arc::new(handle)) as *mut pim_client);
+            write_out(client_out, register(Kind::Client, Arc::new(handle))? as *mut pim_client);
             Ok(())
         })
     }
@@ -104,7 +102,7 @@ pub unsafe extern "C" fn pim_client_new(
 #[unsafe(no_mangle)]
 pub extern "C" fn pim_client_free(client: *mut pim_client) {
     ffi_value((), || {
-        let handle = unregister::<ClientHandle>(client as usize);
+        let handle = unregister::<ClientHandle>(client as usize, Kind::Client);
         // Dropped here, on the caller's thread, outside the registry lock.
         drop(handle);
     })
@@ -139,7 +137,7 @@ pub unsafe extern "C" fn pim_list_pending(
                 .ok_or_else(|| FfiError::new(PimResult::MissingToken, "No access token was given (token is NULL)."))?;
             let options = ListOptions::from_json(read_opt_str(options_json, "options_json")?.as_deref())?;
             let core = client.core.clone();
-            Ok(start_op(&client.runtime, 0, move |shared| async move {
+            start_op(&client.runtime, 0, move |shared| async move {
                 let listed = core
                     .list_pending(&token, &options, &shared.cancel.clone(), |page| {
                         shared.push(page.into_iter().filter_map(|r| serde_json::to_value(r).ok()));
@@ -147,7 +145,7 @@ pub unsafe extern "C" fn pim_list_pending(
                     .await?;
                 shared.set_total(listed as u64);
                 Ok(())
-            }))
+            })
         })
     }
 }
@@ -196,14 +194,14 @@ unsafe fn decide(
                 )
             })?;
             let core = client.core.clone();
-            Ok(start_op(&client.runtime, targets.len() as u64, move |shared| async move {
+            start_op(&client.runtime, targets.len() as u64, move |shared| async move {
                 let cancel = shared.cancel.clone();
                 core.decide_many(&tokens, targets, review, &justification, &cancel, |outcome| {
                     shared.push(outcome_json(outcome));
                 })
                 .await?;
                 Ok(())
-            }))
+            })
         })
     }
 }

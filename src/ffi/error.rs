@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::out::write_out;
 use super::panic::{catch, ffi_value};
-use super::registry::{lookup, register, unregister};
+use super::registry::{Kind, lookup, register, unregister};
 use super::result::{FfiError, PimResult};
 
 /// An error: its code and the code's name, the HTTP status, the service's error code, the message
@@ -15,8 +15,6 @@ use super::result::{FfiError, PimResult};
 pub struct pim_error {
     _private: [u8; 0],
 }
-
-const KIND: &str = "error";
 
 /// An error as C reads it: the shape, with its strings ready to lend out.
 struct ErrorObject {
@@ -37,12 +35,12 @@ impl ErrorObject {
             request_id: c(error.request_id.as_deref().unwrap_or("")),
             error,
         };
-        register(KIND, Arc::new(obj)) as *mut pim_error
+        register(Kind::Error, Arc::new(obj)).map_or(std::ptr::null_mut(), |h| h as *mut pim_error)
     }
 }
 
 fn error_of(err: *const pim_error) -> Option<Arc<ErrorObject>> {
-    lookup(err as usize, KIND).ok()
+    lookup(err as usize, Kind::Error, "error").ok()
 }
 
 /// The boundary of a fallible export: runs `f` behind the panic boundary; a failure becomes its
@@ -108,6 +106,6 @@ pub extern "C" fn pim_error_request_id(err: *const pim_error) -> *const c_char {
 #[unsafe(no_mangle)]
 pub extern "C" fn pim_error_free(err: *mut pim_error) {
     ffi_value((), || {
-        drop(unregister::<ErrorObject>(err as usize));
+        drop(unregister::<ErrorObject>(err as usize, Kind::Error));
     })
 }

@@ -1,6 +1,7 @@
 //! One HTTP attempt: the request with its token, the answer read whole, and transport failures
 //! named for what they mean to a caller (never reached, timed out, or lost after sending).
 
+use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
 use reqwest::{Method, Url, redirect};
@@ -67,36 +68,48 @@ impl Response {
 }
 
 /// The HTTP client (one connection pool), where the services are, and how to retry.
+///
+/// The connection pool is built on first use, not with the client: loading the platform's trust
+/// store costs milliseconds, and a client that is created and freed without a call needs none.
 #[derive(Debug)]
 pub(crate) struct Http {
-    client: reqwest::Client,
+    client: OnceLock<std::result::Result<reqwest::Client, String>>,
+    timeout: Duration,
+    connect_timeout: Duration,
     pub(crate) urls: Urls,
     pub(crate) retry: RetryPolicy,
 }
 
 impl Http {
     pub(crate) fn new(urls: Urls, retry: RetryPolicy, timeout: Duration, connect_timeout: Duration) -> Result<Http> {
-        // Follow at most 5 redirects and never from https down to http. reqwest itself drops the
-        // Authorization header when a redirect leaves the host.
-        let policy = redirect::Policy::custom(|attempt| {
-            let downgrade =
-                attempt.previous().iter().any(|u| u.scheme() == "https") && attempt.url().scheme() == "http";
-            if downgrade {
-                attempt.error("refused a redirect from https to http")
-            } else if attempt.previous().len() > 5 {
-                attempt.error("too many redirects")
-            } else {
-                attempt.follow()
-            }
+        Ok(Http { client: OnceLock::new(), timeout, connect_timeout, urls, retry })
+    }
+
+    /// The connection pool, built on first use.
+    fn client(&self) -> Result<&reqwest::Client> {
+        let built = self.client.get_or_init(|| {
+            // Follow at most 5 redirects and never from https down to http. reqwest itself drops
+            // the Authorization header when a redirect leaves the host.
+            let policy = redirect::Policy::custom(|attempt| {
+                let downgrade =
+                    attempt.previous().iter().any(|u| u.scheme() == "https") && attempt.url().scheme() == "http";
+                if downgrade {
+                    attempt.error("refused a redirect from https to http")
+                } else if attempt.previous().len() > 5 {
+                    attempt.error("too many redirects")
+                } else {
+                    attempt.follow()
+                }
+            });
+            reqwest::Client::builder()
+                .timeout(self.timeout)
+                .connect_timeout(self.connect_timeout)
+                .redirect(policy)
+                .user_agent(concat!("PimBridge/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .map_err(|e| format!("Cannot create the HTTP client: {e}."))
         });
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(connect_timeout)
-            .redirect(policy)
-            .user_agent(concat!("PimBridge/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| PimError::new(ErrorKind::InvalidOptions, format!("Cannot create the HTTP client: {e}.")))?;
-        Ok(Http { client, urls, retry })
+        built.as_ref().map_err(|e| PimError::new(ErrorKind::InvalidOptions, e.clone()))
     }
 
     /// One attempt, read whole. Transport failures become `Network`, `Timeout` or `ConnectionLost`.
@@ -108,7 +121,7 @@ impl Http {
         body: Option<Vec<u8>>,
     ) -> Result<Response> {
         let mut req = self
-            .client
+            .client()?
             .request(method, url.clone())
             .header(reqwest::header::AUTHORIZATION, token.bearer().as_str())
             .header(reqwest::header::ACCEPT, "application/json");
