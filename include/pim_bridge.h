@@ -21,6 +21,10 @@
 // Version of the C ABI: bumped when a function's signature or meaning changes.
 #define PIM_ABI_VERSION 1
 
+// The longest access token accepted, in bytes: a longer one is refused with
+// `PIM_RESULT_INVALID_TOKEN` before any call.
+#define PIM_MAX_TOKEN_BYTES 65536
+
 // The result of a fallible call: `PIM_RESULT_OK`, `PIM_RESULT_PENDING`, or why it failed.
 //
 // Numbers are stable and never reused: a retired code stays listed here as a comment, marked

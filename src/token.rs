@@ -12,12 +12,26 @@ use zeroize::Zeroizing;
 
 use crate::error::{ErrorKind, PimError, Result};
 
+/// The longest token accepted, in bytes. Entra tokens are a few kilobytes (a token with many group
+/// claims stays under 16 KiB); anything near this is not a token, and would make every request a
+/// large write.
+pub(crate) const MAX_TOKEN_BYTES: usize = 64 * 1024;
+
 /// An access token. Its `Debug` and `Display` never show it.
 #[derive(Clone)]
 pub struct AccessToken(Zeroizing<String>);
 
 impl AccessToken {
     pub fn new(raw: &str) -> Result<AccessToken> {
+        if raw.len() > MAX_TOKEN_BYTES {
+            return Err(PimError::new(
+                ErrorKind::InvalidToken,
+                format!(
+                    "The access token is {} bytes long; at most {MAX_TOKEN_BYTES} are accepted. Pass the access token itself.",
+                    raw.len()
+                ),
+            ));
+        }
         let t = raw.trim();
         let t = t.strip_prefix("Bearer ").unwrap_or(t).trim();
         if t.is_empty() {
@@ -194,6 +208,15 @@ pub(crate) mod tests {
     fn debug_never_shows_the_token() {
         let t = AccessToken::new("secret-token-value").unwrap();
         assert!(!format!("{t:?}").contains("secret"));
+    }
+
+    #[test]
+    fn a_huge_token_is_refused_before_any_call() {
+        let huge = "a".repeat(16 << 20);
+        let e = AccessToken::new(&huge).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidToken);
+        assert!(e.message.contains("16777216 bytes") && !e.message.contains("aaaa"), "{}", e.message);
+        assert!(AccessToken::new(&"a".repeat(MAX_TOKEN_BYTES)).is_ok());
     }
 
     #[test]

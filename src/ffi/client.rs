@@ -85,6 +85,7 @@ pub unsafe extern "C" fn pim_client_new(
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .thread_name("pim-bridge")
+                .on_thread_start(block_sigpipe)
                 .enable_all()
                 .build()
                 .map_err(|e| {
@@ -94,6 +95,26 @@ pub unsafe extern "C" fn pim_client_new(
             write_out(client_out, register(Kind::Client, Arc::new(handle))? as *mut pim_client);
             Ok(())
         })
+    }
+}
+
+/// Keeps SIGPIPE away from the host, in the library's own threads only (the host's signal
+/// disposition is never touched). Linux has no per-socket `SO_NOSIGPIPE`: Rust's `send` passes
+/// `MSG_NOSIGNAL`, but the vectored writes (`writev`) that hyper and rustls use do not, and a
+/// `writev` to a connection the server has closed raises SIGPIPE in the writing thread, whose
+/// default action ends the whole process. Blocked in the runtime's threads, the signal stays
+/// pending on a thread that never unblocks it, and the write fails with `EPIPE`, reported as a
+/// lost connection. (On Apple platforms mio sets `SO_NOSIGPIPE` on every socket; Windows has no
+/// SIGPIPE.)
+fn block_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: a signal set on the stack, initialised by sigemptyset before use; pthread_sigmask
+    // changes only the calling thread's mask, which is one of our runtime's threads.
+    unsafe {
+        let mut set = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
+        libc::sigemptyset(set.as_mut_ptr());
+        libc::sigaddset(set.as_mut_ptr(), libc::SIGPIPE);
+        libc::pthread_sigmask(libc::SIG_BLOCK, set.as_ptr(), std::ptr::null_mut());
     }
 }
 
