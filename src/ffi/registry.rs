@@ -16,7 +16,7 @@
 //! The registry knows no object type: each C object's file registers and looks up its own.
 
 use std::any::Any;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::ffi::CString;
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 
@@ -80,9 +80,9 @@ struct Registry {
     /// Free slots, oldest first (a freed slot waits its turn, with a new generation).
     free: VecDeque<usize>,
     /// Live strings by address.
-    strings: HashMap<usize, CString>,
+    strings: BTreeMap<usize, CString>,
     /// Addresses of strings freed: never handed out again.
-    retired_strings: HashSet<usize>,
+    retired_strings: BTreeSet<usize>,
 }
 
 static REGISTRY: LazyLock<Mutex<Registry>> = LazyLock::new(|| Mutex::new(Registry::default()));
@@ -236,7 +236,7 @@ mod tests {
 
     #[test]
     fn a_string_address_is_never_handed_out_twice() {
-        let mut seen = HashSet::new();
+        let mut seen = BTreeSet::new();
         for i in 0..2000 {
             let addr = register_string(CString::new(format!("s{i}")).unwrap());
             assert!(seen.insert(addr), "address handed out again");
