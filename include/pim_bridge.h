@@ -29,6 +29,7 @@
 //
 // Numbers are stable and never reused: a retired code stays listed here as a comment, marked
 // reserved, so that its number never takes another meaning. No code has been retired yet.
+// (7213 is kept for the request-expired kind that the client-fidelity work adds.)
 enum pim_result
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : uint32_t
@@ -72,6 +73,9 @@ enum pim_result
   PIM_RESULT_MISSING_SCOPE = 7106,
   // An app-only token where a signed-in approver is needed.
   PIM_RESULT_APP_ONLY_TOKEN = 7107,
+  // The same request more than once in one run: decided once, at its first place; the message
+  // names it.
+  PIM_RESULT_DUPLICATE = 7108,
   // 7200s: the service (or the way to it) said no.
   //
   // HTTP 401: the service refused the token.
@@ -100,6 +104,17 @@ enum pim_result
   PIM_RESULT_INVALID_RESPONSE = 7211,
   // The connection closed or reset after the request went out: its outcome is unknown.
   PIM_RESULT_CONNECTION_LOST = 7212,
+  // A decision was sent, and whether the service applied it could not be established in time:
+  // the result is `Unknown`; the message says how to check.
+  PIM_RESULT_OUTCOME_UNKNOWN = 7214,
+  // HTTP 401 with a claims challenge: get a token that satisfies the claims (`pim_error_claims`).
+  PIM_RESULT_TOKEN_CHALLENGE = 7215,
+  // An answer larger than the client's `maxResponseBytes`; the rest was not read.
+  PIM_RESULT_RESPONSE_TOO_LARGE = 7216,
+  // The service's next links loop back to a page already read.
+  PIM_RESULT_PAGING_LOOP = 7217,
+  // More pages than the client's `maxPages`.
+  PIM_RESULT_TOO_MANY_PAGES = 7218,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -219,6 +234,11 @@ const char *pim_error_message(const pim_error *err);
 // The service's `request-id` for support cases, or "". Borrowed: valid until
 // `pim_error_free(err)`; NULL if `err` is not live.
 const char *pim_error_request_id(const pim_error *err);
+
+// A claims challenge's `claims` (base64 JSON, as the service sent it in `WWW-Authenticate`) when
+// the code is `PIM_RESULT_TOKEN_CHALLENGE`: pass it to the sign-in that gets the next token.
+// "" otherwise. Borrowed: valid until `pim_error_free(err)`; NULL if `err` is not live.
+const char *pim_error_claims(const pim_error *err);
 
 // Frees an error. A no-op on NULL or on a handle that is not a live error.
 void pim_error_free(pim_error *err);

@@ -23,6 +23,7 @@ struct ErrorObject {
     service_code: CString,
     message: CString,
     request_id: CString,
+    claims: CString,
 }
 
 impl ErrorObject {
@@ -33,6 +34,7 @@ impl ErrorObject {
             service_code: c(error.service_code.as_deref().unwrap_or("")),
             message: c(&error.message),
             request_id: c(error.request_id.as_deref().unwrap_or("")),
+            claims: c(error.claims.as_deref().unwrap_or("")),
             error,
         };
         register(Kind::Error, Arc::new(obj)).map_or(std::ptr::null_mut(), |h| h as *mut pim_error)
@@ -100,6 +102,14 @@ pub extern "C" fn pim_error_message(err: *const pim_error) -> *const c_char {
 #[unsafe(no_mangle)]
 pub extern "C" fn pim_error_request_id(err: *const pim_error) -> *const c_char {
     ffi_value(std::ptr::null(), || error_of(err).map_or(std::ptr::null(), |e| e.request_id.as_ptr()))
+}
+
+/// A claims challenge's `claims` (base64 JSON, as the service sent it in `WWW-Authenticate`) when
+/// the code is `PIM_RESULT_TOKEN_CHALLENGE`: pass it to the sign-in that gets the next token.
+/// "" otherwise. Borrowed: valid until `pim_error_free(err)`; NULL if `err` is not live.
+#[unsafe(no_mangle)]
+pub extern "C" fn pim_error_claims(err: *const pim_error) -> *const c_char {
+    ffi_value(std::ptr::null(), || error_of(err).map_or(std::ptr::null(), |e| e.claims.as_ptr()))
 }
 
 /// Frees an error. A no-op on NULL or on a handle that is not a live error.

@@ -130,7 +130,8 @@ namespace PimBridge.Interop
                     Marshal.PtrToStringUTF8(NativeMethods.pim_error_message(err)),
                     NativeMethods.pim_error_http_status(err),
                     Marshal.PtrToStringUTF8(NativeMethods.pim_error_service_code(err)),
-                    Marshal.PtrToStringUTF8(NativeMethods.pim_error_request_id(err)));
+                    Marshal.PtrToStringUTF8(NativeMethods.pim_error_request_id(err)),
+                    Marshal.PtrToStringUTF8(NativeMethods.pim_error_claims(err)));
             }
             finally { NativeMethods.pim_error_free(err); }
         }

@@ -47,6 +47,9 @@ namespace PimBridge.Interop
         MissingScope = 7106,
         // An app-only token where a signed-in approver is needed.
         AppOnlyToken = 7107,
+        // The same request more than once in one run: decided once, at its first place; the message
+        // names it.
+        Duplicate = 7108,
         // 7200s: the service (or the way to it) said no.
         //
         // HTTP 401: the service refused the token.
@@ -75,6 +78,17 @@ namespace PimBridge.Interop
         InvalidResponse = 7211,
         // The connection closed or reset after the request went out: its outcome is unknown.
         ConnectionLost = 7212,
+        // A decision was sent, and whether the service applied it could not be established in time:
+        // the result is `Unknown`; the message says how to check.
+        OutcomeUnknown = 7214,
+        // HTTP 401 with a claims challenge: get a token that satisfies the claims (`pim_error_claims`).
+        TokenChallenge = 7215,
+        // An answer larger than the client's `maxResponseBytes`; the rest was not read.
+        ResponseTooLarge = 7216,
+        // The service's next links loop back to a page already read.
+        PagingLoop = 7217,
+        // More pages than the client's `maxPages`.
+        TooManyPages = 7218,
     }
 
     /// <summary>The C ABI this assembly was built for (PIM_ABI_VERSION in include/pim_bridge.h).</summary>
