@@ -61,7 +61,7 @@ enum pim_result
   PIM_RESULT_INVALID_ID = 7100,
   // A justification that is empty, only white space, or too long.
   PIM_RESULT_INVALID_JUSTIFICATION = 7101,
-  // A service URI with plain http to a host that is not loopback.
+  // A service URI with plain http to a host that is not loopback, or with a user name or password.
   PIM_RESULT_INSECURE_URI = 7102,
   // No token was given where one is needed.
   PIM_RESULT_MISSING_TOKEN = 7103,

@@ -44,7 +44,7 @@ pub enum PimResult {
     InvalidId = 7100,
     /// A justification that is empty, only white space, or too long.
     InvalidJustification = 7101,
-    /// A service URI with plain http to a host that is not loopback.
+    /// A service URI with plain http to a host that is not loopback, or with a user name or password.
     InsecureUri = 7102,
     /// No token was given where one is needed.
     MissingToken = 7103,
