@@ -143,8 +143,15 @@ extern "C" {
 // `options_json` may be NULL (all defaults) or a JSON object with any of: `graphUri` (default
 // `https://graph.microsoft.com`), `armUri` (default `https://management.azure.com`; plain http
 // only to loopback for either), `timeoutMs` (100000),
-// `connectTimeoutMs` (30000), `maxConcurrency` (8), `retry` (`{maxAttempts, baseDelayMs,
-// maxDelayMs, budgetMs}`). Unknown fields are refused with `PIM_RESULT_INVALID_OPTIONS`.
+// `connectTimeoutMs` (30000), `maxConcurrency` (8), `maxResponseBytes` (8388608: a larger
+// answer is cut and fails), `maxPages` (1000, per listing), `retry` (`{maxAttempts` (9),
+// `baseDelayMs` (200), `maxDelayMs` (30000), `budgetMs` (60000: one budget for a whole
+// operation), `minDelayMs` (200: the floor under every wait, `Retry-After: 0` included; at least
+// 10), `attemptCap` (50: attempts in all, whatever `Retry-After` says), `staleReadDelayMs`
+// (1000), `notFoundWaitMs` (120000: how long a 404 is read again, within the budget),
+// `cancelGraceMs` (5000: how long decisions on the wire are waited for after a cancel)`}`).
+// A URI with a user name or password is refused with `PIM_RESULT_INSECURE_URI`. Unknown fields
+// are refused with `PIM_RESULT_INVALID_OPTIONS`.
 //
 // On success `*client_out` receives a client to free with `pim_client_free`.
 //
@@ -165,8 +172,16 @@ void pim_client_free(pim_client *client);
 // "pageSize": N}`.
 // On success `*op_out` receives an operation: poll it with `pim_op_wait`, take pending requests
 // (JSON objects) with `pim_op_take_results` as pages arrive, read the final outcome with
-// `pim_op_error`, and free it with `pim_op_free`. `pim_op_progress` counts requests listed;
-// their total is 0 until the operation finishes.
+// `pim_op_error`, and free it with `pim_op_free`. Each result is a pending request with
+// `"error": null`, or, for a listed item that could not be read (a field of the wrong type, a
+// date that is no date, a duration out of range, an approval id that is none), `{"surface",
+// "approvalId", "requestId", "error"}` (the ids as far as they could be read, either may be null;
+// `error` in the one error shape, kind `InvalidResponse`): one error for that item, and the
+// listing goes on. A next link already followed ends the listing with
+// `PIM_RESULT_PAGING_LOOP`, more than `maxPages` pages with `PIM_RESULT_TOO_MANY_PAGES`, an
+// answer over `maxResponseBytes` with `PIM_RESULT_RESPONSE_TOO_LARGE` (the items already read
+// stay in the results). `pim_op_progress` counts items listed; their total is 0 until the
+// operation finishes.
 //
 // # Safety
 // Pointers are NULL or valid as described; `op_out` must be writable.

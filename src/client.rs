@@ -9,10 +9,11 @@ use tokio_util::sync::CancellationToken;
 pub use crate::decide::Tokens;
 use crate::decide::{decide_many, single};
 use crate::error::{ErrorKind, PimError, Result};
-use crate::http::paging::follow_pages;
+use crate::http::paging::Paging;
+use crate::http::retry::Budget;
 use crate::http::transport::Http;
 use crate::http::urls::Urls;
-use crate::model::{DecisionOutcome, DecisionTarget, PendingRequest, Review};
+use crate::model::{DecisionOutcome, DecisionTarget, ListError, PendingRequest, Review};
 pub use crate::options::{ClientOptions, ListOptions};
 use crate::token::AccessToken;
 use crate::validate::{Justification, service_uri};
@@ -38,7 +39,7 @@ impl PimClient {
         }
         let timeout = Duration::from_millis(options.timeout_ms);
         let connect_timeout = Duration::from_millis(options.connect_timeout_ms);
-        let http = Http::new(urls, options.retry, timeout, connect_timeout)?;
+        let http = Http::new(urls, options.retry, timeout, connect_timeout, options.max_response_bytes)?;
         Ok(PimClient { http, options })
     }
 
@@ -47,7 +48,8 @@ impl PimClient {
     }
 
     /// Lists every request of one surface waiting on the signed-in approver, page by page, names
-    /// expanded in the same call. `on_page` sees each page as it arrives. Returns the count.
+    /// expanded in the same call. `on_page` sees each page as it arrives; a listed item that
+    /// cannot be read is left out (see [`PimClient::list_pending_items`]). Returns the count.
     pub async fn list_pending(
         &self,
         token: &AccessToken,
@@ -55,11 +57,54 @@ impl PimClient {
         cancel: &CancellationToken,
         mut on_page: impl FnMut(Vec<PendingRequest>),
     ) -> Result<usize> {
+        self.list_pending_items(token, options, cancel, |items| {
+            on_page(items.into_iter().filter_map(|i| i.ok()).collect())
+        })
+        .await
+    }
+
+    /// Like [`PimClient::list_pending`], with each item that could not be read or checked (a date
+    /// that is no date, a duration out of range, a field of the wrong type) as its own error; the
+    /// rest of the listing goes on. Returns the count, bad items included. A next link already
+    /// followed ends the listing with `PagingLoop`, more than `maxPages` pages with `TooManyPages`.
+    // Each item is a value in a list, not an error passed up with `?`: its size does not matter.
+    #[allow(clippy::result_large_err)]
+    pub async fn list_pending_items(
+        &self,
+        token: &AccessToken,
+        options: &ListOptions,
+        cancel: &CancellationToken,
+        mut on_page: impl FnMut(Vec<std::result::Result<PendingRequest, ListError>>),
+    ) -> Result<usize> {
         let surface = options.surface;
         surface.check_token(token, false)?;
         let api = surface.api();
         let first = api.list_url(&self.http.urls, options)?;
-        follow_pages(&self.http, token, first, surface.service(), cancel, |b| api.read_page(b), &mut on_page).await
+        let budget = Budget::start(&self.http.retry);
+        let paging = Paging {
+            http: &self.http,
+            token,
+            service: surface.service(),
+            max_pages: self.options.max_pages,
+            budget: &budget,
+            cancel,
+        };
+        let mut each_page = |items: Vec<std::result::Result<PendingRequest, crate::http::paging::BadItem>>| {
+            on_page(
+                items
+                    .into_iter()
+                    .map(|i| {
+                        i.map_err(|b| ListError {
+                            surface,
+                            request_id: b.id,
+                            approval_id: b.approval_id,
+                            error: b.error,
+                        })
+                    })
+                    .collect(),
+            )
+        };
+        paging.follow(first, |b| api.read_page(b), PendingRequest::check, &mut each_page).await
     }
 
     /// Decides one request: read its approval, pick the step (stage) that is mine, unreviewed and
@@ -74,12 +119,13 @@ impl PimClient {
         justification: &Justification,
         cancel: &CancellationToken,
     ) -> Result<String> {
-        single::decide_one(&self.http, token, target, review, justification, cancel).await
+        let budget = Budget::start(&self.http.retry);
+        single::decide_one(&self.http, token, target, review, justification, &budget, cancel).await
     }
 
-    /// Decides many requests, of any surfaces, with bounded concurrency; `on_outcome` sees each as
-    /// it completes. A token that cannot decide a surface present in `targets` fails the whole
-    /// call before anything is sent.
+    /// Decides many requests, of any surfaces, with bounded concurrency and one time budget;
+    /// `on_outcome` sees each as it completes. A token that cannot decide a surface present in
+    /// `targets` fails the whole call before anything is sent.
     pub async fn decide_many(
         &self,
         tokens: &Tokens,

@@ -46,9 +46,19 @@ impl AccessToken {
         Ok(AccessToken(Zeroizing::new(t.to_string())))
     }
 
-    /// The `Authorization` header value.
-    pub(crate) fn bearer(&self) -> Zeroizing<String> {
-        Zeroizing::new(format!("Bearer {}", self.0.as_str()))
+    /// The `Authorization` header value, built in one allocation of its exact size (a `format!`
+    /// that grows its buffer leaves copies of the token in the buffers it outgrew).
+    pub(crate) fn bearer_bytes(&self) -> Zeroizing<Vec<u8>> {
+        let mut v = Zeroizing::new(Vec::with_capacity(7 + self.0.len()));
+        v.extend_from_slice(b"Bearer ");
+        v.extend_from_slice(self.0.as_bytes());
+        v
+    }
+
+    /// Whether the token's `exp` claim has passed (false for a token whose claims cannot be read).
+    pub(crate) fn has_expired(&self) -> bool {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+        self.claims().is_some_and(|c| c.expires_at <= now)
     }
 
     /// The claims, if the token is a JWT we can read. Opaque tokens give `None`.
@@ -103,7 +113,8 @@ impl TokenInfo {
     pub fn decode(token: &str) -> Option<TokenInfo> {
         let mut parts = token.split('.');
         let (_, payload, _) = (parts.next()?, parts.next()?, parts.next()?);
-        let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+        // The decoded claims are zeroed when dropped, like the token they come from.
+        let bytes = Zeroizing::new(URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?);
         let v: Value = serde_json::from_slice(&bytes).ok()?;
         let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
         let scp = s("scp");

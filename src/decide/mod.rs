@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::{ErrorKind, PimError, Result};
 use crate::http::batch::MAX_BATCH;
+use crate::http::retry::Budget;
 use crate::http::transport::Http;
 use crate::http::urls::Service;
 use crate::model::{DecisionOutcome, DecisionTarget, Review, Surface};
@@ -91,6 +92,7 @@ pub(crate) async fn decide_many(
     cancel: &CancellationToken,
     mut on_outcome: impl FnMut(DecisionOutcome),
 ) -> Result<()> {
+    let budget = &Budget::start(&http.retry);
     let surfaces: BTreeSet<Surface> = targets.iter().map(|t| t.surface).collect();
     for surface in &surfaces {
         surface.check_token(tokens.for_surface(*surface)?, true)?;
@@ -118,7 +120,8 @@ pub(crate) async fn decide_many(
             match w {
                 Work::Batch { surface, version, chunk } => match tokens.for_surface(surface) {
                     Ok(token) => {
-                        rounds::decide_in_batches(http, token, version, chunk, review, justification, cancel).await
+                        rounds::decide_in_batches(http, token, version, chunk, review, justification, budget, cancel)
+                            .await
                     }
                     Err(e) => {
                         chunk.into_iter().map(|(i, t)| DecisionOutcome::new(i, t, review, Err(e.clone()))).collect()
@@ -126,7 +129,9 @@ pub(crate) async fn decide_many(
                 },
                 Work::Single(index, target) => {
                     let r = match tokens.for_surface(target.surface) {
-                        Ok(token) => single::decide_one(http, token, &target, review, justification, cancel).await,
+                        Ok(token) => {
+                            single::decide_one(http, token, &target, review, justification, budget, cancel).await
+                        }
                         Err(e) => Err(e),
                     };
                     vec![DecisionOutcome::new(index, target, review, r)]

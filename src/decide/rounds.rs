@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 use super::steps::{AfterRead, AfterSend, after_read, after_send, refuse_own_request, review_body};
 use crate::error::{ErrorKind, PimError, Result};
 use crate::http::batch::{BatchItem, send_batch};
-use crate::http::retry::{Attempt, Setback, retry};
+use crate::http::retry::{Attempt, Budget, Setback, retry};
 use crate::http::transport::{Http, judge};
 use crate::model::{DecisionOutcome, DecisionTarget, Review};
 use crate::surface::api::DecisionRoute;
@@ -44,6 +44,7 @@ struct Round<'a> {
     version: &'a str,
     review: Review,
     me: Option<&'a str>,
+    budget: &'a Budget,
     cancel: &'a CancellationToken,
 }
 
@@ -51,6 +52,7 @@ struct Round<'a> {
 /// service answers, only the time budget limits the rounds (it is alive, and each round settles
 /// or retries items on its word); rounds it leaves silent count towards the attempt limit, and
 /// rounds in which it cannot be reached at all end it sooner.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn decide_in_batches(
     http: &Http,
     token: &AccessToken,
@@ -58,6 +60,7 @@ pub(crate) async fn decide_in_batches(
     chunk: Vec<(usize, DecisionTarget)>,
     review: Review,
     justification: &Justification,
+    budget: &Budget,
     cancel: &CancellationToken,
 ) -> Vec<DecisionOutcome> {
     let me = token.claims().and_then(|c| c.object_id);
@@ -74,10 +77,10 @@ pub(crate) async fn decide_in_batches(
             Item { index, target, route, state, sends: 0, last_error: None }
         })
         .collect();
-    let round = &Round { http, token, version, review, me: me.as_deref(), cancel };
+    let round = &Round { http, token, version, review, me: me.as_deref(), budget, cancel };
     // The rounds end when every item is settled, or when the retry policy gives up; either way
     // each item's outcome is in `items`.
-    let _ = retry(&http.retry, cancel, &mut items, |items| async move {
+    let _ = retry(&http.retry, budget, cancel, &mut items, |items| async move {
         let outcome = round.run(items).await;
         (items, outcome)
     })
@@ -100,7 +103,8 @@ impl Round<'_> {
             })
             .collect();
         if !reads.is_empty() {
-            let (replies, was_reached) = send_batch(self.http, self.token, self.version, reads, self.cancel).await;
+            let (replies, was_reached) =
+                send_batch(self.http, self.token, self.version, reads, self.budget, self.cancel, None).await;
             reached |= was_reached;
             for (id, reply) in replies {
                 let Some(it) = id.parse::<usize>().ok().and_then(|n| items.get_mut(n)) else { continue };
@@ -141,7 +145,8 @@ impl Round<'_> {
             for it in items.iter_mut().filter(|it| matches!(it.state, ItemState::ReadyToSend(_))) {
                 it.sends += 1;
             }
-            let (replies, was_reached) = send_batch(self.http, self.token, self.version, sends, self.cancel).await;
+            let (replies, was_reached) =
+                send_batch(self.http, self.token, self.version, sends, self.budget, self.cancel, None).await;
             reached |= was_reached;
             for (id, reply) in replies {
                 let Some(it) = id.parse::<usize>().ok().and_then(|n| items.get_mut(n)) else { continue };

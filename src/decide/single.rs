@@ -7,7 +7,7 @@ use tokio_util::sync::CancellationToken;
 use super::steps::{AfterRead, AfterSend, after_read, after_send, refuse_own_request, review_body};
 use crate::error::{PimError, Result};
 use crate::http::cancellable;
-use crate::http::retry::{Attempt, retry};
+use crate::http::retry::{Attempt, Budget, retry};
 use crate::http::transport::Http;
 use crate::model::{DecisionTarget, Review};
 use crate::token::AccessToken;
@@ -20,6 +20,7 @@ pub(crate) async fn decide_one(
     target: &DecisionTarget,
     review: Review,
     justification: &Justification,
+    budget: &Budget,
     cancel: &CancellationToken,
 ) -> Result<String> {
     let api = target.surface.api();
@@ -28,8 +29,9 @@ pub(crate) async fn decide_one(
     let me = me.as_deref();
     refuse_own_request(target, me)?;
     // The state handed from attempt to attempt: how many decisions were sent.
-    retry(&http.retry, cancel, 0u32, |sends| async move {
-        let approval = http.get(token, &route.approval, cancel).await.and_then(|a| a.read(|b| api.read_approval(b)));
+    retry(&http.retry, budget, cancel, 0u32, |sends| async move {
+        let approval =
+            http.get(token, &route.approval, budget, cancel).await.and_then(|a| a.read(|b| api.read_approval(b)));
         let step = match approval.map(|a| after_read(&a, review, sends > 0, me)) {
             Ok(AfterRead::Send(step)) => step,
             Ok(AfterRead::Settled(r)) => return (sends, Attempt::Done(r)),
@@ -39,7 +41,7 @@ pub(crate) async fn decide_one(
             return (sends, Attempt::Done(Err(PimError::cancelled())));
         }
         let sends = sends + 1;
-        let send = http.execute(token, route.method.clone(), route.step_url(&step), Some(route.body.clone()));
+        let send = http.execute(token, route.method.clone(), route.step_url(&step), Some(route.body.clone()), budget);
         let outcome = match after_send(cancellable(cancel, send).await, sends) {
             AfterSend::Decided => Attempt::Done(Ok(step)),
             AfterSend::ReadAgain(setback) => Attempt::Again(setback),

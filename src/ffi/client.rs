@@ -14,7 +14,7 @@ use super::registry::{Kind, lookup, register, unregister};
 use super::result::{FfiError, PimResult};
 use super::strings::{read_opt_str, read_opt_token, read_str};
 use crate::client::{ClientOptions, ListOptions, PimClient, Tokens};
-use crate::model::{DecisionOutcome, DecisionTarget, Review};
+use crate::model::{DecisionOutcome, DecisionTarget, ListError, PendingRequest, Review};
 use crate::validate::Justification;
 
 /// A client: configuration, HTTP connection pool and its own async runtime. Opaque.
@@ -59,8 +59,15 @@ unsafe fn start_on(
 /// `options_json` may be NULL (all defaults) or a JSON object with any of: `graphUri` (default
 /// `https://graph.microsoft.com`), `armUri` (default `https://management.azure.com`; plain http
 /// only to loopback for either), `timeoutMs` (100000),
-/// `connectTimeoutMs` (30000), `maxConcurrency` (8), `retry` (`{maxAttempts, baseDelayMs,
-/// maxDelayMs, budgetMs}`). Unknown fields are refused with `PIM_RESULT_INVALID_OPTIONS`.
+/// `connectTimeoutMs` (30000), `maxConcurrency` (8), `maxResponseBytes` (8388608: a larger
+/// answer is cut and fails), `maxPages` (1000, per listing), `retry` (`{maxAttempts` (9),
+/// `baseDelayMs` (200), `maxDelayMs` (30000), `budgetMs` (60000: one budget for a whole
+/// operation), `minDelayMs` (200: the floor under every wait, `Retry-After: 0` included; at least
+/// 10), `attemptCap` (50: attempts in all, whatever `Retry-After` says), `staleReadDelayMs`
+/// (1000), `notFoundWaitMs` (120000: how long a 404 is read again, within the budget),
+/// `cancelGraceMs` (5000: how long decisions on the wire are waited for after a cancel)`}`).
+/// A URI with a user name or password is refused with `PIM_RESULT_INSECURE_URI`. Unknown fields
+/// are refused with `PIM_RESULT_INVALID_OPTIONS`.
 ///
 /// On success `*client_out` receives a client to free with `pim_client_free`.
 ///
@@ -138,8 +145,16 @@ pub extern "C" fn pim_client_free(client: *mut pim_client) {
 /// "pageSize": N}`.
 /// On success `*op_out` receives an operation: poll it with `pim_op_wait`, take pending requests
 /// (JSON objects) with `pim_op_take_results` as pages arrive, read the final outcome with
-/// `pim_op_error`, and free it with `pim_op_free`. `pim_op_progress` counts requests listed;
-/// their total is 0 until the operation finishes.
+/// `pim_op_error`, and free it with `pim_op_free`. Each result is a pending request with
+/// `"error": null`, or, for a listed item that could not be read (a field of the wrong type, a
+/// date that is no date, a duration out of range, an approval id that is none), `{"surface",
+/// "approvalId", "requestId", "error"}` (the ids as far as they could be read, either may be null;
+/// `error` in the one error shape, kind `InvalidResponse`): one error for that item, and the
+/// listing goes on. A next link already followed ends the listing with
+/// `PIM_RESULT_PAGING_LOOP`, more than `maxPages` pages with `PIM_RESULT_TOO_MANY_PAGES`, an
+/// answer over `maxResponseBytes` with `PIM_RESULT_RESPONSE_TOO_LARGE` (the items already read
+/// stay in the results). `pim_op_progress` counts items listed; their total is 0 until the
+/// operation finishes.
 ///
 /// # Safety
 /// Pointers are NULL or valid as described; `op_out` must be writable.
@@ -160,14 +175,32 @@ pub unsafe extern "C" fn pim_list_pending(
             let core = client.core.clone();
             start_op(&client.runtime, 0, move |shared| async move {
                 let listed = core
-                    .list_pending(&token, &options, &shared.cancel.clone(), |page| {
-                        shared.push(page.into_iter().filter_map(|r| serde_json::to_value(r).ok()));
+                    .list_pending_items(&token, &options, &shared.cancel.clone(), |page| {
+                        shared.push(page.into_iter().filter_map(listed_json));
                     })
                     .await?;
                 shared.set_total(listed as u64);
                 Ok(())
             })
         })
+    }
+}
+
+/// A listed item as C reads it: the request with `"error": null`, or, for an item that could not
+/// be read, `{surface, approvalId, requestId, error}` with the error in the one error shape.
+fn listed_json(item: std::result::Result<PendingRequest, ListError>) -> Option<Value> {
+    match item {
+        Ok(request) => {
+            let mut v = serde_json::to_value(request).ok()?;
+            v["error"] = Value::Null;
+            Some(v)
+        }
+        Err(bad) => Some(serde_json::json!({
+            "surface": bad.surface,
+            "approvalId": bad.approval_id,
+            "requestId": bad.request_id,
+            "error": FfiError::from(bad.error),
+        })),
     }
 }
 
