@@ -196,16 +196,28 @@ pim_result pim_list_pending(const pim_client *client,
 // `graph_token` (directory roles and groups) and `arm_token` (Azure resources) may each be NULL
 // when no request needs it, not both. `requests_json` is a JSON array of `{"approvalId": "...",
 // "surface": "DirectoryRole" | "Group" | "AzureResource", "principalId": "<guid>"}` (only
-// `approvalId` is required; without `surface`, the id decides: an Azure approval path is
-// `AzureResource`, anything else `DirectoryRole`, as `pim_surface_resolve` says). Graph approval
+// `approvalId` is required). Without `surface`, the operation finds it, never by guess: an Azure
+// approval path is `AzureResource`; a GUID is read as a directory-role approval, then as a group
+// approval, and one found on neither is `NotFound`, naming the surfaces tried. Graph approval
 // ids are GUIDs; Azure ones are `/providers/Microsoft.Authorization/roleAssignmentApprovals/<guid>`
-// paths. `justification` is required: empty, white-space-only or longer than 4000 characters is
-// refused before anything is sent. A token that cannot decide a surface present in the list
-// (expired, wrong audience, missing scope, app-only, absent) ends the operation before anything
-// is sent. On success `*op_out` receives an operation whose results are one JSON object per
-// request as it completes: `{index, approvalId, surface, result: "Approved"|"Denied"|"Failed",
-// stepId, decidedAt, error}`, where `error` is null or `{kind, code, httpStatus, serviceCode,
-// message, requestId}`: the fields of a `pim_error`.
+// paths. The same request named more than once is decided once, at its first place; the others
+// are `Duplicate`, naming it. `justification` is required: empty, made only of white space or
+// invisible characters, holding a control character other than tab and line breaks, or longer
+// than 4000 characters, it is refused before anything is sent. A token that cannot decide a
+// surface present in the list (expired, wrong audience, missing scope, app-only, absent) ends
+// the operation before anything is sent; so does a token over 64 KiB.
+//
+// On success `*op_out` receives an operation whose results are one JSON object per request as it
+// completes: `{index, approvalId, surface, result, stepId, decidedAt, error}`. `result` is
+// `"Approved"` or `"Denied"` (this operation's decision, applied), `"Failed"` (nothing applied by
+// this operation; `error` says why: e.g. `AlreadyDecided`, with who decided and when), or
+// `"Unknown"` (a decision was sent, and whether it was applied could not be established within
+// the budget: `error` is `OutcomeUnknown`, saying how to check; never send it again blindly).
+// `error` is null or `{kind, code, httpStatus, serviceCode, message, requestId}`: the fields of a
+// `pim_error` (and `claims` for a `TokenChallenge`). One time budget (`retry.budgetMs`) covers
+// the whole operation. After `pim_op_cancel`, no request is sent; decisions already on the wire
+// are waited for `cancelGraceMs`; each request is still reported once (applied, `Cancelled` for
+// not sent, or `Unknown`) and the operation ends `PIM_RESULT_CANCELLED`.
 //
 // # Safety
 // Pointers are NULL or valid as described; `op_out` must be writable.
@@ -287,7 +299,9 @@ const char *pim_surfaces(void);
 // nor empty, it is matched, in any case, against the surfaces' names; otherwise the approval id
 // alone says: an Azure approval path (starting with `/`) is `AzureResource`, anything else
 // `DirectoryRole`. Returns the surface's name, static (do not free); NULL when `surface` names
-// no surface, or when a string needed is NULL or not UTF-8.
+// no surface, or when a string needed is NULL or not UTF-8. A GUID alone may as well be a group
+// approval's id: to decide a request known by its id only, pass it to `pim_approve`/`pim_deny`
+// without `surface`, and the operation reads which surface has it.
 //
 // # Safety
 // Each pointer is NULL or a NUL-terminated string that stays valid for this call.
@@ -319,8 +333,10 @@ pim_result pim_op_take_results(const pim_op *op, char **json_out, pim_error **er
 // `err_out` as everywhere.
 pim_result pim_op_error(const pim_op *op, pim_error **err_out);
 
-// Asks the operation to stop. No request is sent after this returns; requests already in
-// flight may still complete. Cancelling twice, or a finished operation, is fine.
+// Asks the operation to stop. No request is sent after this returns; decisions already on the
+// wire are waited for a short grace (`cancelGraceMs`), so that the results say what happened to
+// each request: applied, not sent (`Cancelled`), or `Unknown`. Keep taking results until
+// `pim_op_wait` says it finished. Cancelling twice, or a finished operation, is fine.
 pim_result pim_op_cancel(const pim_op *op);
 
 // Frees an operation, cancelling it if it is still running. A no-op on NULL or on a handle

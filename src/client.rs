@@ -13,7 +13,7 @@ use crate::http::paging::Paging;
 use crate::http::retry::Budget;
 use crate::http::transport::Http;
 use crate::http::urls::Urls;
-use crate::model::{DecisionOutcome, DecisionTarget, ListError, PendingRequest, Review};
+use crate::model::{DecisionOutcome, DecisionRequest, DecisionTarget, ListError, PendingRequest, Review};
 pub use crate::options::{ClientOptions, ListOptions};
 use crate::token::AccessToken;
 use crate::validate::{Justification, service_uri};
@@ -119,24 +119,25 @@ impl PimClient {
         justification: &Justification,
         cancel: &CancellationToken,
     ) -> Result<String> {
-        let budget = Budget::start(&self.http.retry);
-        single::decide_one(&self.http, token, target, review, justification, &budget, cancel).await
+        single::decide_one(&self.http, token, target, review, justification, cancel).await
     }
 
     /// Decides many requests, of any surfaces, with bounded concurrency and one time budget;
-    /// `on_outcome` sees each as it completes. A token that cannot decide a surface present in
-    /// `targets` fails the whole call before anything is sent.
-    pub async fn decide_many(
+    /// `on_outcome` sees each as it completes, once per request. A request named twice is decided
+    /// once (the others are `Duplicate`); a request without a surface is found first. A token that
+    /// cannot decide a surface present in `targets` fails the whole call before anything is sent.
+    pub async fn decide_many<T: Into<DecisionRequest>>(
         &self,
         tokens: &Tokens,
-        targets: Vec<DecisionTarget>,
+        targets: Vec<T>,
         review: Review,
         justification: &Justification,
         cancel: &CancellationToken,
         on_outcome: impl FnMut(DecisionOutcome),
     ) -> Result<()> {
         let concurrency = self.options.max_concurrency;
-        decide_many(&self.http, concurrency, tokens, targets, review, justification, cancel, on_outcome).await
+        let requests = targets.into_iter().map(Into::into).collect();
+        decide_many(&self.http, concurrency, tokens, requests, review, justification, cancel, on_outcome).await
     }
 }
 

@@ -158,7 +158,30 @@ impl Review {
     }
 }
 
-/// One request to decide, as a caller names it. From JSON, see `DecisionTarget::list_from_json`.
+/// One request to decide, as a caller may name it: without its surface, the library finds it
+/// (an Azure path is Azure's; a GUID is read as a directory-role approval, then as a group
+/// approval). From JSON, see `DecisionRequest::list_from_json`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecisionRequest {
+    pub approval_id: String,
+    pub surface: Option<Surface>,
+    /// When given, a request of the signed-in user is refused as self-approval without a call.
+    pub principal_id: Option<String>,
+}
+
+impl From<&DecisionTarget> for DecisionRequest {
+    fn from(t: &DecisionTarget) -> DecisionRequest {
+        DecisionRequest::from(t.clone())
+    }
+}
+
+impl From<DecisionTarget> for DecisionRequest {
+    fn from(t: DecisionTarget) -> DecisionRequest {
+        DecisionRequest { approval_id: t.approval_id, surface: Some(t.surface), principal_id: t.principal_id }
+    }
+}
+
+/// One request to decide, its surface known.
 #[derive(Clone, Debug)]
 pub struct DecisionTarget {
     pub approval_id: String,
@@ -175,7 +198,9 @@ pub struct DecisionOutcome {
     pub index: usize,
     pub approval_id: String,
     pub surface: Surface,
-    /// `Approved`, `Denied` or `Failed`.
+    /// `Approved` or `Denied` (this run's decision, applied), `Failed` (nothing applied by this
+    /// run: the error says why), or `Unknown` (a decision was sent and whether it was applied
+    /// could not be established: the error, `OutcomeUnknown`, says how to check).
     pub result: &'static str,
     pub step_id: Option<String>,
     pub decided_at: Option<String>,

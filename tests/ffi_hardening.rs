@@ -7,9 +7,11 @@ mod common;
 
 use std::ffi::{CStr, CString, c_char};
 use std::ptr::{null, null_mut};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use common::hostile::{Hostile, Reply, graph_token, guid};
+use common::hostile::{Hostile, Reply, approval, approval_of, batch, graph_token, guid};
 use pim_bridge::ffi::*;
 use serde_json::{Value, json};
 
@@ -62,6 +64,39 @@ fn approve(client: *mut pim_client, token: &str, requests: &Value, why: &str) ->
     let mut err = null_mut();
     let rc = unsafe { pim_approve(client, t.as_ptr(), null(), r.as_ptr(), w.as_ptr(), &mut op, &mut err) };
     (rc, op, message(err))
+}
+
+#[test]
+fn a_cancel_through_the_abi_reports_the_decisions_applied() {
+    // Before: 20 decisions applied, all 20 results "cancelled before this request was decided".
+    let rt = runtime();
+    let applied = Arc::new(AtomicU32::new(0));
+    let a = applied.clone();
+    let h = rt.block_on(Hostile::start(move |req| {
+        if req.json()["requests"][0]["method"] == "PATCH" {
+            a.fetch_add(20, Ordering::SeqCst);
+            return Reply::After(Duration::from_millis(600), Box::new(batch(req, |_| (204, Value::Null))));
+        }
+        batch(req, |r| (200, approval(&approval_of(r["url"].as_str().unwrap()), None)))
+    }));
+    let client = client(json!({"graphUri": h.base, "maxConcurrency": 1}));
+    let requests: Vec<Value> = (0..40).map(|i| json!({"approvalId": guid(i), "surface": "DirectoryRole"})).collect();
+    let (rc, op, _) = approve(client, &graph_token(), &Value::from(requests), "Change 42");
+    assert_eq!(rc, PimResult::Ok);
+    while applied.load(Ordering::SeqCst) == 0 {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(pim_op_cancel(op), PimResult::Ok);
+    let (results, rc, err) = drain(op);
+    pim_error_free(err);
+    assert_eq!(rc, PimResult::Cancelled);
+    assert_eq!(results.len(), 40, "every request reported");
+    let approved = results.iter().filter(|r| r["result"] == "Approved").count();
+    let not_sent = results.iter().filter(|r| r["result"] == "Failed" && r["error"]["kind"] == "Cancelled").count();
+    assert_eq!((approved, not_sent), (20, 20), "{results:?}");
+    pim_op_free(op);
+    pim_client_free(client);
 }
 
 #[test]
@@ -143,4 +178,42 @@ fn hostile_inputs_are_refused_before_any_call() {
     }
     assert_eq!(*seen.lock().unwrap(), 0, "nothing reached the service");
     pim_client_free(client);
+}
+
+#[test]
+fn an_id_alone_is_found_through_the_abi() {
+    let rt = runtime();
+    let running = rt
+        .block_on(pim_emulator::start(
+            "127.0.0.1:0",
+            pim_emulator::Config { scenario: pim_emulator::Scenario::Demo, ..Default::default() },
+        ))
+        .unwrap();
+    running.set_forms(&json!({"group.waitingStatus": "InProgress"})).unwrap();
+    let base = running.base_url.clone();
+    let token: Value = rt
+        .block_on(async {
+            reqwest::Client::new().post(format!("{base}/_emulator/token")).json(&json!({})).send().await?.json().await
+        })
+        .unwrap();
+    let token = token["access_token"].as_str().unwrap().to_string();
+    let client = client(json!({"graphUri": base}));
+    let (t, o) = (CString::new(token.clone()).unwrap(), CString::new(r#"{"surface":"Group"}"#).unwrap());
+    let mut op = null_mut();
+    assert_eq!(unsafe { pim_list_pending(client, t.as_ptr(), o.as_ptr(), &mut op, null_mut()) }, PimResult::Ok);
+    let (groups, _, _) = drain(op);
+    pim_op_free(op);
+    let id = groups[0]["approvalId"].as_str().unwrap();
+    let (rc, op, _) = approve(client, &token, &json!([{"approvalId": id}]), "Change 42");
+    assert_eq!(rc, PimResult::Ok);
+    let (results, rc, _) = drain(op);
+    assert_eq!(rc, PimResult::Ok);
+    assert_eq!(
+        (results[0]["surface"].as_str(), results[0]["result"].as_str()),
+        (Some("Group"), Some("Approved")),
+        "{results:?}"
+    );
+    pim_op_free(op);
+    pim_client_free(client);
+    drop(running);
 }

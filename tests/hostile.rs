@@ -5,10 +5,10 @@
 mod common;
 
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use common::hostile::{Hostile, Reply, graph_token, guid, token_with};
+use common::hostile::{Hostile, ME, Reply, approval, approval_of, batch, graph_token, guid, token_with};
 use pim_bridge::client::Tokens;
 use pim_bridge::{
     AccessToken, ClientOptions, DecisionOutcome, DecisionTarget, ErrorKind, Justification, ListOptions, PimClient,
@@ -64,6 +64,26 @@ async fn approve(
 
 fn kind(o: &DecisionOutcome) -> Option<ErrorKind> {
     o.error.as_ref().map(|e| e.kind)
+}
+
+fn message(o: &DecisionOutcome) -> String {
+    o.error.as_ref().map(|e| e.message.clone()).unwrap_or_default()
+}
+
+fn is_decision(req: &common::hostile::Request) -> bool {
+    req.json()["requests"][0]["method"] == "PATCH"
+}
+
+/// A server whose reads show every approval open, and whose decision batches `decide` answers.
+async fn open_approvals(decide: impl Fn(&common::hostile::Request) -> Reply + Send + Sync + 'static) -> Hostile {
+    Hostile::start(move |req| {
+        if is_decision(req) {
+            decide(req)
+        } else {
+            batch(req, |r| (200, approval(&approval_of(r["url"].as_str().unwrap()), None)))
+        }
+    })
+    .await
 }
 
 // Finding 6: unbounded loops and reads.
@@ -208,6 +228,69 @@ async fn a_batch_answer_that_is_no_batch_answer_is_a_service_error_at_once() {
 // Finding 2: wrong reports.
 
 #[tokio::test]
+async fn a_read_back_refused_with_401_is_unknown_not_nothing_sent() {
+    // The decision is applied and its answer lost; the read that would tell gets 401 (the token
+    // expired under way). Before: Failed, Unauthorized, and the module's retry then reported
+    // "already decided; nothing was sent".
+    let calls = AtomicU32::new(0);
+    let h = Hostile::start(move |req| match calls.fetch_add(1, Ordering::SeqCst) {
+        0 => batch(req, |r| (200, approval(&approval_of(r["url"].as_str().unwrap()), None))),
+        1 => Reply::Drop,
+        _ => Reply::Raw {
+            status: 401,
+            headers: vec![("WWW-Authenticate".into(), "Bearer error=\"invalid_token\"".into())],
+            body: br#"{"error":{"code":"InvalidAuthenticationToken","message":"Lifetime validation failed"}}"#.to_vec(),
+        },
+    })
+    .await;
+    let (out, _) = approve(&client(&h.base, json!({})), &[guid(1)], &CancellationToken::new()).await;
+    assert_eq!((out[0].result, kind(&out[0])), ("Unknown", Some(ErrorKind::OutcomeUnknown)), "{:?}", out[0]);
+    let m = message(&out[0]);
+    assert!(m.contains(&guid(1)) && m.contains("Get-PimPending") && m.contains("GET http"), "{m}");
+}
+
+#[tokio::test]
+async fn a_decision_by_another_run_is_already_decided_with_who_and_when() {
+    // Our answer lost; the read shows the step approved by me, with another justification: another
+    // run of mine decided it. Before: reported Approved by this run.
+    let calls = AtomicU32::new(0);
+    let h = Hostile::start(move |req| match calls.fetch_add(1, Ordering::SeqCst) {
+        0 => batch(req, |r| (200, approval(&approval_of(r["url"].as_str().unwrap()), None))),
+        1 => Reply::Drop,
+        _ => batch(req, |r| {
+            (200, approval(&approval_of(r["url"].as_str().unwrap()), Some(("Approve", ME, "the other run's reason"))))
+        }),
+    })
+    .await;
+    let (out, _) = approve(&client(&h.base, json!({})), &[guid(1)], &CancellationToken::new()).await;
+    assert_eq!((out[0].result, kind(&out[0])), ("Failed", Some(ErrorKind::AlreadyDecided)), "{:?}", out[0]);
+    let m = message(&out[0]);
+    assert!(m.contains("by you in another run") && m.contains("2026-11-26T10:00:00Z"), "{m}");
+    assert!(m.contains("the other run's reason"), "{m}");
+}
+
+#[tokio::test]
+async fn our_own_decision_read_back_is_ours_and_someone_elses_names_them() {
+    // Two requests whose answers are lost: one read back approved by me with our justification
+    // (ours: Approved), one approved by Megan (AlreadyDecided, by Megan, when).
+    let calls = AtomicU32::new(0);
+    let h = Hostile::start(move |req| match calls.fetch_add(1, Ordering::SeqCst) {
+        0 => batch(req, |r| (200, approval(&approval_of(r["url"].as_str().unwrap()), None))),
+        1 => Reply::Drop,
+        _ => batch(req, |r| {
+            let id = approval_of(r["url"].as_str().unwrap());
+            let who = if id == guid(1) { ME } else { "99999999-0000-4000-8000-000000000000" };
+            (200, approval(&id, Some(("Approve", who, if who == ME { WHY } else { "Megan's reason" }))))
+        }),
+    })
+    .await;
+    let (out, _) = approve(&client(&h.base, json!({})), &[guid(1), guid(2)], &CancellationToken::new()).await;
+    assert_eq!((out[0].result, kind(&out[0])), ("Approved", None), "{:?}", out[0]);
+    assert_eq!(kind(&out[1]), Some(ErrorKind::AlreadyDecided));
+    assert!(message(&out[1]).contains("by Megan Bowen at 2026-11-26T10:00:00Z"), "{}", message(&out[1]));
+}
+
+#[tokio::test]
 async fn one_budget_for_the_whole_operation() {
     // Every call 503, 100 requests in five batches one after the other, a 2 s budget. Before: each
     // batch had its own budget (5 s in all for a 1 s budget; 181 s for 60 s in the module).
@@ -226,7 +309,85 @@ async fn one_budget_for_the_whole_operation() {
 
 // Finding 3: cancelled decisions.
 
+#[tokio::test]
+async fn a_cancel_mid_batch_reports_what_was_applied_and_what_was_not_sent() {
+    // 40 requests, one batch at a time. The first decision batch is applied and answered 500 ms
+    // later; the run is cancelled 100 ms after it went out. Before: all 20 applied were reported
+    // "cancelled before this request was decided".
+    let cancel = CancellationToken::new();
+    let c2 = cancel.clone();
+    let applied = Arc::new(AtomicU32::new(0));
+    let a = applied.clone();
+    let h = open_approvals(move |req| {
+        a.fetch_add(req.json()["requests"].as_array().unwrap().len() as u32, Ordering::SeqCst);
+        let c3 = c2.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            c3.cancel();
+        });
+        Reply::After(Duration::from_millis(500), Box::new(batch(req, |_| (204, Value::Null))))
+    })
+    .await;
+    let ids: Vec<String> = (0..40).map(guid).collect();
+    let (out, r) = approve(&client(&h.base, json!({"maxConcurrency": 1})), &ids, &cancel).await;
+    assert_eq!(r.unwrap_err().kind, ErrorKind::Cancelled);
+    assert_eq!(applied.load(Ordering::SeqCst), 20);
+    assert!(out[..20].iter().all(|o| o.result == "Approved"), "{:?}", out[0]);
+    assert!(out[20..].iter().all(|o| o.result == "Failed" && kind(o) == Some(ErrorKind::Cancelled)));
+    assert!(message(&out[39]).contains("nothing was sent"), "{}", message(&out[39]));
+}
+
+#[tokio::test]
+async fn a_cancel_whose_decisions_stay_unanswered_reports_them_unknown() {
+    let cancel = CancellationToken::new();
+    let c2 = cancel.clone();
+    let h = open_approvals(move |req| {
+        let c3 = c2.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            c3.cancel();
+        });
+        Reply::After(Duration::from_secs(20), Box::new(batch(req, |_| (204, Value::Null))))
+    })
+    .await;
+    let ids: Vec<String> = (0..20).map(guid).collect();
+    let started = Instant::now();
+    let (out, _) = approve(&client(&h.base, json!({"retry": {"cancelGraceMs": 500}})), &ids, &cancel).await;
+    assert!(started.elapsed() < Duration::from_secs(3), "the grace, not the answer: {:?}", started.elapsed());
+    assert!(out.iter().all(|o| o.result == "Unknown" && kind(o) == Some(ErrorKind::OutcomeUnknown)), "{:?}", out[0]);
+}
+
 // Finding 7: a stale read after a lost answer.
+
+#[tokio::test]
+async fn a_stale_read_after_a_lost_answer_is_read_again_before_sending_again() {
+    // The decision is applied and its answer lost; for 300 ms after, reads still show the step
+    // open. Before: 21 decisions sent to the same step (stale for 2 s). Now one: the open read is
+    // read again after staleReadDelayMs, and then shows the decision.
+    let state = Arc::new(Mutex::new((None::<Instant>, 0u32)));
+    let s = state.clone();
+    let h = Hostile::start(move |req| {
+        let mut st = s.lock().unwrap();
+        if is_decision(req) {
+            st.1 += 1;
+            if st.0.is_none() {
+                st.0 = Some(Instant::now());
+                return Reply::Drop;
+            }
+            return batch(req, |_| (409, json!({"error": {"code": "Conflict"}})));
+        }
+        let decided = st.0.is_some_and(|t| t.elapsed() > Duration::from_millis(300));
+        batch(req, |r| {
+            (200, approval(&approval_of(r["url"].as_str().unwrap()), decided.then_some(("Approve", ME, WHY))))
+        })
+    })
+    .await;
+    let (out, _) =
+        approve(&client(&h.base, json!({"retry": {"staleReadDelayMs": 1000}})), &[guid(1)], &CancellationToken::new())
+            .await;
+    assert_eq!(out[0].result, "Approved", "{:?}", out[0]);
+    assert_eq!(state.lock().unwrap().1, 1, "one decision sent");
+}
 
 // Finding 9: tokens told apart.
 

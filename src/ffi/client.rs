@@ -14,7 +14,7 @@ use super::registry::{Kind, lookup, register, unregister};
 use super::result::{FfiError, PimResult};
 use super::strings::{read_opt_str, read_opt_token, read_str};
 use crate::client::{ClientOptions, ListOptions, PimClient, Tokens};
-use crate::model::{DecisionOutcome, DecisionTarget, ListError, PendingRequest, Review};
+use crate::model::{DecisionOutcome, DecisionRequest, ListError, PendingRequest, Review};
 use crate::validate::Justification;
 
 /// A client: configuration, HTTP connection pool and its own async runtime. Opaque.
@@ -241,7 +241,7 @@ unsafe fn decide(
                 ));
             }
             let justification = Justification::parse(&read_str(justification, "justification")?)?;
-            let targets = DecisionTarget::list_from_json(&read_str(requests_json, "requests_json")?).map_err(|e| {
+            let targets = DecisionRequest::list_from_json(&read_str(requests_json, "requests_json")?).map_err(|e| {
                 FfiError::new(
                     PimResult::InvalidInput,
                     format!("requests_json must be a JSON array of {{\"approvalId\": \"...\"}} objects: {e}."),
@@ -265,16 +265,28 @@ unsafe fn decide(
 /// `graph_token` (directory roles and groups) and `arm_token` (Azure resources) may each be NULL
 /// when no request needs it, not both. `requests_json` is a JSON array of `{"approvalId": "...",
 /// "surface": "DirectoryRole" | "Group" | "AzureResource", "principalId": "<guid>"}` (only
-/// `approvalId` is required; without `surface`, the id decides: an Azure approval path is
-/// `AzureResource`, anything else `DirectoryRole`, as `pim_surface_resolve` says). Graph approval
+/// `approvalId` is required). Without `surface`, the operation finds it, never by guess: an Azure
+/// approval path is `AzureResource`; a GUID is read as a directory-role approval, then as a group
+/// approval, and one found on neither is `NotFound`, naming the surfaces tried. Graph approval
 /// ids are GUIDs; Azure ones are `/providers/Microsoft.Authorization/roleAssignmentApprovals/<guid>`
-/// paths. `justification` is required: empty, white-space-only or longer than 4000 characters is
-/// refused before anything is sent. A token that cannot decide a surface present in the list
-/// (expired, wrong audience, missing scope, app-only, absent) ends the operation before anything
-/// is sent. On success `*op_out` receives an operation whose results are one JSON object per
-/// request as it completes: `{index, approvalId, surface, result: "Approved"|"Denied"|"Failed",
-/// stepId, decidedAt, error}`, where `error` is null or `{kind, code, httpStatus, serviceCode,
-/// message, requestId}`: the fields of a `pim_error`.
+/// paths. The same request named more than once is decided once, at its first place; the others
+/// are `Duplicate`, naming it. `justification` is required: empty, made only of white space or
+/// invisible characters, holding a control character other than tab and line breaks, or longer
+/// than 4000 characters, it is refused before anything is sent. A token that cannot decide a
+/// surface present in the list (expired, wrong audience, missing scope, app-only, absent) ends
+/// the operation before anything is sent; so does a token over 64 KiB.
+///
+/// On success `*op_out` receives an operation whose results are one JSON object per request as it
+/// completes: `{index, approvalId, surface, result, stepId, decidedAt, error}`. `result` is
+/// `"Approved"` or `"Denied"` (this operation's decision, applied), `"Failed"` (nothing applied by
+/// this operation; `error` says why: e.g. `AlreadyDecided`, with who decided and when), or
+/// `"Unknown"` (a decision was sent, and whether it was applied could not be established within
+/// the budget: `error` is `OutcomeUnknown`, saying how to check; never send it again blindly).
+/// `error` is null or `{kind, code, httpStatus, serviceCode, message, requestId}`: the fields of a
+/// `pim_error` (and `claims` for a `TokenChallenge`). One time budget (`retry.budgetMs`) covers
+/// the whole operation. After `pim_op_cancel`, no request is sent; decisions already on the wire
+/// are waited for `cancelGraceMs`; each request is still reported once (applied, `Cancelled` for
+/// not sent, or `Unknown`) and the operation ends `PIM_RESULT_CANCELLED`.
 ///
 /// # Safety
 /// Pointers are NULL or valid as described; `op_out` must be writable.

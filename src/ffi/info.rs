@@ -117,7 +117,9 @@ pub extern "C" fn pim_surfaces() -> *const c_char {
 /// nor empty, it is matched, in any case, against the surfaces' names; otherwise the approval id
 /// alone says: an Azure approval path (starting with `/`) is `AzureResource`, anything else
 /// `DirectoryRole`. Returns the surface's name, static (do not free); NULL when `surface` names
-/// no surface, or when a string needed is NULL or not UTF-8.
+/// no surface, or when a string needed is NULL or not UTF-8. A GUID alone may as well be a group
+/// approval's id: to decide a request known by its id only, pass it to `pim_approve`/`pim_deny`
+/// without `surface`, and the operation reads which surface has it.
 ///
 /// # Safety
 /// Each pointer is NULL or a NUL-terminated string that stays valid for this call.

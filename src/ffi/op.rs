@@ -196,8 +196,10 @@ pub unsafe extern "C" fn pim_op_error(op: *const pim_op, err_out: *mut *mut pim_
     }
 }
 
-/// Asks the operation to stop. No request is sent after this returns; requests already in
-/// flight may still complete. Cancelling twice, or a finished operation, is fine.
+/// Asks the operation to stop. No request is sent after this returns; decisions already on the
+/// wire are waited for a short grace (`cancelGraceMs`), so that the results say what happened to
+/// each request: applied, not sent (`Cancelled`), or `Unknown`. Keep taking results until
+/// `pim_op_wait` says it finished. Cancelling twice, or a finished operation, is fine.
 #[unsafe(no_mangle)]
 pub extern "C" fn pim_op_cancel(op: *const pim_op) -> PimResult {
     ffi_value(PimResult::Panic, || match op_of(op) {
