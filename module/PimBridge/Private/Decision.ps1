@@ -181,6 +181,9 @@ function Complete-PimDecisionRun {
     }
 }
 
+# What the service says when it refuses a token (HTTP 401, nothing applied).
+$script:PimTokenRefusals = @('Unauthorized', 'InvalidToken', 'TokenExpired', 'TokenChallenge')
+
 function Send-PimDecisionRound {
     # Decides -Targets as one native operation and streams a PimBridge.Decision per request as it
     # completes. Errors are written through -Cmdlet, so the caller's -ErrorAction applies. With
@@ -225,7 +228,9 @@ function Send-PimDecisionRound {
     }
     Wait-PimOperation @waitArgs | Microsoft.PowerShell.Core\ForEach-Object {
         $target = $Targets[[int]$_.index]
-        if ($null -ne $Refused -and $_.error -and $_.error.kind -eq 'Unauthorized' -and $_.surface -in $graphSurfaces) {
+        # Refused for its token (nothing applied): kept for one more round with a fresh session token.
+        # A request whose outcome is unknown (Unknown) is never sent again.
+        if ($null -ne $Refused -and $_.result -eq 'Failed' -and $_.error -and $_.error.kind -in $script:PimTokenRefusals -and $_.surface -in $graphSurfaces) {
             $Refused.Add($target)
             return
         }
