@@ -55,6 +55,9 @@ pub(crate) struct Item {
     not_found_since: Option<Instant>,
     not_found_reads: u32,
     last_error: Option<PimError>,
+    /// Our first decision was refused with 409, read as "decided before it": the refusal, kept
+    /// until a read says what it was (decided by someone, expired, or still open: a plain refusal).
+    conflict: Option<PimError>,
 }
 
 impl Item {
@@ -77,6 +80,7 @@ impl Item {
             not_found_since: None,
             not_found_reads: 0,
             last_error: None,
+            conflict: None,
         }
     }
 
@@ -130,6 +134,11 @@ impl Item {
 
     fn after_read(&mut self, approval: &Approval, ctx: &Ctx<'_>, policy: &RetryPolicy) -> Option<Duration> {
         match after_read(approval, ctx.review, self.unknown, ctx.me) {
+            // Still open after the service refused our decision with 409: it was not decided
+            // before; it is a refusal (of my own request, say), and is not sent again.
+            AfterRead::Send(_) if self.conflict.is_some() => {
+                self.state = State::Settled(Err(self.conflict.take().unwrap_or_else(not_in_time)));
+            }
             AfterRead::Send(step) => {
                 if self.unknown && !self.confirming {
                     // Open, after a decision of ours whose answer was lost: maybe a stale read.
@@ -152,8 +161,18 @@ impl Item {
             }
             AfterRead::Settled(Err(e)) if e.kind == ErrorKind::AlreadyDecided => {
                 // Decided, not by this run: say by whom and when.
-                let e = decided_step(approval).map_or(e, |s| already_decided(s, ctx.me, ""));
+                let mut e = decided_step(approval).map_or(e, |s| already_decided(s, ctx.me, ""));
+                // Read after the service refused our decision: keep its status, code and request-id.
+                if let Some(refusal) = self.conflict.take() {
+                    (e.http_status, e.service_code, e.request_id) =
+                        (refusal.http_status, refusal.service_code, refusal.request_id);
+                }
                 self.state = State::Settled(Err(e));
+            }
+            // Expired, read after the service refused our decision (a 409 reads like "decided
+            // before"): the refusal was for expiry, and its status, code and request-id are kept.
+            AfterRead::Settled(Err(e)) if e.kind == ErrorKind::Expired && self.conflict.is_some() => {
+                self.state = State::Settled(Err(super::steps::expired(self.conflict.take())));
             }
             AfterRead::Settled(Err(e)) => self.settle_err(e),
         }
@@ -189,6 +208,7 @@ impl Item {
             // A conflict on our first send: decided before it. Read who decided it, and when.
             AfterSend::Failed(e) if e.kind == ErrorKind::AlreadyDecided && !self.unknown => {
                 self.state = State::NeedsRead;
+                self.conflict = Some(e.clone());
                 self.last_error = Some(e);
             }
             AfterSend::Failed(e) => self.state = State::Settled(Err(e)),

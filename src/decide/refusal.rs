@@ -7,7 +7,6 @@ use tokio_util::sync::CancellationToken;
 use super::item::Ctx;
 use super::steps::expired;
 use crate::error::{ErrorKind, PimError};
-use crate::http::paging::Paging;
 use crate::http::retry::Budget;
 use crate::model::DecisionTarget;
 use crate::surface::api::DecisionRoute;
@@ -48,20 +47,10 @@ pub(crate) async fn explain_refusal(
     let Some(me) = me else { return refusal };
     let principals = match &target.principal_id {
         Some(p) => vec![p.clone()],
-        None => {
-            let mut found = Vec::new();
-            let read = async {
-                let first = api.principal_lookup(&http.urls, &target.approval_id)?;
-                let paging = Paging { http, token, service: target.surface.service(), max_pages: 10, budget, cancel };
-                let read = |b: &[u8]| api.read_principals(b, &target.approval_id);
-                let mut take = |p: Vec<std::result::Result<String, _>>| found.extend(p.into_iter().flatten());
-                paging.follow(first, read, |_| Ok(()), &mut take).await
-            };
-            match read.await {
-                Ok(_) => found,
-                Err(_) => return refusal,
-            }
-        }
+        None => match read_principals(ctx, token, target, budget, cancel).await {
+            Ok(found) => found,
+            Err(_) => return refusal,
+        },
     };
     if principals.iter().any(|p| p.eq_ignore_ascii_case(me)) {
         let mut e = refusal;
@@ -72,4 +61,27 @@ pub(crate) async fn explain_refusal(
         return e;
     }
     refusal
+}
+
+/// The principals of the request whose approval is `target`'s, read from the service. Read whole
+/// (a Graph request by its id is one object, not a page of items), following next links for at
+/// most ten pages.
+async fn read_principals(
+    ctx: &Ctx<'_>,
+    token: &AccessToken,
+    target: &DecisionTarget,
+    budget: &Budget,
+    cancel: &CancellationToken,
+) -> crate::error::Result<Vec<String>> {
+    let (http, api) = (ctx.http, target.surface.api());
+    let mut next = Some(api.principal_lookup(&http.urls, &target.approval_id)?);
+    let mut found = Vec::new();
+    for _ in 0..10 {
+        let Some(url) = next.take() else { break };
+        let answer = http.get(token, &url, budget, cancel).await?;
+        let (principals, link) = answer.read(|b| api.read_principals(b, &target.approval_id))?;
+        found.extend(principals);
+        next = link.map(|l| http.urls.same_origin(&l, target.surface.service())).transpose()?;
+    }
+    Ok(found)
 }

@@ -39,29 +39,6 @@ pub(crate) struct Paging<'a> {
 }
 
 impl<'a> Paging<'a> {
-    /// Reads pages from `first` until there is no next link, handing each page's items to
-    /// `on_page` as they are read: each one read by `read` (a surface's page reader, given a page
-    /// of that one item) and checked by `check`, or why not. A next link already followed ends the
-    /// listing with `PagingLoop`; more than `max_pages` pages with `TooManyPages`. Returns how many
-    /// items there were, bad ones included.
-    pub(crate) async fn follow<T, R, C>(
-        &self,
-        first: Url,
-        read: R,
-        check: C,
-        on_page: &mut impl FnMut(Vec<std::result::Result<T, BadItem>>),
-    ) -> Result<usize>
-    where
-        R: Fn(&[u8]) -> serde_json::Result<Page<T>>,
-        C: Fn(&T) -> Result<()>,
-    {
-        let mut pages = self.pages(first, None, read, check);
-        while let Some(items) = pages.next().await? {
-            on_page(items);
-        }
-        Ok(pages.count)
-    }
-
     /// The pages from `first` one at a time, for a caller with more to do between pages than a
     /// closure can (look names up, say); `first_answer` when the caller already asked for it.
     pub(crate) fn pages<T, R, C>(
