@@ -142,12 +142,11 @@ async fn retry_after_zero_has_a_floor_and_attempts_a_cap() {
 async fn an_endless_body_is_cut_at_the_cap() {
     // Before: read until the timeout, 3 GB in memory.
     let h = Hostile::start(|_| Reply::Endless).await;
-    let c = client(&h.base, json!({"maxResponseBytes": 1048576, "timeoutMs": 30000}));
-    let started = Instant::now();
+    // Read until the timeout, it would be a Timeout: the kind alone says it was cut at the cap.
+    let c = client(&h.base, json!({"maxResponseBytes": 1048576, "timeoutMs": 300000, "retry": {"budgetMs": 300000}}));
     let e = list(&c).await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::ResponseTooLarge, "{e}");
     assert!(e.message.contains("1048576"), "{}", e.message);
-    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
 }
 
 #[tokio::test]
@@ -156,9 +155,12 @@ async fn a_page_over_the_limit_is_refused() {
     let items: Vec<Value> = (0..200_000)
         .map(|i| json!({"id": format!("r{i}"), "approvalId": guid(i), "status": "PendingApproval", "justification": "x".repeat(100)}))
         .collect();
-    let page = json!({ "value": items });
-    let h = Hostile::start(move |_| Reply::Json(200, page.clone())).await;
-    let e = list(&client(&h.base, json!({}))).await.unwrap_err();
+    // Written once, and a budget that only bounds a hang: a busy machine must not turn the cap
+    // into a timeout.
+    let body = serde_json::to_vec(&json!({ "value": items })).unwrap();
+    let headers = vec![("Content-Type".to_string(), "application/json".to_string())];
+    let h = Hostile::start(move |_| Reply::Raw { status: 200, headers: headers.clone(), body: body.clone() }).await;
+    let e = list(&client(&h.base, json!({"retry": {"budgetMs": 300000}, "timeoutMs": 300000}))).await.unwrap_err();
     assert_eq!((e.kind, e.http_status), (ErrorKind::ResponseTooLarge, 200), "{e}");
 }
 
@@ -215,13 +217,12 @@ async fn a_batch_answer_that_is_no_batch_answer_is_a_service_error_at_once() {
     for body in [&b"<html>oops</html>"[..], br#"{"value":[]}"#] {
         let body = body.to_vec();
         let h = Hostile::start(move |_| Reply::Raw { status: 200, headers: vec![], body: body.clone() }).await;
-        let started = Instant::now();
         let (out, _) =
             approve(&client(&h.base, json!({"retry": {"budgetMs": 30000}})), &[guid(1)], &CancellationToken::new())
                 .await;
+        // At once: one request, not retried until the budget is spent.
         assert_eq!((out[0].result, kind(&out[0])), ("Failed", Some(ErrorKind::ServiceError)), "{:?}", out[0]);
         assert_eq!(h.requests(), 1, "not retried");
-        assert!(started.elapsed() < Duration::from_secs(2));
     }
 }
 
@@ -303,7 +304,9 @@ async fn one_budget_for_the_whole_operation() {
     let started = Instant::now();
     let (out, _) = approve(&c, &ids, &CancellationToken::new()).await;
     let took = started.elapsed();
-    assert!(took < Duration::from_millis(3500), "one budget of 2 s: took {took:?}");
+    // A budget per batch would take five times 2 s; one budget, 2 s and the last answers. The
+    // bound is loose on purpose: only a second budget could reach it, never a busy machine.
+    assert!(took < Duration::from_secs(8), "one budget of 2 s: took {took:?}");
     assert!(out.iter().all(|o| o.result == "Failed"), "nothing was sent: the reads failed");
 }
 
@@ -320,11 +323,8 @@ async fn a_cancel_mid_batch_reports_what_was_applied_and_what_was_not_sent() {
     let a = applied.clone();
     let h = open_approvals(move |req| {
         a.fetch_add(req.json()["requests"].as_array().unwrap().len() as u32, Ordering::SeqCst);
-        let c3 = c2.clone();
-        std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(100));
-            c3.cancel();
-        });
+        // Cancelled while the batch is on the wire, before its answer: by schedule, not by clock.
+        c2.cancel();
         Reply::After(Duration::from_millis(500), Box::new(batch(req, |_| (204, Value::Null))))
     })
     .await;
@@ -342,18 +342,15 @@ async fn a_cancel_whose_decisions_stay_unanswered_reports_them_unknown() {
     let cancel = CancellationToken::new();
     let c2 = cancel.clone();
     let h = open_approvals(move |req| {
-        let c3 = c2.clone();
-        std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(100));
-            c3.cancel();
-        });
-        Reply::After(Duration::from_secs(20), Box::new(batch(req, |_| (204, Value::Null))))
+        c2.cancel();
+        Reply::After(Duration::from_secs(60), Box::new(batch(req, |_| (204, Value::Null))))
     })
     .await;
     let ids: Vec<String> = (0..20).map(guid).collect();
     let started = Instant::now();
     let (out, _) = approve(&client(&h.base, json!({"retry": {"cancelGraceMs": 500}})), &ids, &cancel).await;
-    assert!(started.elapsed() < Duration::from_secs(3), "the grace, not the answer: {:?}", started.elapsed());
+    // The answer comes after 60 s; the grace is 0.5 s.
+    assert!(started.elapsed() < Duration::from_secs(30), "the grace, not the answer: {:?}", started.elapsed());
     assert!(out.iter().all(|o| o.result == "Unknown" && kind(o) == Some(ErrorKind::OutcomeUnknown)), "{:?}", out[0]);
 }
 
