@@ -220,18 +220,22 @@ function Send-PimDecisionRound {
     $activity = '{0} {1} PIM request(s)' -f $(if ($Review -eq 'Approve') { 'Approving' } else { 'Denying' }), $Targets.Count
     # Stopped, it says what it knows: how many results came back, not how many the service applied.
     $waitArgs = @{
-        Operation = $operation; Activity = $activity; Failure = $failure; DoneWord = 'decided'; Total = $Targets.Count
+        Operation = $operation; Results = 'DecisionResults'; Activity = $activity; Failure = $failure; DoneWord = 'decided'; Total = $Targets.Count
         Stopped   = '{0} of {1} came back with a result and were output; nothing more is sent, but requests already on their way may have been decided: run Get-PimPending to see which still wait.'
     }
     Wait-PimOperation @waitArgs | Microsoft.PowerShell.Core\ForEach-Object {
-        $target = $Targets[[int]$_.index]
-        if ($null -ne $Refused -and $_.error -and $_.error.kind -eq 'Unauthorized' -and $_.surface -in $graphSurfaces) {
+        # A PimBridge.Interop.DecisionResult: the Decision, named as the request piped in, and its error.
+        $target = $Targets[$_.Index]
+        if ($null -ne $Refused -and $_.ErrorKind -eq 'Unauthorized' -and $_.Decision.Surface -in $graphSurfaces) {
             $Refused.Add($target)
             return
         }
-        ConvertTo-PimDecision -Result $_ -Target $target
-        if ($_.error) {
-            $Cmdlet.WriteError((New-PimErrorRecord -Exception (ConvertTo-PimNativeException -ErrorObject $_.error) -TargetObject $target.InputObject))
+        $decision = $_.Decision
+        $decision.Principal = $target.Principal
+        $decision.Role = $target.Role
+        $decision
+        if ($_.Error) {
+            $Cmdlet.WriteError((New-PimErrorRecord -Exception $_.Error -TargetObject $target.InputObject))
         }
     }
     if ($failure.Value) {

@@ -180,12 +180,12 @@ function Get-PimPending {
         if (-not $failure.Value) {
             Microsoft.PowerShell.Utility\Write-Verbose -Message (Format-PimInertText "Listing the $($step.Surface) requests waiting on you at $($endpoint[$step.Service]).")
             $waitArgs = @{
-                Operation = $operation; Activity = "Listing $($step.Surface) requests waiting on you"; Failure = $failure
-                DoneWord  = 'listed'; Stopped = '{0} listed; nothing more is read.'
+                Operation = $operation; Results = 'PendingRequests'; Activity = "Listing $($step.Surface) requests waiting on you"
+                Failure = $failure; DoneWord = 'listed'; Stopped = '{0} listed; nothing more is read.'
             }
             Wait-PimOperation @waitArgs | Microsoft.PowerShell.Core\ForEach-Object {
                 # One request that cannot be read is one error record naming it; the others go on.
-                $request = ConvertTo-PimPendingRequest -Item $_
+                $request = $_
                 if ($request -is [System.Exception]) {
                     $PSCmdlet.WriteError((New-PimErrorRecord -Exception $request -TargetObject $step.Surface))
                     return
