@@ -50,7 +50,7 @@ function ConvertTo-PimDecisionTarget {
         # The surface named, in any case, as the library spells it; $null for a name it does not know.
         $resolved = [PimBridge.Interop.PimNative]::ResolveSurface($id, $named)
         if (-not $resolved) {
-            $surfaces = (Get-PimSurface).name -join ', '
+            $surfaces = (Get-PimSurface).Name -join ', '
             return (New-PimException -Code InvalidInput -Message "The request '$id' names the surface '$named', which is none of $surfaces; nothing was sent for it.")
         }
     }
@@ -195,28 +195,32 @@ function Send-PimDecisionRound {
     )
     try {
         $uri = Resolve-PimGraphUri -GraphUri $Connection['GraphUri']
-        $pointed = @($Targets.TokenSurface | Microsoft.PowerShell.Core\Where-Object { $_ })
+        $pointed = [System.Collections.Generic.List[string]]::new()
+        $unpointed = $false
+        foreach ($t in $Targets) { if ($t.TokenSurface) { $pointed.Add($t.TokenSurface) } else { $unpointed = $true } }
         $tokens = if ($pointed.Count) { Get-PimTokenSet -Surface $pointed -Connection $Connection -GraphUri $uri } else { @{} }
-        if (@($Targets | Microsoft.PowerShell.Core\Where-Object { -not $_.TokenSurface }).Count) {
+        if ($unpointed) {
             # An id the library could not point anywhere: whatever tokens are at hand, for it to try.
-            $any = Get-PimTokenSet -Surface @((Get-PimSurface).name) -Connection $Connection -GraphUri $uri -Optional
+            $any = Get-PimTokenSet -Surface @((Get-PimSurface).Name) -Connection $Connection -GraphUri $uri -Optional
             foreach ($service in @($any.Keys)) { if (-not $tokens[$service]) { $tokens[$service] = $any[$service] } }
         }
-        $client = Get-PimClient -GraphUri $uri -ArmUri (Resolve-PimArmUri -ArmUri $Connection['ArmUri'])
+        # Azure Resource Manager's address is looked for in the Connect-AzAccount session only when
+        # an Azure request is decided.
+        $client = Get-PimClient -GraphUri $uri -ArmUri (Resolve-PimArmUri -ArmUri $Connection['ArmUri'] -NoSession:(-not $tokens['arm']))
         # A surface is sent only when the caller named one; for an id alone the library finds it.
         $requests = foreach ($t in $Targets) {
             $request = @{ approvalId = $t.ApprovalId; principalId = $t.PrincipalId }
             if ($t.Surface) { $request['surface'] = $t.Surface }
             $request
         }
-        $json = Microsoft.PowerShell.Utility\ConvertTo-Json -InputObject @($requests) -Compress -Depth 3
+        $json = [PimBridge.Interop.PimJson]::Write(@($requests))
         $operation = [PimBridge.Interop.PimNative]::$Review($client, $tokens['graph'], $tokens['arm'], $json, $Justification)
     } catch {
         $Cmdlet.ThrowTerminatingError((New-PimErrorRecord -Exception $_.Exception))
     }
     Microsoft.PowerShell.Utility\Write-Verbose -Message "$Review`: sending $($Targets.Count) decision(s)."
     $failure = [ref]$null
-    $graphSurfaces = @(Get-PimSurface | Microsoft.PowerShell.Core\Where-Object service -eq 'graph' | Microsoft.PowerShell.Core\ForEach-Object name)
+    $graphSurfaces = @(foreach ($info in Get-PimSurface) { if ($info.Service -eq 'graph') { $info.Name } })
     $activity = '{0} {1} PIM request(s)' -f $(if ($Review -eq 'Approve') { 'Approving' } else { 'Denying' }), $Targets.Count
     # Stopped, it says what it knows: how many results came back, not how many the service applied.
     $waitArgs = @{

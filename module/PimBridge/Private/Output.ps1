@@ -15,3 +15,15 @@ function Format-PimDuration {
     }
     if ($parts) { $parts -join ' ' } else { '{0} seconds' -f [int]$span.TotalSeconds }
 }
+
+function Test-PimWildcard {
+    # Whether any of -Pattern matches any of -Text ($null as empty text): Get-PimPending's -Role and
+    # -Principal. Runs once per listed request when they are given: no pipeline in here.
+    param([System.Collections.Generic.List[WildcardPattern]] $Pattern, [string[]] $Text)
+    foreach ($p in $Pattern) {
+        foreach ($t in $Text) {
+            if ($p.IsMatch([string]$t)) { return $true }
+        }
+    }
+    $false
+}
