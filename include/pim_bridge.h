@@ -22,10 +22,15 @@
 // Version of the C ABI: bumped when a function's signature or meaning changes.
 #define PIM_ABI_VERSION 1
 
+// The longest access token accepted, in bytes: a longer one is refused with
+// `PIM_RESULT_INVALID_TOKEN` before any call.
+#define PIM_MAX_TOKEN_BYTES 65536
+
 // The result of a fallible call: `PIM_RESULT_OK`, `PIM_RESULT_PENDING`, or why it failed.
 //
 // Numbers are stable and never reused: a retired code stays listed here as a comment, marked
 // reserved, so that its number never takes another meaning. No code has been retired yet.
+// (7213 is kept for the request-expired kind that the client-fidelity work adds.)
 enum pim_result
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : uint32_t
@@ -57,7 +62,7 @@ enum pim_result
   PIM_RESULT_INVALID_ID = 7100,
   // A justification that is empty, only white space, or too long.
   PIM_RESULT_INVALID_JUSTIFICATION = 7101,
-  // A service URI with plain http to a host that is not loopback.
+  // A service URI with plain http to a host that is not loopback, or with a user name or password.
   PIM_RESULT_INSECURE_URI = 7102,
   // No token was given where one is needed.
   PIM_RESULT_MISSING_TOKEN = 7103,
@@ -69,6 +74,9 @@ enum pim_result
   PIM_RESULT_MISSING_SCOPE = 7106,
   // An app-only token where a signed-in approver is needed.
   PIM_RESULT_APP_ONLY_TOKEN = 7107,
+  // The same request more than once in one run: decided once, at its first place; the message
+  // names it.
+  PIM_RESULT_DUPLICATE = 7108,
   // 7200s: the service (or the way to it) said no.
   //
   // HTTP 401: the service refused the token.
@@ -99,6 +107,17 @@ enum pim_result
   PIM_RESULT_CONNECTION_LOST = 7212,
   // The request expired unanswered (approvers have 24 hours); it cannot be decided any more.
   PIM_RESULT_EXPIRED = 7213,
+  // A decision was sent, and whether the service applied it could not be established in time:
+  // the result is `Unknown`; the message says how to check.
+  PIM_RESULT_OUTCOME_UNKNOWN = 7214,
+  // HTTP 401 with a claims challenge: get a token that satisfies the claims (`pim_error_claims`).
+  PIM_RESULT_TOKEN_CHALLENGE = 7215,
+  // An answer larger than the client's `maxResponseBytes`; the rest was not read.
+  PIM_RESULT_RESPONSE_TOO_LARGE = 7216,
+  // The service's next links loop back to a page already read.
+  PIM_RESULT_PAGING_LOOP = 7217,
+  // More pages than the client's `maxPages`.
+  PIM_RESULT_TOO_MANY_PAGES = 7218,
   // 7300s: the unattended approver's local files, its policy and its decision log.
   //
   // A policy document that cannot be used; the message names the source, the rule and the key.
@@ -146,8 +165,15 @@ extern "C" {
 // `options_json` may be NULL (all defaults) or a JSON object with any of: `graphUri` (default
 // `https://graph.microsoft.com`), `armUri` (default `https://management.azure.com`; plain http
 // only to loopback for either), `timeoutMs` (100000),
-// `connectTimeoutMs` (30000), `maxConcurrency` (8), `retry` (`{maxAttempts, baseDelayMs,
-// maxDelayMs, budgetMs}`). Unknown fields are refused with `PIM_RESULT_INVALID_OPTIONS`.
+// `connectTimeoutMs` (30000), `maxConcurrency` (8), `maxResponseBytes` (8388608: a larger
+// answer is cut and fails), `maxPages` (1000, per listing), `retry` (`{maxAttempts` (9),
+// `baseDelayMs` (200), `maxDelayMs` (30000), `budgetMs` (60000: one budget for a whole
+// operation), `minDelayMs` (200: the floor under every wait, `Retry-After: 0` included; at least
+// 10), `attemptCap` (50: attempts in all, whatever `Retry-After` says), `staleReadDelayMs`
+// (1000), `notFoundWaitMs` (120000: how long a 404 is read again, within the budget),
+// `cancelGraceMs` (5000: how long decisions on the wire are waited for after a cancel)`}`).
+// A URI with a user name or password is refused with `PIM_RESULT_INSECURE_URI`. Unknown fields
+// are refused with `PIM_RESULT_INVALID_OPTIONS`.
 //
 // On success `*client_out` receives a client to free with `pim_client_free`.
 //
@@ -168,8 +194,16 @@ void pim_client_free(pim_client *client);
 // "pageSize": N}`.
 // On success `*op_out` receives an operation: poll it with `pim_op_wait`, take pending requests
 // (JSON objects) with `pim_op_take_results` as pages arrive, read the final outcome with
-// `pim_op_error`, and free it with `pim_op_free`. `pim_op_progress` counts requests listed;
-// their total is 0 until the operation finishes.
+// `pim_op_error`, and free it with `pim_op_free`. Each result is a pending request with
+// `"error": null`, or, for a listed item that could not be read (a field of the wrong type, a
+// date that is no date, a duration out of range, an approval id that is none), `{"surface",
+// "approvalId", "requestId", "error"}` (the ids as far as they could be read, either may be null;
+// `error` in the one error shape, kind `InvalidResponse`): one error for that item, and the
+// listing goes on. A next link already followed ends the listing with
+// `PIM_RESULT_PAGING_LOOP`, more than `maxPages` pages with `PIM_RESULT_TOO_MANY_PAGES`, an
+// answer over `maxResponseBytes` with `PIM_RESULT_RESPONSE_TOO_LARGE` (the items already read
+// stay in the results). `pim_op_progress` counts items listed; their total is 0 until the
+// operation finishes.
 //
 // # Safety
 // Pointers are NULL or valid as described; `op_out` must be writable.
@@ -184,16 +218,28 @@ pim_result pim_list_pending(const pim_client *client,
 // `graph_token` (directory roles and groups) and `arm_token` (Azure resources) may each be NULL
 // when no request needs it, not both. `requests_json` is a JSON array of `{"approvalId": "...",
 // "surface": "DirectoryRole" | "Group" | "AzureResource", "principalId": "<guid>"}` (only
-// `approvalId` is required; without `surface`, the id decides: an Azure approval path is
-// `AzureResource`, anything else `DirectoryRole`, as `pim_surface_resolve` says). Graph approval
+// `approvalId` is required). Without `surface`, the operation finds it, never by guess: an Azure
+// approval path is `AzureResource`; a GUID is read as a directory-role approval, then as a group
+// approval, and one found on neither is `NotFound`, naming the surfaces tried. Graph approval
 // ids are GUIDs; Azure ones are `/providers/Microsoft.Authorization/roleAssignmentApprovals/<guid>`
-// paths. `justification` is required: empty, white-space-only or longer than 4000 characters is
-// refused before anything is sent. A token that cannot decide a surface present in the list
-// (expired, wrong audience, missing scope, app-only, absent) ends the operation before anything
-// is sent. On success `*op_out` receives an operation whose results are one JSON object per
-// request as it completes: `{index, approvalId, surface, result: "Approved"|"Denied"|"Failed",
-// stepId, decidedAt, error}`, where `error` is null or `{kind, code, httpStatus, serviceCode,
-// message, requestId}`: the fields of a `pim_error`.
+// paths. The same request named more than once is decided once, at its first place; the others
+// are `Duplicate`, naming it. `justification` is required: empty, made only of white space or
+// invisible characters, holding a control character other than tab and line breaks, or longer
+// than 4000 characters, it is refused before anything is sent. A token that cannot decide a
+// surface present in the list (expired, wrong audience, missing scope, app-only, absent) ends
+// the operation before anything is sent; so does a token over 64 KiB.
+//
+// On success `*op_out` receives an operation whose results are one JSON object per request as it
+// completes: `{index, approvalId, surface, result, stepId, decidedAt, error}`. `result` is
+// `"Approved"` or `"Denied"` (this operation's decision, applied), `"Failed"` (nothing applied by
+// this operation; `error` says why: e.g. `AlreadyDecided`, with who decided and when), or
+// `"Unknown"` (a decision was sent, and whether it was applied could not be established within
+// the budget: `error` is `OutcomeUnknown`, saying how to check; never send it again blindly).
+// `error` is null or `{kind, code, httpStatus, serviceCode, message, requestId}`: the fields of a
+// `pim_error` (and `claims` for a `TokenChallenge`). One time budget (`retry.budgetMs`) covers
+// the whole operation. After `pim_op_cancel`, no request is sent; decisions already on the wire
+// are waited for `cancelGraceMs`; each request is still reported once (applied, `Cancelled` for
+// not sent, or `Unknown`) and the operation ends `PIM_RESULT_CANCELLED`.
 //
 // # Safety
 // Pointers are NULL or valid as described; `op_out` must be writable.
@@ -238,6 +284,11 @@ const char *pim_error_message(const pim_error *err);
 // `pim_error_free(err)`; NULL if `err` is not live.
 const char *pim_error_request_id(const pim_error *err);
 
+// A claims challenge's `claims` (base64 JSON, as the service sent it in `WWW-Authenticate`) when
+// the code is `PIM_RESULT_TOKEN_CHALLENGE`: pass it to the sign-in that gets the next token.
+// "" otherwise. Borrowed: valid until `pim_error_free(err)`; NULL if `err` is not live.
+const char *pim_error_claims(const pim_error *err);
+
 // Frees an error. A no-op on NULL or on a handle that is not a live error.
 void pim_error_free(pim_error *err);
 
@@ -270,7 +321,9 @@ const char *pim_surfaces(void);
 // nor empty, it is matched, in any case, against the surfaces' names; otherwise the approval id
 // alone says: an Azure approval path (starting with `/`) is `AzureResource`, anything else
 // `DirectoryRole`. Returns the surface's name, static (do not free); NULL when `surface` names
-// no surface, or when a string needed is NULL or not UTF-8.
+// no surface, or when a string needed is NULL or not UTF-8. A GUID alone may as well be a group
+// approval's id: to decide a request known by its id only, pass it to `pim_approve`/`pim_deny`
+// without `surface`, and the operation reads which surface has it.
 //
 // # Safety
 // Each pointer is NULL or a NUL-terminated string that stays valid for this call.
@@ -400,8 +453,10 @@ pim_result pim_op_take_results(const pim_op *op, char **json_out, pim_error **er
 // `err_out` as everywhere.
 pim_result pim_op_error(const pim_op *op, pim_error **err_out);
 
-// Asks the operation to stop. No request is sent after this returns; requests already in
-// flight may still complete. Cancelling twice, or a finished operation, is fine.
+// Asks the operation to stop. No request is sent after this returns; decisions already on the
+// wire are waited for a short grace (`cancelGraceMs`), so that the results say what happened to
+// each request: applied, not sent (`Cancelled`), or `Unknown`. Keep taking results until
+// `pim_op_wait` says it finished. Cancelling twice, or a finished operation, is fine.
 pim_result pim_op_cancel(const pim_op *op);
 
 // Frees an operation, cancelling it if it is still running. A no-op on NULL or on a handle

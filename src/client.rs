@@ -12,7 +12,7 @@ use crate::error::{ErrorKind, PimError, Result};
 use crate::http::transport::Http;
 use crate::http::urls::Urls;
 use crate::listing::{self, Refusals};
-use crate::model::{DecisionOutcome, DecisionTarget, PendingRequest, Review};
+use crate::model::{DecisionOutcome, DecisionRequest, DecisionTarget, ListError, PendingRequest, Review};
 pub use crate::options::{ClientOptions, ListOptions};
 use crate::token::AccessToken;
 use crate::validate::{Justification, service_uri};
@@ -40,7 +40,7 @@ impl PimClient {
         }
         let timeout = Duration::from_millis(options.timeout_ms);
         let connect_timeout = Duration::from_millis(options.connect_timeout_ms);
-        let http = Http::new(urls, options.retry, timeout, connect_timeout)?;
+        let http = Http::new(urls, options.retry, timeout, connect_timeout, options.max_response_bytes)?;
         Ok(PimClient { http, options, refusals: Refusals::default() })
     }
 
@@ -51,7 +51,8 @@ impl PimClient {
     /// Lists every request of one surface waiting on the signed-in approver, page by page, names
     /// expanded in the same call; where the service refuses `$expand` or `$top`, listed again
     /// without it and the names looked up in bulk (`listing.rs`). `on_page` sees each page as it
-    /// arrives. Returns the count.
+    /// arrives; a listed item that cannot be read is left out (see
+    /// [`PimClient::list_pending_items`]). Returns the count.
     pub async fn list_pending(
         &self,
         token: &AccessToken,
@@ -59,7 +60,27 @@ impl PimClient {
         cancel: &CancellationToken,
         mut on_page: impl FnMut(Vec<PendingRequest>),
     ) -> Result<usize> {
-        listing::list_pending(&self.http, &self.refusals, token, options, cancel, &mut on_page).await
+        self.list_pending_items(token, options, cancel, |items| {
+            on_page(items.into_iter().filter_map(|i| i.ok()).collect())
+        })
+        .await
+    }
+
+    /// Like [`PimClient::list_pending`], with each item that could not be read or checked (a date
+    /// that is no date, a duration out of range, a field of the wrong type) as its own error; the
+    /// rest of the listing goes on. Returns the count, bad items included. A next link already
+    /// followed ends the listing with `PagingLoop`, more than `maxPages` pages with `TooManyPages`.
+    // Each item is a value in a list, not an error passed up with `?`: its size does not matter.
+    #[allow(clippy::result_large_err)]
+    pub async fn list_pending_items(
+        &self,
+        token: &AccessToken,
+        options: &ListOptions,
+        cancel: &CancellationToken,
+        mut on_page: impl FnMut(Vec<std::result::Result<PendingRequest, ListError>>),
+    ) -> Result<usize> {
+        listing::list_pending(&self.http, &self.refusals, self.options.max_pages, token, options, cancel, &mut on_page)
+            .await
     }
 
     /// Decides one request: read its approval, pick the step (stage) that is mine, unreviewed and
@@ -77,20 +98,22 @@ impl PimClient {
         single::decide_one(&self.http, token, target, review, justification, cancel).await
     }
 
-    /// Decides many requests, of any surfaces, with bounded concurrency; `on_outcome` sees each as
-    /// it completes. A token that cannot decide a surface present in `targets` fails the whole
-    /// call before anything is sent.
-    pub async fn decide_many(
+    /// Decides many requests, of any surfaces, with bounded concurrency and one time budget;
+    /// `on_outcome` sees each as it completes, once per request. A request named twice is decided
+    /// once (the others are `Duplicate`); a request without a surface is found first. A token that
+    /// cannot decide a surface present in `targets` fails the whole call before anything is sent.
+    pub async fn decide_many<T: Into<DecisionRequest>>(
         &self,
         tokens: &Tokens,
-        targets: Vec<DecisionTarget>,
+        targets: Vec<T>,
         review: Review,
         justification: &Justification,
         cancel: &CancellationToken,
         on_outcome: impl FnMut(DecisionOutcome),
     ) -> Result<()> {
         let concurrency = self.options.max_concurrency;
-        decide_many(&self.http, concurrency, tokens, targets, review, justification, cancel, on_outcome).await
+        let requests = targets.into_iter().map(Into::into).collect();
+        decide_many(&self.http, concurrency, tokens, requests, review, justification, cancel, on_outcome).await
     }
 }
 

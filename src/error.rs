@@ -42,6 +42,20 @@ pub enum ErrorKind {
     /// The request expired unanswered (approvers have 24 hours): its step is `Expired`, or the
     /// service refused a decision on it for that reason. It cannot be decided any more.
     Expired,
+    // Added by issue 11 (hardening II), kept together.
+    /// The same request more than once in one run: decided once, at its first place.
+    Duplicate,
+    /// A decision was sent, and whether the service applied it could not be established in time.
+    OutcomeUnknown,
+    /// HTTP 401 with a claims challenge (`WWW-Authenticate: ... error="insufficient_claims",
+    /// claims="..."`): a new token that satisfies the claims is needed.
+    TokenChallenge,
+    /// An answer larger than the client's limit (`maxResponseBytes`); the rest was not read.
+    ResponseTooLarge,
+    /// A next link already followed: the service's paging loops.
+    PagingLoop,
+    /// More pages than the client's limit (`maxPages`).
+    TooManyPages,
     // The unattended approver's local files: its policy and its decision log (no HTTP involved).
     /// A policy document that cannot be used; the message names the source, the rule and the key.
     InvalidPolicy,
@@ -64,11 +78,13 @@ pub struct PimError {
     pub service_code: Option<String>,
     pub message: String,
     pub request_id: Option<String>,
+    /// A claims challenge's `claims` (base64 JSON), as the service sent it (`TokenChallenge` only).
+    pub claims: Option<String>,
 }
 
 impl PimError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> PimError {
-        PimError { kind, http_status: 0, service_code: None, message: message.into(), request_id: None }
+        PimError { kind, http_status: 0, service_code: None, message: message.into(), request_id: None, claims: None }
     }
 
     pub fn cancelled() -> PimError {
@@ -94,7 +110,7 @@ impl PimError {
             _ => ErrorKind::ServiceError,
         };
         let message = if message.is_empty() { format!("The service answered HTTP {status}.") } else { message };
-        PimError { kind, http_status: status, service_code, message, request_id }
+        PimError { kind, http_status: status, service_code, message, request_id, claims: None }
     }
 }
 

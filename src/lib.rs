@@ -27,6 +27,6 @@ pub mod wire;
 
 pub use client::{ClientOptions, ListOptions, PimClient, Tokens};
 pub use error::{ErrorKind, PimError};
-pub use model::{DecisionOutcome, DecisionTarget, PendingRequest, Review, Surface};
+pub use model::{DecisionOutcome, DecisionRequest, DecisionTarget, ListError, PendingRequest, Review, Surface};
 pub use token::AccessToken;
 pub use validate::Justification;

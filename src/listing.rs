@@ -20,10 +20,11 @@ use tokio_util::sync::CancellationToken;
 use crate::error::Result;
 use crate::http::batch::{BatchItem, MAX_BATCH, send_batch};
 use crate::http::cancellable;
-use crate::http::retry::retry;
+use crate::http::paging::{BadItem, Paging};
+use crate::http::retry::{Budget, retry};
 use crate::http::transport::{Http, Response, judge};
 use crate::http::urls::Service;
-use crate::model::{PendingRequest, Surface};
+use crate::model::{ListError, PendingRequest, Surface};
 use crate::options::ListOptions;
 use crate::surface::api::{ListQuery, Names, SurfaceApi};
 use crate::token::AccessToken;
@@ -58,63 +59,74 @@ impl Refusals {
     }
 }
 
-/// Lists every request of `options.surface` waiting on the signed-in approver; `on_page` sees
-/// each page as it arrives, names filled in. Returns the count.
+/// Lists every request of `options.surface` waiting on the signed-in approver, within one time
+/// budget; `on_page` sees each page as it arrives, names filled in, an item that could not be read
+/// as its own error. Paging stops at a loop or after `max_pages` (`http/paging.rs`). Returns the
+/// count, bad items included.
+// Each item is a value in a list, not an error passed up with `?`: its size does not matter.
+#[allow(clippy::result_large_err)]
 pub(crate) async fn list_pending(
     http: &Http,
     refusals: &Refusals,
+    max_pages: u32,
     token: &AccessToken,
     options: &ListOptions,
     cancel: &CancellationToken,
-    on_page: &mut impl FnMut(Vec<PendingRequest>),
+    on_page: &mut impl FnMut(Vec<std::result::Result<PendingRequest, ListError>>),
 ) -> Result<usize> {
     let surface = options.surface;
     surface.check_token(token, false)?;
     let api = surface.api();
     let service = surface.service();
-    let (mut answer, query) = first_page(http, refusals, token, options, cancel).await?;
+    let budget = Budget::start(&http.retry);
+    let (first, answer, query) = first_page(http, refusals, token, options, &budget, cancel).await?;
+    let paging = Paging { http, token, service, max_pages, budget: &budget, cancel };
+    let look_up_names = service == Service::Graph && !query.expand;
     let mut lookups = Lookups::default();
-    let mut count = 0;
-    loop {
-        let (mut items, next) = answer.read(|b| api.read_page(b))?;
-        if service == Service::Graph && !query.expand {
-            lookups.name(http, token, api, &mut items, cancel).await;
+    let mut pages = paging.pages(first, Some(answer), |b| api.read_page(b), PendingRequest::check);
+    while let Some(mut items) = pages.next().await? {
+        if look_up_names {
+            let mut good: Vec<&mut PendingRequest> = items.iter_mut().filter_map(|i| i.as_mut().ok()).collect();
+            lookups.name(http, token, api, &mut good, &budget, cancel).await;
         }
-        count += items.len();
-        on_page(items);
-        match next {
-            Some(link) => answer = http.get(token, &http.urls.same_origin(&link, service)?, cancel).await?,
-            None => return Ok(count),
-        }
+        let to_error = |b: BadItem| ListError { surface, request_id: b.id, approval_id: b.approval_id, error: b.error };
+        on_page(items.into_iter().map(|i| i.map_err(to_error)).collect());
     }
+    Ok(pages.count)
 }
 
-/// The first page, and the query options it was listed with. On Graph, a 400 is asked again
-/// without the options the service may refuse; the first answer wins and is remembered.
+/// The first page's address, its answer, and the query options it was listed with. On Graph, a
+/// 400 is asked again without the options the service may refuse; the first answer wins and is
+/// remembered.
 async fn first_page(
     http: &Http,
     refusals: &Refusals,
     token: &AccessToken,
     options: &ListOptions,
+    budget: &Budget,
     cancel: &CancellationToken,
-) -> Result<(Response, ListQuery)> {
+) -> Result<(Url, Response, ListQuery)> {
     let surface = options.surface;
     let api = surface.api();
     if surface.service() != Service::Graph {
         let all = ListQuery { expand: true, top: true };
-        return Ok((http.get(token, &api.list_url(&http.urls, options, all)?, cancel).await?, all));
+        let url = api.list_url(&http.urls, options, all)?;
+        let answer = http.get(token, &url, budget, cancel).await?;
+        return Ok((url, answer, all));
     }
     let asked = refusals.query(surface, options);
-    let refused = match http.get(token, &api.list_url(&http.urls, options, asked)?, cancel).await {
-        Ok(answer) => return Ok((answer, asked)),
+    let url = api.list_url(&http.urls, options, asked)?;
+    let refused = match http.get(token, &url, budget, cancel).await {
+        Ok(answer) => return Ok((url, answer, asked)),
         Err(e) if e.http_status == 400 => e,
         Err(e) => return Err(e),
     };
     for taken in fallbacks(asked) {
-        match http.get(token, &api.list_url(&http.urls, options, taken)?, cancel).await {
+        let url = api.list_url(&http.urls, options, taken)?;
+        match http.get(token, &url, budget, cancel).await {
             Ok(answer) => {
                 refusals.remember(surface, asked, taken);
-                return Ok((answer, taken));
+                return Ok((url, answer, taken));
             }
             Err(e) if e.http_status == 400 => continue,
             Err(e) => return Err(e),
@@ -154,7 +166,8 @@ impl Lookups {
         http: &Http,
         token: &AccessToken,
         api: &dyn SurfaceApi,
-        items: &mut [PendingRequest],
+        items: &mut [&mut PendingRequest],
+        budget: &Budget,
         cancel: &CancellationToken,
     ) {
         let mut objects = Vec::new();
@@ -170,7 +183,7 @@ impl Lookups {
             );
         }
         for chunk in objects.chunks(MAX_IDS) {
-            if let Ok(found) = get_by_ids(http, token, chunk, cancel).await {
+            if let Ok(found) = get_by_ids(http, token, chunk, budget, cancel).await {
                 for o in found {
                     if let Some(id) = o.id.clone() {
                         self.names.objects.insert(id.to_ascii_lowercase(), o);
@@ -179,7 +192,7 @@ impl Lookups {
             }
         }
         for chunk in roles.chunks(MAX_BATCH) {
-            for (id, name) in role_definitions(http, token, chunk, cancel).await {
+            for (id, name) in role_definitions(http, token, chunk, budget, cancel).await {
                 self.names.role_definitions.insert(id.to_ascii_lowercase(), name);
             }
         }
@@ -201,13 +214,15 @@ async fn get_by_ids(
     http: &Http,
     token: &AccessToken,
     ids: &[String],
+    budget: &Budget,
     cancel: &CancellationToken,
 ) -> Result<Vec<DirectoryObject>> {
     let url: Url = http.urls.graph("v1.0", &["directoryObjects", "getByIds"], &[]);
     let body = serde_json::to_vec(&GetByIds { ids, types: ["user", "group", "servicePrincipal"] }).unwrap_or_default();
     let (url, body) = (&url, &body);
-    let answer = retry(&http.retry, cancel, (), |()| async move {
-        let sent = cancellable(cancel, http.execute(token, Method::POST, url.clone(), Some(body.clone()))).await;
+    let answer = retry(&http.retry, budget, cancel, (), |()| async move {
+        let sent =
+            cancellable(cancel, http.execute(token, Method::POST, url.clone(), Some(body.clone()), budget)).await;
         ((), judge(sent))
     })
     .await?;
@@ -220,6 +235,7 @@ async fn role_definitions(
     http: &Http,
     token: &AccessToken,
     ids: &[String],
+    budget: &Budget,
     cancel: &CancellationToken,
 ) -> Vec<(String, String)> {
     let items = ids
@@ -234,7 +250,7 @@ async fn role_definitions(
             BatchItem::get(n, http.urls.graph_relative(&url, "v1.0"))
         })
         .collect();
-    let (replies, _) = send_batch(http, token, "v1.0", items, cancel).await;
+    let (replies, _) = send_batch(http, token, "v1.0", items, budget, cancel, None).await;
     let mut names = Vec::new();
     for (n, reply) in replies {
         let (Some(id), Ok(answer)) = (n.parse::<usize>().ok().and_then(|n| ids.get(n)), reply) else { continue };

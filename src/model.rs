@@ -3,7 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::PimError;
+use crate::error::{ErrorKind, PimError, Result};
+use crate::time::iso8601_seconds;
+use crate::validate::{ApprovalId, ArmApprovalId, is_rfc3339, printable};
 
 /// Where a request lives. What each surface means on the wire is in `surface/`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -80,6 +82,57 @@ impl PendingRequest {
     }
 }
 
+/// The longest duration a listed request may ask for: a hundred years. PIM's own limits are far
+/// below; a longer one is garbage (`P99999999999D`) that no caller can hold as a time span.
+const MAX_DURATION_SECONDS: f64 = 100.0 * 365.25 * 86_400.0;
+
+impl PendingRequest {
+    /// Refuses a listed request that no caller could use: an approval id that is not one, a date
+    /// that is not a date, a duration that is not one or is out of range.
+    pub(crate) fn check(&self) -> Result<()> {
+        let bad = |what: String| {
+            Err(PimError::new(
+                ErrorKind::InvalidResponse,
+                format!("Request '{}' could not be read: {what}.", printable(&self.request_id)),
+            ))
+        };
+        let id_ok = match self.surface {
+            Surface::AzureResource => ArmApprovalId::parse(&self.approval_id).is_ok(),
+            _ => ApprovalId::parse(&self.approval_id).is_ok(),
+        };
+        if !id_ok {
+            return bad(format!("its approval id '{}' is not a valid approval id", printable(&self.approval_id)));
+        }
+        for (name, value) in
+            [("createdDateTime", &self.created_at), ("startDateTime", &self.starts_at), ("endDateTime", &self.ends_at)]
+        {
+            if let Some(v) = value.as_deref().filter(|v| !is_rfc3339(v)) {
+                return bad(format!("{name} '{}' is not a date and time", printable(v)));
+            }
+        }
+        if let Some(d) = self.duration.as_deref() {
+            match iso8601_seconds(d) {
+                Some(secs) if secs.is_finite() && secs <= MAX_DURATION_SECONDS => {}
+                Some(_) => return bad(format!("its duration '{}' is longer than a hundred years", printable(d))),
+                None => return bad(format!("its duration '{}' is not an ISO 8601 duration", printable(d))),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A listed item that could not be read or checked: one error, for that item only; the listing
+/// goes on.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ListError {
+    pub surface: Surface,
+    /// The item's own id, as far as it could be read.
+    pub request_id: Option<String>,
+    /// Its approval's id, as far as it could be read.
+    pub approval_id: Option<String>,
+    pub error: PimError,
+}
+
 /// Approve or deny.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Review {
@@ -105,7 +158,30 @@ impl Review {
     }
 }
 
-/// One request to decide, as a caller names it. From JSON, see `DecisionTarget::list_from_json`.
+/// One request to decide, as a caller may name it: without its surface, the library finds it
+/// (an Azure path is Azure's; a GUID is read as a directory-role approval, then as a group
+/// approval). From JSON, see `DecisionRequest::list_from_json`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecisionRequest {
+    pub approval_id: String,
+    pub surface: Option<Surface>,
+    /// When given, a request of the signed-in user is refused as self-approval without a call.
+    pub principal_id: Option<String>,
+}
+
+impl From<&DecisionTarget> for DecisionRequest {
+    fn from(t: &DecisionTarget) -> DecisionRequest {
+        DecisionRequest::from(t.clone())
+    }
+}
+
+impl From<DecisionTarget> for DecisionRequest {
+    fn from(t: DecisionTarget) -> DecisionRequest {
+        DecisionRequest { approval_id: t.approval_id, surface: Some(t.surface), principal_id: t.principal_id }
+    }
+}
+
+/// One request to decide, its surface known.
 #[derive(Clone, Debug)]
 pub struct DecisionTarget {
     pub approval_id: String,
@@ -122,7 +198,9 @@ pub struct DecisionOutcome {
     pub index: usize,
     pub approval_id: String,
     pub surface: Surface,
-    /// `Approved`, `Denied` or `Failed`.
+    /// `Approved` or `Denied` (this run's decision, applied), `Failed` (nothing applied by this
+    /// run: the error says why), or `Unknown` (a decision was sent and whether it was applied
+    /// could not be established: the error, `OutcomeUnknown`, says how to check).
     pub result: &'static str,
     pub step_id: Option<String>,
     pub decided_at: Option<String>,

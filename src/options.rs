@@ -20,7 +20,15 @@ pub struct ClientOptions {
     /// Decisions in flight at once.
     pub max_concurrency: usize,
     pub retry: RetryPolicy,
+    /// The largest answer read, in bytes (a page of a listing, a batch's answer): beyond it the
+    /// answer is cut and the call fails with `ResponseTooLarge`.
+    pub max_response_bytes: u64,
+    /// The most pages one listing follows: beyond it the listing fails with `TooManyPages`.
+    pub max_pages: u32,
 }
+
+/// The default `maxResponseBytes`: a page of 999 requests with every name expanded is about 2 MB.
+pub(crate) const DEFAULT_MAX_RESPONSE_BYTES: u64 = 8 * 1024 * 1024;
 
 impl Default for ClientOptions {
     fn default() -> Self {
@@ -31,13 +39,26 @@ impl Default for ClientOptions {
             connect_timeout_ms: 30_000,
             max_concurrency: 8,
             retry: RetryPolicy::default(),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            max_pages: 1000,
         }
     }
 }
 
 impl ClientOptions {
     pub fn from_json(json: Option<&str>) -> Result<ClientOptions> {
-        parse_options(json, "client options")
+        let o: ClientOptions = parse_options(json, "client options")?;
+        o.retry.check()?;
+        if !(1024..=1 << 30).contains(&o.max_response_bytes) {
+            return Err(PimError::new(
+                ErrorKind::InvalidOptions,
+                "maxResponseBytes must be between 1024 and 1073741824.",
+            ));
+        }
+        if o.max_pages == 0 {
+            return Err(PimError::new(ErrorKind::InvalidOptions, "maxPages must be at least 1."));
+        }
+        Ok(o)
     }
 }
 
@@ -94,5 +115,8 @@ mod tests {
         assert_eq!(ClientOptions::from_json(Some("{\"bogus\":1}")).unwrap_err().kind, ErrorKind::InvalidOptions);
         assert_eq!(ClientOptions::from_json(Some("{")).unwrap_err().kind, ErrorKind::InvalidOptions);
         assert_eq!(ListOptions::from_json(Some("{\"pageSize\":0}")).unwrap_err().kind, ErrorKind::InvalidOptions);
+        for bad in [r#"{"maxPages":0}"#, r#"{"maxResponseBytes":10}"#, r#"{"retry":{"minDelayMs":0}}"#] {
+            assert_eq!(ClientOptions::from_json(Some(bad)).unwrap_err().kind, ErrorKind::InvalidOptions, "{bad}");
+        }
     }
 }

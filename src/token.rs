@@ -12,12 +12,26 @@ use zeroize::Zeroizing;
 
 use crate::error::{ErrorKind, PimError, Result};
 
+/// The longest token accepted, in bytes. Entra tokens are a few kilobytes (a token with many group
+/// claims stays under 16 KiB); anything near this is not a token, and would make every request a
+/// large write.
+pub(crate) const MAX_TOKEN_BYTES: usize = 64 * 1024;
+
 /// An access token. Its `Debug` and `Display` never show it.
 #[derive(Clone)]
 pub struct AccessToken(Zeroizing<String>);
 
 impl AccessToken {
     pub fn new(raw: &str) -> Result<AccessToken> {
+        if raw.len() > MAX_TOKEN_BYTES {
+            return Err(PimError::new(
+                ErrorKind::InvalidToken,
+                format!(
+                    "The access token is {} bytes long; at most {MAX_TOKEN_BYTES} are accepted. Pass the access token itself.",
+                    raw.len()
+                ),
+            ));
+        }
         let t = raw.trim();
         let t = t.strip_prefix("Bearer ").unwrap_or(t).trim();
         if t.is_empty() {
@@ -32,9 +46,19 @@ impl AccessToken {
         Ok(AccessToken(Zeroizing::new(t.to_string())))
     }
 
-    /// The `Authorization` header value.
-    pub(crate) fn bearer(&self) -> Zeroizing<String> {
-        Zeroizing::new(format!("Bearer {}", self.0.as_str()))
+    /// The `Authorization` header value, built in one allocation of its exact size (a `format!`
+    /// that grows its buffer leaves copies of the token in the buffers it outgrew).
+    pub(crate) fn bearer_bytes(&self) -> Zeroizing<Vec<u8>> {
+        let mut v = Zeroizing::new(Vec::with_capacity(7 + self.0.len()));
+        v.extend_from_slice(b"Bearer ");
+        v.extend_from_slice(self.0.as_bytes());
+        v
+    }
+
+    /// Whether the token's `exp` claim has passed (false for a token whose claims cannot be read).
+    pub(crate) fn has_expired(&self) -> bool {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+        self.claims().is_some_and(|c| c.expires_at <= now)
     }
 
     /// The claims, if the token is a JWT we can read. Opaque tokens give `None`.
@@ -89,7 +113,8 @@ impl TokenInfo {
     pub fn decode(token: &str) -> Option<TokenInfo> {
         let mut parts = token.split('.');
         let (_, payload, _) = (parts.next()?, parts.next()?, parts.next()?);
-        let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+        // The decoded claims are zeroed when dropped, like the token they come from.
+        let bytes = Zeroizing::new(URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?);
         let v: Value = serde_json::from_slice(&bytes).ok()?;
         let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
         let scp = s("scp");
@@ -194,6 +219,15 @@ pub(crate) mod tests {
     fn debug_never_shows_the_token() {
         let t = AccessToken::new("secret-token-value").unwrap();
         assert!(!format!("{t:?}").contains("secret"));
+    }
+
+    #[test]
+    fn a_huge_token_is_refused_before_any_call() {
+        let huge = "a".repeat(16 << 20);
+        let e = AccessToken::new(&huge).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidToken);
+        assert!(e.message.contains("16777216 bytes") && !e.message.contains("aaaa"), "{}", e.message);
+        assert!(AccessToken::new(&"a".repeat(MAX_TOKEN_BYTES)).is_ok());
     }
 
     #[test]

@@ -134,33 +134,53 @@ pub(crate) fn is_plain_segment(s: &str) -> bool {
     !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// Shows a rejected value in an error without flooding it or hiding control characters.
-fn printable(s: &str) -> String {
-    let shown: String = s.chars().take(60).flat_map(char::escape_default).collect();
+/// Shows a value in an error without flooding it: control characters and bidirectional controls
+/// are shown escaped (`\u{1b}`), never passed on raw.
+pub(crate) fn printable(s: &str) -> String {
+    let inert = |c: char| c.is_control() || matches!(c as u32, 0x200E | 0x200F | 0x202A..=0x202E | 0x2066..=0x2069);
+    let shown: String = s
+        .chars()
+        .take(60)
+        .flat_map(|c| if inert(c) { c.escape_default().collect::<Vec<_>>() } else { vec![c] })
+        .collect();
     if s.chars().count() > 60 { format!("{shown}...") } else { shown }
 }
 
 /// The portal refuses an empty reason; so do we, and we bound its size.
 pub(crate) const MAX_JUSTIFICATION_CHARS: usize = 4000;
 
-/// A reviewer's justification: not empty, not only white space, at most
-/// [`MAX_JUSTIFICATION_CHARS`] characters. Kept byte for byte otherwise.
+/// A reviewer's justification: not empty, not made only of white space or invisible characters
+/// (zero-width spaces, a byte-order mark, other format or blank characters), no NUL or other
+/// control character but tab and line breaks, at most [`MAX_JUSTIFICATION_CHARS`] characters.
+/// Kept byte for byte otherwise.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Justification(String);
 
 impl Justification {
     pub fn parse(raw: &str) -> Result<Justification> {
-        if raw.trim().is_empty() {
-            return Err(PimError::new(
-                ErrorKind::InvalidJustification,
-                "A justification is required: say why you approve or deny (the portal requires one too).",
+        let refuse = |m: String| Err(PimError::new(ErrorKind::InvalidJustification, m));
+        if let Some((at, c)) = raw.chars().enumerate().find(|(_, c)| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+        {
+            let what = if c == '\0' {
+                "a NUL character".to_string()
+            } else {
+                format!("the control character U+{:04X}", c as u32)
+            };
+            return refuse(format!(
+                "The justification contains {what} (at character {at}); it would be cut or shown garbled. Remove it."
             ));
+        }
+        if raw.chars().all(is_invisible) {
+            return refuse(if raw.is_empty() || raw.chars().all(char::is_whitespace) {
+                "A justification is required: say why you approve or deny (the portal requires one too).".to_string()
+            } else {
+                "The justification has only invisible characters (zero-width, byte-order mark or other blank characters); say why you approve or deny.".to_string()
+            });
         }
         let n = raw.chars().count();
         if n > MAX_JUSTIFICATION_CHARS {
-            return Err(PimError::new(
-                ErrorKind::InvalidJustification,
-                format!("The justification is {n} characters long; at most {MAX_JUSTIFICATION_CHARS} are allowed."),
+            return refuse(format!(
+                "The justification is {n} characters long; at most {MAX_JUSTIFICATION_CHARS} are allowed."
             ));
         }
         Ok(Justification(raw.to_string()))
@@ -168,6 +188,65 @@ impl Justification {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+/// A character that shows nothing: white space, a control character, or a format or filler
+/// character (Unicode's default-ignorable code points and the blank-looking fillers).
+fn is_invisible(c: char) -> bool {
+    c.is_whitespace()
+        || c.is_control()
+        || matches!(c as u32,
+            0x00AD | 0x034F | 0x061C | 0x115F | 0x1160 | 0x17B4 | 0x17B5 | 0x180B..=0x180F
+            | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x206F | 0x2800 | 0x3164
+            | 0xFE00..=0xFE0F | 0xFEFF | 0xFFA0 | 0xFFF0..=0xFFF8 | 0x1BCA0..=0x1BCA3
+            | 0x1D173..=0x1D17A | 0xE0000..=0xE0FFF)
+}
+
+/// An RFC 3339 date and time as the services write them: `2021-07-19T08:49:49.78Z`, or with an
+/// offset (`+02:00`); years 0001 to 9999, a day that exists in its month, up to 9 digits of a second.
+pub fn is_rfc3339(s: &str) -> bool {
+    let b = s.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        let d = b.get(r)?;
+        d.iter().all(u8::is_ascii_digit).then(|| d.iter().fold(0, |n, c| n * 10 + u32::from(c - b'0')))
+    };
+    let (Some(y), Some(mo), Some(d), Some(h), Some(mi), Some(sec)) =
+        (num(0..4), num(5..7), num(8..10), num(11..13), num(14..16), num(17..19))
+    else {
+        return false;
+    };
+    let shape =
+        b.len() >= 20 && b[4] == b'-' && b[7] == b'-' && matches!(b[10], b'T' | b't') && b[13] == b':' && b[16] == b':';
+    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+    let days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    if !shape
+        || y == 0
+        || !(1..=12).contains(&mo)
+        || d == 0
+        || d > days[mo as usize - 1]
+        || h > 23
+        || mi > 59
+        || sec > 60
+    {
+        return false;
+    }
+    let mut rest = &s[19..];
+    if let Some(frac) = rest.strip_prefix('.') {
+        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 || digits > 9 {
+            return false;
+        }
+        rest = &frac[digits..];
+    }
+    match rest.as_bytes() {
+        [b'Z' | b'z'] => true,
+        [b'+' | b'-', h1, h2, b':', m1, m2] => {
+            [h1, h2, m1, m2].iter().all(|c| c.is_ascii_digit())
+                && (h1 - b'0') * 10 + (h2 - b'0') <= 23
+                && (m1 - b'0') * 10 + (m2 - b'0') <= 59
+        }
+        _ => false,
     }
 }
 
@@ -181,6 +260,18 @@ pub fn service_uri(raw: &str, what: &str) -> Result<Url> {
     let url = Url::parse(raw.trim()).map_err(|e| {
         PimError::new(ErrorKind::InvalidOptions, format!("{what} '{}' is not a valid URI: {e}.", printable(raw)))
     })?;
+    if !url.username().is_empty() || url.password().is_some() {
+        // Never echoed: the URI holds a secret. reqwest would send it as Basic authorization
+        // beside our bearer token.
+        return Err(PimError::new(
+            ErrorKind::InsecureUri,
+            format!(
+                "{what} has a user name or password in it ({}://...@{}); credentials never go in a service URI.",
+                url.scheme(),
+                url.host_str().unwrap_or("")
+            ),
+        ));
+    }
     match url.scheme() {
         "https" => {}
         "http" if is_loopback(&url) => {}
@@ -199,10 +290,10 @@ pub fn service_uri(raw: &str, what: &str) -> Result<Url> {
             ));
         }
     }
-    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+    if url.query().is_some() || url.fragment().is_some() {
         return Err(PimError::new(
             ErrorKind::InvalidOptions,
-            format!("{what} '{url}' must be a plain service root, without query, fragment or user name."),
+            format!("{what} '{url}' must be a plain service root, without query or fragment."),
         ));
     }
     Ok(url)
@@ -289,10 +380,58 @@ mod tests {
         for bad in ["", "   ", "\t\n"] {
             assert_eq!(Justification::parse(bad).unwrap_err().kind, ErrorKind::InvalidJustification);
         }
+        // NUL (a C string would end there), other control characters, and text that shows nothing.
+        for bad in [
+            "ok\0cut",
+            "\0",
+            "ok\u{1b}[2K",
+            "ok\u{85}",
+            "\u{200b}\u{200b}",
+            "\u{feff}",
+            "\u{200d}\u{2060}",
+            " \u{3164}\u{2800} ",
+            "\u{202e}\u{2066}",
+            "\u{e0041}\u{e0042}",
+            "\u{ad}",
+        ] {
+            let e = Justification::parse(bad).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::InvalidJustification, "{bad:?}");
+        }
+        assert!(Justification::parse("ok\0cut").unwrap_err().message.contains("NUL"));
+        assert!(Justification::parse("\u{200b}ok\u{200b}").is_ok(), "visible text with invisible characters is kept");
         let long = "x".repeat(MAX_JUSTIFICATION_CHARS + 1);
         assert_eq!(Justification::parse(&long).unwrap_err().kind, ErrorKind::InvalidJustification);
         let odd = "He said \"fine\"\nO'Brien — Zürich ✓";
         assert_eq!(Justification::parse(odd).unwrap().as_str(), odd);
+    }
+
+    #[test]
+    fn dates_and_times_are_rfc3339() {
+        for ok in [
+            "2021-07-19T08:49:49.78Z",
+            "2021-07-19T08:49:49Z",
+            "2024-02-29T00:00:00+02:00",
+            "9999-12-31T23:59:60.123456789Z",
+        ] {
+            assert!(is_rfc3339(ok), "{ok}");
+        }
+        for bad in [
+            "not a date",
+            "",
+            "2021-07-19",
+            "2021-13-01T00:00:00Z",
+            "2023-02-29T00:00:00Z",
+            "0000-01-01T00:00:00Z",
+            "2021-07-19T24:00:00Z",
+            "2021-07-19T08:49:49",
+            "2021-07-19T08:49:49.Z",
+            "2021-07-19T08:49:49.1234567890Z",
+            "2021-07-19T08:49:49+2:00",
+            "+12021-07-19T08:49:49Z",
+            "2021-07-19T08:49:49Zjunk",
+        ] {
+            assert!(!is_rfc3339(bad), "{bad}");
+        }
     }
 
     #[test]
@@ -310,6 +449,15 @@ mod tests {
         assert_eq!(service_uri("http://graph.microsoft.com", "GraphUri").unwrap_err().kind, ErrorKind::InsecureUri);
         assert_eq!(service_uri("http://10.0.0.1", "GraphUri").unwrap_err().kind, ErrorKind::InsecureUri);
         assert!(service_uri("ftp://x", "GraphUri").is_err());
+        for creds in [
+            "https://user:password@graph.microsoft.com",
+            "https://:password@graph.microsoft.com",
+            "http://u@127.0.0.1:1",
+        ] {
+            let e = service_uri(creds, "GraphUri").unwrap_err();
+            assert_eq!(e.kind, ErrorKind::InsecureUri, "{creds}");
+            assert!(!e.message.contains("password") || !e.message.contains(":password@"), "{}", e.message);
+        }
         assert!(service_uri("not a uri", "GraphUri").is_err());
     }
 }

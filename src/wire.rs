@@ -86,6 +86,8 @@ pub struct ApprovalStep {
     pub review_result: Option<String>,
     /// Who reviewed: a list of identities (beta) or one identity (ARM); only searched for an id.
     pub reviewed_by: Option<serde_json::Value>,
+    /// When it was reviewed, as the service wrote it.
+    pub reviewed_date_time: Option<String>,
     pub justification: Option<String>,
 }
 

@@ -237,7 +237,8 @@ async fn the_service_refusing_a_token_is_reported() {
         .list_pending(&token, &ListOptions::default(), &CancellationToken::new(), |_| {})
         .await
         .unwrap_err();
-    assert_eq!(e.kind, ErrorKind::Unauthorized);
+    // 401 with `error="invalid_token"` for a token that has not expired: invalid, not expired.
+    assert_eq!(e.kind, ErrorKind::InvalidToken);
     assert_eq!(e.http_status, 401);
     assert_eq!(e.service_code.as_deref(), Some("InvalidAuthenticationToken"));
 }

@@ -1,12 +1,18 @@
-//! Deciding: many requests of any surfaces as one run. Requests of a surface whose service
-//! batches (Graph) go in batched rounds of up to twenty (`rounds.rs`); the others one at a time
-//! (`single.rs`); the rules of one decision are written once (`steps.rs`).
+//! Deciding: many requests of any surfaces as one run, within one time budget. A request named
+//! twice is decided once; a request without a surface is found first (`find.rs`); requests of a
+//! surface whose service batches (Graph) go in units of up to twenty carried in JSON batches, the
+//! others one at a time (`rounds.rs`); each request's own course is in `item.rs`, and the rules of
+//! one decision are written once (`steps.rs`).
 
+mod find;
+mod item;
+mod refusal;
 mod rounds;
 pub(crate) mod single;
 mod steps;
 
-use std::collections::BTreeSet;
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeSet, HashMap};
 
 use futures::StreamExt;
 use serde::Deserialize;
@@ -14,11 +20,14 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::{ErrorKind, PimError, Result};
 use crate::http::batch::MAX_BATCH;
+use crate::http::retry::Budget;
 use crate::http::transport::Http;
 use crate::http::urls::Service;
-use crate::model::{DecisionOutcome, DecisionTarget, Review, Surface};
+use crate::model::{DecisionOutcome, DecisionRequest, DecisionTarget, Review, Surface};
 use crate::token::AccessToken;
-use crate::validate::Justification;
+use crate::validate::{ArmApprovalId, Justification, printable};
+use item::{Ctx, Item};
+use rounds::{Carrier, decide_unit};
 
 /// The tokens a decision run may need: Graph for directory roles and groups, ARM for Azure
 /// resources. Either may be absent when no request needs it.
@@ -55,51 +64,108 @@ struct TargetJson {
     principal_id: Option<String>,
 }
 
-impl DecisionTarget {
+impl DecisionRequest {
     /// A JSON array of `{"approvalId", "surface", "principalId"}` (only `approvalId` required).
-    /// Without a surface, the id alone says which ([`Surface::for_approval_id`]).
-    pub fn list_from_json(json: &str) -> serde_json::Result<Vec<DecisionTarget>> {
+    /// Without a surface, the run finds it: an Azure approval path is Azure's, a GUID is read as a
+    /// directory-role approval, then as a group approval.
+    pub fn list_from_json(json: &str) -> serde_json::Result<Vec<DecisionRequest>> {
         let targets: Vec<TargetJson> = serde_json::from_str(json)?;
         Ok(targets
             .into_iter()
-            .map(|t| DecisionTarget {
-                surface: t.surface.unwrap_or_else(|| Surface::for_approval_id(&t.approval_id)),
-                approval_id: t.approval_id,
-                principal_id: t.principal_id,
+            .map(|t| DecisionRequest { approval_id: t.approval_id, surface: t.surface, principal_id: t.principal_id })
+            .collect())
+    }
+}
+
+impl DecisionTarget {
+    /// Like [`DecisionRequest::list_from_json`], but a target without a surface takes the one its
+    /// id's shape points to ([`Surface::for_approval_id`]): a GUID is taken for a directory role.
+    /// Prefer `DecisionRequest`, whose run reads which surface has the id.
+    pub fn list_from_json(json: &str) -> serde_json::Result<Vec<DecisionTarget>> {
+        Ok(DecisionRequest::list_from_json(json)?
+            .into_iter()
+            .map(|r| DecisionTarget {
+                surface: r.surface.unwrap_or_else(|| Surface::for_approval_id(&r.approval_id)),
+                approval_id: r.approval_id,
+                principal_id: r.principal_id,
             })
             .collect())
     }
 }
 
-/// One unit of decision work: a batch of one surface's requests, or one request alone.
+/// One unit of decision work: up to twenty requests of one batching surface, or one request alone.
 enum Work {
     Batch { surface: Surface, version: &'static str, chunk: Vec<(usize, DecisionTarget)> },
     Single(usize, DecisionTarget),
 }
 
-/// Decides many requests, of any surfaces, with at most `max_concurrency` HTTP requests in
-/// flight; `on_outcome` sees each as it completes. A token that cannot decide a surface present
-/// in `targets` fails the whole call before anything is sent.
+/// Decides many requests, of any surfaces, with at most `max_concurrency` units of work in flight
+/// and one time budget for the whole run; `on_outcome` sees each as it completes, exactly once per
+/// request. A token that cannot decide a surface present fails the whole call before anything is
+/// sent. When `cancel` fires, nothing more is sent, decisions on the wire are waited for a short
+/// grace, every request is still reported (applied, not sent, or unknown), and the call ends with
+/// `Cancelled`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn decide_many(
     http: &Http,
     max_concurrency: usize,
     tokens: &Tokens,
-    targets: Vec<DecisionTarget>,
+    requests: Vec<DecisionRequest>,
     review: Review,
     justification: &Justification,
     cancel: &CancellationToken,
     mut on_outcome: impl FnMut(DecisionOutcome),
 ) -> Result<()> {
-    let surfaces: BTreeSet<Surface> = targets.iter().map(|t| t.surface).collect();
+    let budget = Budget::start(&http.retry);
+    // The same request twice is decided once, at its first place.
+    let mut first_at: HashMap<String, usize> = HashMap::new();
+    let (mut known, mut unknown, mut duplicates) = (Vec::new(), Vec::new(), Vec::new());
+    for (index, request) in requests.into_iter().enumerate() {
+        match first_at.entry(same_request_key(&request)) {
+            Entry::Occupied(first) => duplicates.push((index, request, *first.get())),
+            Entry::Vacant(slot) => {
+                slot.insert(index);
+                match request
+                    .surface
+                    .or_else(|| request.approval_id.trim().starts_with('/').then_some(Surface::AzureResource))
+                {
+                    Some(surface) => known.push((index, target(request, surface))),
+                    None => unknown.push((index, request)),
+                }
+            }
+        }
+    }
+    // Every token is checked against every surface present before anything is sent.
+    let surfaces: BTreeSet<Surface> = known.iter().map(|(_, t)| t.surface).collect();
     for surface in &surfaces {
         surface.check_token(tokens.for_surface(*surface)?, true)?;
     }
-    let indexed: Vec<(usize, DecisionTarget)> = targets.into_iter().enumerate().collect();
+    let candidates = if unknown.is_empty() { Vec::new() } else { probe_surfaces(tokens)? };
+    for (index, request, first) in duplicates {
+        let e = PimError::new(
+            ErrorKind::Duplicate,
+            format!(
+                "The same request as #{first} of this run (approval '{}'): decided once, there; not sent again.",
+                printable(request.approval_id.trim())
+            ),
+        );
+        let surface = request.surface.unwrap_or_else(|| Surface::for_approval_id(&request.approval_id));
+        on_outcome(outcome(index, target(request, surface), review, Err(e)));
+    }
+    if !unknown.is_empty() {
+        let token = tokens.for_surface(Surface::DirectoryRole)?;
+        for (index, request, found) in find::find_surfaces(http, token, &candidates, unknown, &budget, cancel).await {
+            match found {
+                Ok(surface) => known.push((index, target(request, surface))),
+                Err(e) => on_outcome(outcome(index, target(request, candidates[0]), review, Err(e))),
+            }
+        }
+        known.sort_by_key(|(index, _)| *index);
+    }
     let mut work: Vec<Work> = Vec::new();
     let mut singles: Vec<Work> = Vec::new();
-    for surface in surfaces {
-        let mine = indexed.iter().filter(|(_, t)| t.surface == surface).cloned();
+    for surface in known.iter().map(|(_, t)| t.surface).collect::<BTreeSet<_>>() {
+        let mine = known.iter().filter(|(_, t)| t.surface == surface).cloned();
         match surface.batch_version() {
             Some(version) => {
                 let mine: Vec<(usize, DecisionTarget)> = mine.collect();
@@ -113,36 +179,70 @@ pub(crate) async fn decide_many(
         }
     }
     work.extend(singles);
-    let mut outcomes = futures::stream::iter(work)
+    let budget = &budget;
+    let mut units = futures::stream::iter(work)
         .map(|w| async move {
-            match w {
-                Work::Batch { surface, version, chunk } => match tokens.for_surface(surface) {
-                    Ok(token) => {
-                        rounds::decide_in_batches(http, token, version, chunk, review, justification, cancel).await
-                    }
-                    Err(e) => {
-                        chunk.into_iter().map(|(i, t)| DecisionOutcome::new(i, t, review, Err(e.clone()))).collect()
-                    }
-                },
-                Work::Single(index, target) => {
-                    let r = match tokens.for_surface(target.surface) {
-                        Ok(token) => single::decide_one(http, token, &target, review, justification, cancel).await,
-                        Err(e) => Err(e),
-                    };
-                    vec![DecisionOutcome::new(index, target, review, r)]
-                }
-            }
+            let (surface, carrier, chunk) = match w {
+                Work::Batch { surface, version, chunk } => (surface, Carrier::Batch(version), chunk),
+                Work::Single(index, target) => (target.surface, Carrier::Direct, vec![(index, target)]),
+            };
+            let token = match tokens.for_surface(surface) {
+                Ok(token) => token,
+                Err(e) => return chunk.into_iter().map(|(i, t)| (i, t, Err(e.clone()))).collect(),
+            };
+            let me = token.claims().and_then(|c| c.object_id);
+            let ctx = Ctx { http, review, justification, me: me.as_deref() };
+            let items = chunk.into_iter().map(|(index, target)| Item::new(index, target, &ctx)).collect();
+            decide_unit(&ctx, token, carrier, items, budget, cancel).await
         })
         .buffer_unordered(max_concurrency);
-    while let Some(done) = outcomes.next().await {
-        for outcome in done {
-            on_outcome(outcome);
-        }
-        if cancel.is_cancelled() {
-            return Err(PimError::cancelled());
+    // Every unit runs to its end, even after a cancel (each then stops at once, or after the
+    // grace for decisions on the wire): each request is reported once, as what happened to it.
+    while let Some(done) = units.next().await {
+        for (index, target, result) in done {
+            on_outcome(outcome(index, target, review, result));
         }
     }
+    if cancel.is_cancelled() {
+        return Err(PimError::cancelled());
+    }
     Ok(())
+}
+
+/// The Graph surfaces an id without a surface is looked for on: those the Graph token may decide.
+fn probe_surfaces(tokens: &Tokens) -> Result<Vec<Surface>> {
+    let token = tokens.for_surface(Surface::DirectoryRole)?;
+    let graph: Vec<Surface> = Surface::ALL.into_iter().filter(|s| s.batch_version().is_some()).collect();
+    let usable: Vec<Surface> = graph.iter().copied().filter(|s| s.check_token(token, true).is_ok()).collect();
+    if usable.is_empty() {
+        // None: the first one's refusal says why.
+        graph.first().map_or(Ok(()), |s| s.check_token(token, true))?;
+    }
+    Ok(usable)
+}
+
+fn target(r: DecisionRequest, surface: Surface) -> DecisionTarget {
+    DecisionTarget { approval_id: r.approval_id, surface, principal_id: r.principal_id }
+}
+
+/// What makes two requests the same: the id, in any case; an Azure approval by its full path.
+fn same_request_key(r: &DecisionRequest) -> String {
+    let id = r.approval_id.trim();
+    if (r.surface == Some(Surface::AzureResource) || id.starts_with('/'))
+        && let Ok(path) = ArmApprovalId::parse(id)
+    {
+        return path.segments().collect::<Vec<_>>().join("/").to_ascii_lowercase();
+    }
+    id.to_ascii_lowercase()
+}
+
+/// The outcome reported for one request: a decision whose outcome is unknown is `Unknown`.
+fn outcome(index: usize, target: DecisionTarget, review: Review, result: Result<String>) -> DecisionOutcome {
+    let mut o = DecisionOutcome::new(index, target, review, result);
+    if o.error.as_ref().is_some_and(|e| e.kind == ErrorKind::OutcomeUnknown) {
+        o.result = "Unknown";
+    }
+    o
 }
 
 #[cfg(test)]
@@ -157,13 +257,28 @@ mod tests {
     }
 
     #[test]
-    fn a_target_without_a_surface_takes_the_one_its_id_points_to() {
-        let t = DecisionTarget::list_from_json(
+    fn a_request_without_a_surface_keeps_none() {
+        let r = DecisionRequest::list_from_json(
             r#"[{"approvalId":"/providers/Microsoft.Authorization/roleAssignmentApprovals/929cd687-a296-4f77-bdbc-b7cc22d3517e"},
+                {"approvalId":"929cd687-a296-4f77-bdbc-b7cc22d3517e"},
                 {"approvalId":"/x","surface":"Group"}]"#,
         )
         .unwrap();
-        assert_eq!(t[0].surface, Surface::AzureResource);
-        assert_eq!(t[1].surface, Surface::Group, "a surface given is kept");
+        assert_eq!(r[0].surface, None);
+        assert_eq!(r[1].surface, None);
+        assert_eq!(r[2].surface, Some(Surface::Group), "a surface given is kept");
+    }
+
+    #[test]
+    fn the_same_request_is_the_same_in_any_case_and_form() {
+        let g = "929cd687-a296-4f77-bdbc-b7cc22d3517e";
+        let req = |id: &str, surface| DecisionRequest { approval_id: id.into(), surface, principal_id: None };
+        assert_eq!(same_request_key(&req(g, None)), same_request_key(&req(&g.to_uppercase(), Some(Surface::Group))));
+        let path = format!("/providers/Microsoft.Authorization/roleAssignmentApprovals/{g}");
+        assert_eq!(
+            same_request_key(&req(&path, None)),
+            same_request_key(&req(g, Some(Surface::AzureResource))),
+            "an Azure GUID is its path"
+        );
     }
 }

@@ -1,194 +1,190 @@
-//! Batched rounds: up to twenty requests of one Graph surface decided together. Each round reads,
-//! in one batch, every approval that needs reading, then sends, in a second batch, every decision
-//! whose open step is known. Each item's own status counts: only items that came back 429 (after
-//! their own `Retry-After`), 5xx or unanswered go round again, and are read again before being
-//! re-sent, so no decision is sent twice; other 4xx become per-request errors.
+//! Rounds: the requests of one unit of work (up to twenty of one Graph surface, carried in JSON
+//! batches; or one request, carried alone) decided together. Each round reads every approval
+//! that needs reading, then sends every decision whose open step is known. What each answer
+//! means is the item's to judge (`item.rs`); a round only carries, and says how long to wait
+//! before the next. Only items that came back 429 (after their own `Retry-After`), 5xx, 404 (a
+//! replication delay) or unanswered go round again, and a decision whose outcome is unknown is
+//! read again before anything else, so no decision is sent twice blindly.
+//!
+//! Cancelling: no read or send starts after a cancel; decisions already on the wire are waited
+//! for a short grace (`cancelGraceMs`), so that what the service applied is reported applied.
 
+use std::collections::HashMap;
+use std::time::Duration;
+
+use reqwest::Method;
 use tokio_util::sync::CancellationToken;
 
-use super::steps::{AfterRead, AfterSend, after_read, after_send, explain_refusal, refuse_own_request, review_body};
+use super::item::{Ctx, Item, State};
+use super::refusal::explain_refusal;
 use crate::error::{ErrorKind, PimError, Result};
-use crate::http::batch::{BatchItem, send_batch};
-use crate::http::retry::{Attempt, Setback, retry};
-use crate::http::transport::{Http, judge};
-use crate::model::{DecisionOutcome, DecisionTarget, Review};
-use crate::surface::api::DecisionRoute;
+use crate::http::batch::{BatchItem, Reply, send_batch};
+use crate::http::retry::{Attempt, Budget, Setback, retry};
+use crate::http::{cancellable, with_grace};
+use crate::model::DecisionTarget;
 use crate::token::AccessToken;
-use crate::validate::Justification;
 
-/// Where one request of a batch stands.
-enum ItemState {
-    /// Its approval must be read (first, or again after a send of unknown outcome).
-    NeedsRead,
-    /// Its open step is known: send the decision to it.
-    ReadyToSend(String),
-    /// Finished: the step decided, or why not.
-    Settled(Result<String>),
+/// How a unit's requests travel.
+#[derive(Clone, Copy)]
+pub(crate) enum Carrier {
+    /// In Graph JSON batches under this version, up to twenty at a time.
+    Batch(&'static str),
+    /// Each request on its own (ARM, which has no batching; or one decision alone).
+    Direct,
 }
 
-struct Item {
-    index: usize,
-    target: DecisionTarget,
-    /// `None` only for an item settled before any call (an invalid id, my own request).
-    route: Option<DecisionRoute>,
-    state: ItemState,
-    /// Decisions sent for it (the outcome of the last may be unknown).
-    sends: u32,
-    last_error: Option<PimError>,
-}
-
-/// What every round needs to know, whatever its items.
-struct Round<'a> {
-    http: &'a Http,
-    token: &'a AccessToken,
-    version: &'a str,
-    review: Review,
-    me: Option<&'a str>,
-    cancel: &'a CancellationToken,
-}
-
-/// Decides up to `MAX_BATCH` requests of one surface, batched under Graph `version`. While the
-/// service answers, only the time budget limits the rounds (it is alive, and each round settles
-/// or retries items on its word); rounds it leaves silent count towards the attempt limit, and
-/// rounds in which it cannot be reached at all end it sooner.
-pub(crate) async fn decide_in_batches(
-    http: &Http,
+/// Runs the rounds of one unit until every item is settled, the budget is spent or the run is
+/// cancelled; returns each item's result.
+pub(crate) async fn decide_unit(
+    ctx: &Ctx<'_>,
     token: &AccessToken,
-    version: &str,
-    chunk: Vec<(usize, DecisionTarget)>,
-    review: Review,
-    justification: &Justification,
+    carrier: Carrier,
+    mut items: Vec<Item>,
+    budget: &Budget,
     cancel: &CancellationToken,
-) -> Vec<DecisionOutcome> {
-    let me = token.claims().and_then(|c| c.object_id);
-    let body = review_body(review, justification);
-    let mut items: Vec<Item> = chunk
-        .into_iter()
-        .map(|(index, target)| {
-            let api = target.surface.api();
-            let route = api.decision_route(&http.urls, &target.approval_id, &body);
-            let (route, state) = match route.and_then(|r| refuse_own_request(&target, me.as_deref()).map(|()| r)) {
-                Ok(r) => (Some(r), ItemState::NeedsRead),
-                Err(e) => (None, ItemState::Settled(Err(e))),
-            };
-            Item { index, target, route, state, sends: 0, last_error: None }
-        })
-        .collect();
-    let round = &Round { http, token, version, review, me: me.as_deref(), cancel };
+) -> Vec<(usize, DecisionTarget, Result<String>)> {
+    if cancel.is_cancelled() {
+        return items.into_iter().map(|it| it.finish(true)).collect();
+    }
+    if budget.remaining().is_zero() {
+        let spent = PimError::new(
+            ErrorKind::Timeout,
+            "The operation's time budget was spent before this request's turn came; nothing was sent.",
+        );
+        return items
+            .into_iter()
+            .map(|it| {
+                let settled = it.is_settled();
+                let (i, t, r) = it.finish(false);
+                (i, t, if settled { r } else { Err(spent.clone()) })
+            })
+            .collect();
+    }
+    let round = &Round { ctx, token, carrier, budget, cancel };
     // The rounds end when every item is settled, or when the retry policy gives up; either way
     // each item's outcome is in `items`.
-    let _ = retry(&http.retry, cancel, &mut items, |items| async move {
+    let _ = retry(&ctx.http.retry, budget, cancel, &mut items, |items| async move {
         let outcome = round.run(items).await;
         (items, outcome)
     })
     .await;
-    // A decision the service refused may have been refused for expiry or self-approval (steps.rs).
+    // A decision the service refused may have been refused for expiry or self-approval: say which.
     for it in items.iter_mut().filter(|it| it.sends > 0) {
-        if let (ItemState::Settled(Err(e)), Some(route)) = (&mut it.state, &it.route) {
-            *e = explain_refusal(http, token, &it.target, route, me.as_deref(), e.clone(), cancel).await;
+        if let (State::Settled(Err(e)), Some(route)) = (&mut it.state, &it.route) {
+            *e = explain_refusal(ctx, token, &it.target, route, e.clone(), budget, cancel).await;
         }
     }
-    items.into_iter().map(|it| finish(it, review, cancel)).collect()
+    let cancelled = cancel.is_cancelled();
+    items.into_iter().map(|it| it.finish(cancelled)).collect()
+}
+
+struct Round<'a> {
+    ctx: &'a Ctx<'a>,
+    token: &'a AccessToken,
+    carrier: Carrier,
+    budget: &'a Budget,
+    cancel: &'a CancellationToken,
 }
 
 impl Round<'_> {
     /// One round: read what needs reading, send what can be sent.
     async fn run(&self, items: &mut [Item]) -> Attempt<()> {
-        let mut wait = None;
-        let mut answered = false;
-        let mut reached = false;
-        let reads: Vec<BatchItem> = items
+        let policy = &self.ctx.http.retry;
+        let mut wait: Option<Duration> = None;
+        let (mut answered, mut reached) = (false, false);
+        let reads: Vec<(usize, reqwest::Url)> = items
             .iter()
             .enumerate()
             .filter_map(|(n, it)| match (&it.state, &it.route) {
-                (ItemState::NeedsRead, Some(route)) => Some(BatchItem::get(n, self.relative(&route.approval))),
+                (State::NeedsRead, Some(route)) => Some((n, route.approval.clone())),
                 _ => None,
             })
             .collect();
-        if !reads.is_empty() {
-            let (replies, was_reached) = send_batch(self.http, self.token, self.version, reads, self.cancel).await;
+        if !reads.is_empty() && !self.cancel.is_cancelled() {
+            let (replies, was_reached) = self.read(reads).await;
             reached |= was_reached;
-            for (id, reply) in replies {
-                let Some(it) = id.parse::<usize>().ok().and_then(|n| items.get_mut(n)) else { continue };
+            for (n, reply) in replies {
                 answered |= reply.is_ok();
-                match judge(reply) {
-                    Attempt::Done(Ok(answer)) => {
-                        let api = it.target.surface.api();
-                        it.state = match answer.read(|b| api.read_approval(b)) {
-                            Ok(approval) => match after_read(&approval, self.review, it.sends > 0, self.me) {
-                                AfterRead::Send(step) => ItemState::ReadyToSend(step),
-                                AfterRead::Settled(r) => ItemState::Settled(r),
-                            },
-                            Err(e) => ItemState::Settled(Err(e)),
-                        };
-                    }
-                    Attempt::Done(Err(e)) => it.state = ItemState::Settled(Err(e)),
-                    Attempt::Again(setback) => {
-                        wait = wait.max(setback.retry_after);
-                        it.last_error = Some(setback.error);
-                    }
+                wait = wait.max(items[n].on_read(reply, self.ctx, policy));
+            }
+        }
+        let mut sends = Vec::new();
+        if !self.cancel.is_cancelled() {
+            for (n, it) in items.iter_mut().enumerate() {
+                if let (State::ReadyToSend(step), Some(route)) = (&it.state, &it.route) {
+                    sends.push((n, route.method.clone(), route.step_url(step), route.body.clone()));
+                    it.sends += 1;
                 }
             }
         }
-        if self.cancel.is_cancelled() {
-            return Attempt::Done(Ok(()));
-        }
-        let sends: Vec<BatchItem> = items
-            .iter()
-            .enumerate()
-            .filter_map(|(n, it)| match (&it.state, &it.route) {
-                (ItemState::ReadyToSend(step), Some(route)) => {
-                    Some(BatchItem::with_json(n, &route.method, self.relative(&route.step_url(step)), &route.body))
-                }
-                _ => None,
-            })
-            .collect();
         if !sends.is_empty() {
-            for it in items.iter_mut().filter(|it| matches!(it.state, ItemState::ReadyToSend(_))) {
-                it.sends += 1;
-            }
-            let (replies, was_reached) = send_batch(self.http, self.token, self.version, sends, self.cancel).await;
+            let (replies, was_reached) = self.send(sends).await;
             reached |= was_reached;
-            for (id, reply) in replies {
-                let Some(it) = id.parse::<usize>().ok().and_then(|n| items.get_mut(n)) else { continue };
+            for (n, reply) in replies {
                 answered |= reply.is_ok();
-                let ItemState::ReadyToSend(step) = &it.state else { continue };
-                it.state = match after_send(reply, it.sends) {
-                    AfterSend::Decided => ItemState::Settled(Ok(step.clone())),
-                    AfterSend::ReadAgain(setback) => {
-                        wait = wait.max(setback.retry_after);
-                        it.last_error = Some(setback.error);
-                        ItemState::NeedsRead
-                    }
-                    AfterSend::Failed(e) => ItemState::Settled(Err(e)),
-                };
+                wait = wait.max(items[n].on_send(reply));
             }
         }
-        let open = items.iter().filter(|it| !matches!(it.state, ItemState::Settled(_))).count();
-        if open == 0 || self.cancel.is_cancelled() {
+        if items.iter().all(Item::is_settled) || self.cancel.is_cancelled() {
             return Attempt::Done(Ok(()));
         }
-        Attempt::Again(Setback { error: not_in_time(), retry_after: wait, counts: !answered, unreachable: !reached })
+        let error = PimError::new(ErrorKind::ServiceError, "The service did not complete this request in time.");
+        Attempt::Again(Setback { error, retry_after: wait, counts: !answered, unreachable: !reached })
     }
 
-    /// A URL as batch items carry them: relative to `/{version}`.
-    fn relative(&self, url: &reqwest::Url) -> String {
-        self.http.urls.graph_relative(url, self.version)
-    }
-}
-
-fn not_in_time() -> PimError {
-    PimError::new(ErrorKind::ServiceError, "The service did not complete this request in time.")
-}
-
-/// An item's outcome once the rounds are over.
-fn finish(it: Item, review: Review, cancel: &CancellationToken) -> DecisionOutcome {
-    let result = match it.state {
-        ItemState::Settled(r) => r,
-        _ if cancel.is_cancelled() => {
-            Err(PimError::new(ErrorKind::Cancelled, "The operation was cancelled before this request was decided."))
+    /// Reads approvals; a cancel drops the reads at once (nothing is decided by reading).
+    async fn read(&self, reads: Vec<(usize, reqwest::Url)>) -> (Vec<(usize, Reply)>, bool) {
+        let http = self.ctx.http;
+        match self.carrier {
+            Carrier::Batch(version) => {
+                let batch = reads.iter().map(|(n, url)| BatchItem::get(*n, http.urls.graph_relative(url, version)));
+                let (replies, reached) =
+                    send_batch(http, self.token, version, batch.collect(), self.budget, self.cancel, None).await;
+                (by_index(replies), reached)
+            }
+            Carrier::Direct => {
+                let mut out = Vec::new();
+                let mut reached = false;
+                for (n, url) in reads {
+                    let reply =
+                        cancellable(self.cancel, http.execute(self.token, Method::GET, url, None, self.budget)).await;
+                    reached |= !matches!(&reply, Err(e) if e.kind == ErrorKind::Network);
+                    out.push((n, reply));
+                }
+                (out, reached)
+            }
         }
-        _ => Err(it.last_error.unwrap_or_else(not_in_time)),
-    };
-    DecisionOutcome::new(it.index, it.target, review, result)
+    }
+
+    /// Sends decisions; after a cancel, those on the wire are waited for a short grace.
+    async fn send(&self, sends: Vec<(usize, Method, reqwest::Url, Vec<u8>)>) -> (Vec<(usize, Reply)>, bool) {
+        let http = self.ctx.http;
+        let grace = Duration::from_millis(http.retry.cancel_grace_ms);
+        match self.carrier {
+            Carrier::Batch(version) => {
+                let batch = sends.iter().map(|(n, method, url, body)| {
+                    BatchItem::with_json(*n, method, http.urls.graph_relative(url, version), body)
+                });
+                let (replies, reached) =
+                    send_batch(http, self.token, version, batch.collect(), self.budget, self.cancel, Some(grace)).await;
+                (by_index(replies), reached)
+            }
+            Carrier::Direct => {
+                let mut out = Vec::new();
+                let mut reached = false;
+                for (n, method, url, body) in sends {
+                    let send = http.execute(self.token, method, url, Some(body), self.budget);
+                    let reply = with_grace(self.cancel, grace, send).await;
+                    reached |= !matches!(&reply, Err(e) if e.kind == ErrorKind::Network);
+                    out.push((n, reply));
+                }
+                (out, reached)
+            }
+        }
+    }
+}
+
+/// Batch replies by the position of their item (the batch item ids are positions).
+fn by_index(replies: HashMap<String, Reply>) -> Vec<(usize, Reply)> {
+    replies.into_iter().filter_map(|(id, reply)| id.parse().ok().map(|n| (n, reply))).collect()
 }

@@ -4,16 +4,11 @@
 
 use std::time::SystemTime;
 
-use tokio_util::sync::CancellationToken;
-
 use crate::error::{ErrorKind, PimError, Result};
-use crate::http::paging::follow_pages;
 use crate::http::retry::{Attempt, Setback};
-use crate::http::transport::{Http, Response, judge};
+use crate::http::transport::{Response, judge};
 use crate::model::{DecisionOutcome, DecisionTarget, Review};
-use crate::surface::api::DecisionRoute;
 use crate::time::rfc3339;
-use crate::token::AccessToken;
 use crate::validate::{Justification, is_plain_segment};
 use crate::wire::{Approval, ApprovalStep, ReviewBody};
 
@@ -137,63 +132,6 @@ pub(crate) fn after_send(reply: Result<Response>, sends: u32) -> AfterSend {
             Attempt::Again(setback) => AfterSend::ReadAgain(setback),
         },
     }
-}
-
-/// Why the service refused a decision, when it did not say in a way we can read. No status or
-/// code is published for a decision on an expired approval or on one's own request (the emulator's
-/// forms `expiry.decision` and `selfApproval` try several), so a refusal (a 4xx but 401, 408 and
-/// 429) is explained by what the service shows, never by its text:
-/// - the approval read again: my step `Expired` means the request expired unanswered (`Expired`);
-/// - the request's principal (the caller's word, else read from the service) being the signed-in
-///   approver (`me`, from the token's claims) means it was my own request (`SelfApproval`).
-///
-/// Otherwise, and whenever these reads fail, the refusal stays as the service's answer made it.
-/// Called once per refused request, after its decision was sent: never on the way of a success.
-pub(crate) async fn explain_refusal(
-    http: &Http,
-    token: &AccessToken,
-    target: &DecisionTarget,
-    route: &DecisionRoute,
-    me: Option<&str>,
-    refusal: PimError,
-    cancel: &CancellationToken,
-) -> PimError {
-    let refused = (400..500).contains(&refusal.http_status) && ![401, 408, 429].contains(&refusal.http_status);
-    if !refused || matches!(refusal.kind, ErrorKind::SelfApproval | ErrorKind::Expired) {
-        return refusal;
-    }
-    let api = target.surface.api();
-    let approval = http.get(token, &route.approval, cancel).await.and_then(|a| a.read(|b| api.read_approval(b)));
-    if let Ok(approval) = approval
-        && approval.steps().iter().any(|s| s.assigned_to_me == Some(true) && s.is_expired())
-    {
-        return expired(Some(refusal));
-    }
-    let Some(me) = me else { return refusal };
-    let principals = match &target.principal_id {
-        Some(p) => vec![p.clone()],
-        None => {
-            let mut found = Vec::new();
-            let read = async {
-                let first = api.principal_lookup(&http.urls, &target.approval_id)?;
-                let read = |b: &[u8]| api.read_principals(b, &target.approval_id);
-                follow_pages(http, token, first, target.surface.service(), cancel, read, &mut |p| found.extend(p)).await
-            };
-            match read.await {
-                Ok(_) => found,
-                Err(_) => return refusal,
-            }
-        }
-    };
-    if principals.iter().any(|p| p.eq_ignore_ascii_case(me)) {
-        let mut e = refusal;
-        e.kind = ErrorKind::SelfApproval;
-        e.message = "This is your own request; an approver cannot approve or deny their own request, and the \
-                     service refused it."
-            .into();
-        return e;
-    }
-    refusal
 }
 
 impl DecisionOutcome {

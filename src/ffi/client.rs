@@ -10,11 +10,11 @@ use super::error::{ffi_call, pim_error};
 use super::op::{pim_op, start_op};
 use super::out::{check_out, write_out};
 use super::panic::ffi_value;
-use super::registry::{lookup, register, unregister};
+use super::registry::{Kind, lookup, register, unregister};
 use super::result::{FfiError, PimResult};
 use super::strings::{read_opt_str, read_opt_token, read_str};
 use crate::client::{ClientOptions, ListOptions, PimClient, Tokens};
-use crate::model::{DecisionOutcome, DecisionTarget, Review};
+use crate::model::{DecisionOutcome, DecisionRequest, ListError, PendingRequest, Review};
 use crate::validate::Justification;
 
 /// A client: configuration, HTTP connection pool and its own async runtime. Opaque.
@@ -22,15 +22,13 @@ pub struct pim_client {
     _private: [u8; 0],
 }
 
-const KIND: &str = "client";
-
 struct ClientHandle {
     runtime: tokio::runtime::Runtime,
     core: Arc<PimClient>,
 }
 
 fn client_of(p: *const pim_client) -> Result<Arc<ClientHandle>, FfiError> {
-    lookup(p as usize, KIND)
+    lookup(p as usize, Kind::Client, "client")
 }
 
 /// The body every export that starts an operation shares: checks `op_out`, looks the client up,
@@ -61,8 +59,15 @@ unsafe fn start_on(
 /// `options_json` may be NULL (all defaults) or a JSON object with any of: `graphUri` (default
 /// `https://graph.microsoft.com`), `armUri` (default `https://management.azure.com`; plain http
 /// only to loopback for either), `timeoutMs` (100000),
-/// `connectTimeoutMs` (30000), `maxConcurrency` (8), `retry` (`{maxAttempts, baseDelayMs,
-/// maxDelayMs, budgetMs}`). Unknown fields are refused with `PIM_RESULT_INVALID_OPTIONS`.
+/// `connectTimeoutMs` (30000), `maxConcurrency` (8), `maxResponseBytes` (8388608: a larger
+/// answer is cut and fails), `maxPages` (1000, per listing), `retry` (`{maxAttempts` (9),
+/// `baseDelayMs` (200), `maxDelayMs` (30000), `budgetMs` (60000: one budget for a whole
+/// operation), `minDelayMs` (200: the floor under every wait, `Retry-After: 0` included; at least
+/// 10), `attemptCap` (50: attempts in all, whatever `Retry-After` says), `staleReadDelayMs`
+/// (1000), `notFoundWaitMs` (120000: how long a 404 is read again, within the budget),
+/// `cancelGraceMs` (5000: how long decisions on the wire are waited for after a cancel)`}`).
+/// A URI with a user name or password is refused with `PIM_RESULT_INSECURE_URI`. Unknown fields
+/// are refused with `PIM_RESULT_INVALID_OPTIONS`.
 ///
 /// On success `*client_out` receives a client to free with `pim_client_free`.
 ///
@@ -87,15 +92,36 @@ pub unsafe extern "C" fn pim_client_new(
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .thread_name("pim-bridge")
+                .on_thread_start(block_sigpipe)
                 .enable_all()
                 .build()
                 .map_err(|e| {
                     FfiError::new(PimResult::InvalidOptions, format!("Cannot start the async runtime: {e}."))
                 })?;
             let handle = ClientHandle { runtime, core: Arc::new(core) };
-            write_out(client_out, register(KIND, Arc::new(handle)) as *mut pim_client);
+            write_out(client_out, register(Kind::Client, Arc::new(handle))? as *mut pim_client);
             Ok(())
         })
+    }
+}
+
+/// Keeps SIGPIPE away from the host, in the library's own threads only (the host's signal
+/// disposition is never touched). Linux has no per-socket `SO_NOSIGPIPE`: Rust's `send` passes
+/// `MSG_NOSIGNAL`, but the vectored writes (`writev`) that hyper and rustls use do not, and a
+/// `writev` to a connection the server has closed raises SIGPIPE in the writing thread, whose
+/// default action ends the whole process. Blocked in the runtime's threads, the signal stays
+/// pending on a thread that never unblocks it, and the write fails with `EPIPE`, reported as a
+/// lost connection. (On Apple platforms mio sets `SO_NOSIGPIPE` on every socket; Windows has no
+/// SIGPIPE.)
+fn block_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: a signal set on the stack, initialised by sigemptyset before use; pthread_sigmask
+    // changes only the calling thread's mask, which is one of our runtime's threads.
+    unsafe {
+        let mut set = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
+        libc::sigemptyset(set.as_mut_ptr());
+        libc::sigaddset(set.as_mut_ptr(), libc::SIGPIPE);
+        libc::pthread_sigmask(libc::SIG_BLOCK, set.as_ptr(), std::ptr::null_mut());
     }
 }
 
@@ -104,7 +130,7 @@ pub unsafe extern "C" fn pim_client_new(
 #[unsafe(no_mangle)]
 pub extern "C" fn pim_client_free(client: *mut pim_client) {
     ffi_value((), || {
-        let handle = unregister::<ClientHandle>(client as usize);
+        let handle = unregister::<ClientHandle>(client as usize, Kind::Client);
         // Dropped here, on the caller's thread, outside the registry lock.
         drop(handle);
     })
@@ -119,8 +145,16 @@ pub extern "C" fn pim_client_free(client: *mut pim_client) {
 /// "pageSize": N}`.
 /// On success `*op_out` receives an operation: poll it with `pim_op_wait`, take pending requests
 /// (JSON objects) with `pim_op_take_results` as pages arrive, read the final outcome with
-/// `pim_op_error`, and free it with `pim_op_free`. `pim_op_progress` counts requests listed;
-/// their total is 0 until the operation finishes.
+/// `pim_op_error`, and free it with `pim_op_free`. Each result is a pending request with
+/// `"error": null`, or, for a listed item that could not be read (a field of the wrong type, a
+/// date that is no date, a duration out of range, an approval id that is none), `{"surface",
+/// "approvalId", "requestId", "error"}` (the ids as far as they could be read, either may be null;
+/// `error` in the one error shape, kind `InvalidResponse`): one error for that item, and the
+/// listing goes on. A next link already followed ends the listing with
+/// `PIM_RESULT_PAGING_LOOP`, more than `maxPages` pages with `PIM_RESULT_TOO_MANY_PAGES`, an
+/// answer over `maxResponseBytes` with `PIM_RESULT_RESPONSE_TOO_LARGE` (the items already read
+/// stay in the results). `pim_op_progress` counts items listed; their total is 0 until the
+/// operation finishes.
 ///
 /// # Safety
 /// Pointers are NULL or valid as described; `op_out` must be writable.
@@ -139,16 +173,34 @@ pub unsafe extern "C" fn pim_list_pending(
                 .ok_or_else(|| FfiError::new(PimResult::MissingToken, "No access token was given (token is NULL)."))?;
             let options = ListOptions::from_json(read_opt_str(options_json, "options_json")?.as_deref())?;
             let core = client.core.clone();
-            Ok(start_op(&client.runtime, 0, move |shared| async move {
+            start_op(&client.runtime, 0, move |shared| async move {
                 let listed = core
-                    .list_pending(&token, &options, &shared.cancel.clone(), |page| {
-                        shared.push(page.into_iter().filter_map(|r| serde_json::to_value(r).ok()));
+                    .list_pending_items(&token, &options, &shared.cancel.clone(), |page| {
+                        shared.push(page.into_iter().filter_map(listed_json));
                     })
                     .await?;
                 shared.set_total(listed as u64);
                 Ok(())
-            }))
+            })
         })
+    }
+}
+
+/// A listed item as C reads it: the request with `"error": null`, or, for an item that could not
+/// be read, `{surface, approvalId, requestId, error}` with the error in the one error shape.
+fn listed_json(item: std::result::Result<PendingRequest, ListError>) -> Option<Value> {
+    match item {
+        Ok(request) => {
+            let mut v = serde_json::to_value(request).ok()?;
+            v["error"] = Value::Null;
+            Some(v)
+        }
+        Err(bad) => Some(serde_json::json!({
+            "surface": bad.surface,
+            "approvalId": bad.approval_id,
+            "requestId": bad.request_id,
+            "error": FfiError::from(bad.error),
+        })),
     }
 }
 
@@ -189,21 +241,21 @@ unsafe fn decide(
                 ));
             }
             let justification = Justification::parse(&read_str(justification, "justification")?)?;
-            let targets = DecisionTarget::list_from_json(&read_str(requests_json, "requests_json")?).map_err(|e| {
+            let targets = DecisionRequest::list_from_json(&read_str(requests_json, "requests_json")?).map_err(|e| {
                 FfiError::new(
                     PimResult::InvalidInput,
                     format!("requests_json must be a JSON array of {{\"approvalId\": \"...\"}} objects: {e}."),
                 )
             })?;
             let core = client.core.clone();
-            Ok(start_op(&client.runtime, targets.len() as u64, move |shared| async move {
+            start_op(&client.runtime, targets.len() as u64, move |shared| async move {
                 let cancel = shared.cancel.clone();
                 core.decide_many(&tokens, targets, review, &justification, &cancel, |outcome| {
                     shared.push(outcome_json(outcome));
                 })
                 .await?;
                 Ok(())
-            }))
+            })
         })
     }
 }
@@ -213,16 +265,28 @@ unsafe fn decide(
 /// `graph_token` (directory roles and groups) and `arm_token` (Azure resources) may each be NULL
 /// when no request needs it, not both. `requests_json` is a JSON array of `{"approvalId": "...",
 /// "surface": "DirectoryRole" | "Group" | "AzureResource", "principalId": "<guid>"}` (only
-/// `approvalId` is required; without `surface`, the id decides: an Azure approval path is
-/// `AzureResource`, anything else `DirectoryRole`, as `pim_surface_resolve` says). Graph approval
+/// `approvalId` is required). Without `surface`, the operation finds it, never by guess: an Azure
+/// approval path is `AzureResource`; a GUID is read as a directory-role approval, then as a group
+/// approval, and one found on neither is `NotFound`, naming the surfaces tried. Graph approval
 /// ids are GUIDs; Azure ones are `/providers/Microsoft.Authorization/roleAssignmentApprovals/<guid>`
-/// paths. `justification` is required: empty, white-space-only or longer than 4000 characters is
-/// refused before anything is sent. A token that cannot decide a surface present in the list
-/// (expired, wrong audience, missing scope, app-only, absent) ends the operation before anything
-/// is sent. On success `*op_out` receives an operation whose results are one JSON object per
-/// request as it completes: `{index, approvalId, surface, result: "Approved"|"Denied"|"Failed",
-/// stepId, decidedAt, error}`, where `error` is null or `{kind, code, httpStatus, serviceCode,
-/// message, requestId}`: the fields of a `pim_error`.
+/// paths. The same request named more than once is decided once, at its first place; the others
+/// are `Duplicate`, naming it. `justification` is required: empty, made only of white space or
+/// invisible characters, holding a control character other than tab and line breaks, or longer
+/// than 4000 characters, it is refused before anything is sent. A token that cannot decide a
+/// surface present in the list (expired, wrong audience, missing scope, app-only, absent) ends
+/// the operation before anything is sent; so does a token over 64 KiB.
+///
+/// On success `*op_out` receives an operation whose results are one JSON object per request as it
+/// completes: `{index, approvalId, surface, result, stepId, decidedAt, error}`. `result` is
+/// `"Approved"` or `"Denied"` (this operation's decision, applied), `"Failed"` (nothing applied by
+/// this operation; `error` says why: e.g. `AlreadyDecided`, with who decided and when), or
+/// `"Unknown"` (a decision was sent, and whether it was applied could not be established within
+/// the budget: `error` is `OutcomeUnknown`, saying how to check; never send it again blindly).
+/// `error` is null or `{kind, code, httpStatus, serviceCode, message, requestId}`: the fields of a
+/// `pim_error` (and `claims` for a `TokenChallenge`). One time budget (`retry.budgetMs`) covers
+/// the whole operation. After `pim_op_cancel`, no request is sent; decisions already on the wire
+/// are waited for `cancelGraceMs`; each request is still reported once (applied, `Cancelled` for
+/// not sent, or `Unknown`) and the operation ends `PIM_RESULT_CANCELLED`.
 ///
 /// # Safety
 /// Pointers are NULL or valid as described; `op_out` must be writable.

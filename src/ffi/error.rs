@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::out::write_out;
 use super::panic::{catch, ffi_value};
-use super::registry::{lookup, register, unregister};
+use super::registry::{Kind, lookup, register, unregister};
 use super::result::{FfiError, PimResult};
 
 /// An error: its code and the code's name, the HTTP status, the service's error code, the message
@@ -16,8 +16,6 @@ pub struct pim_error {
     _private: [u8; 0],
 }
 
-const KIND: &str = "error";
-
 /// An error as C reads it: the shape, with its strings ready to lend out.
 struct ErrorObject {
     error: FfiError,
@@ -25,6 +23,7 @@ struct ErrorObject {
     service_code: CString,
     message: CString,
     request_id: CString,
+    claims: CString,
 }
 
 impl ErrorObject {
@@ -35,14 +34,15 @@ impl ErrorObject {
             service_code: c(error.service_code.as_deref().unwrap_or("")),
             message: c(&error.message),
             request_id: c(error.request_id.as_deref().unwrap_or("")),
+            claims: c(error.claims.as_deref().unwrap_or("")),
             error,
         };
-        register(KIND, Arc::new(obj)) as *mut pim_error
+        register(Kind::Error, Arc::new(obj)).map_or(std::ptr::null_mut(), |h| h as *mut pim_error)
     }
 }
 
 fn error_of(err: *const pim_error) -> Option<Arc<ErrorObject>> {
-    lookup(err as usize, KIND).ok()
+    lookup(err as usize, Kind::Error, "error").ok()
 }
 
 /// The boundary of a fallible export: runs `f` behind the panic boundary; a failure becomes its
@@ -104,10 +104,18 @@ pub extern "C" fn pim_error_request_id(err: *const pim_error) -> *const c_char {
     ffi_value(std::ptr::null(), || error_of(err).map_or(std::ptr::null(), |e| e.request_id.as_ptr()))
 }
 
+/// A claims challenge's `claims` (base64 JSON, as the service sent it in `WWW-Authenticate`) when
+/// the code is `PIM_RESULT_TOKEN_CHALLENGE`: pass it to the sign-in that gets the next token.
+/// "" otherwise. Borrowed: valid until `pim_error_free(err)`; NULL if `err` is not live.
+#[unsafe(no_mangle)]
+pub extern "C" fn pim_error_claims(err: *const pim_error) -> *const c_char {
+    ffi_value(std::ptr::null(), || error_of(err).map_or(std::ptr::null(), |e| e.claims.as_ptr()))
+}
+
 /// Frees an error. A no-op on NULL or on a handle that is not a live error.
 #[unsafe(no_mangle)]
 pub extern "C" fn pim_error_free(err: *mut pim_error) {
     ffi_value((), || {
-        drop(unregister::<ErrorObject>(err as usize));
+        drop(unregister::<ErrorObject>(err as usize, Kind::Error));
     })
 }

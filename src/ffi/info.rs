@@ -23,6 +23,17 @@ pub const PIM_VERSION_MINOR: u32 = 1;
 pub const PIM_VERSION_PATCH: u32 = 0;
 /// Version of the C ABI: bumped when a function's signature or meaning changes.
 pub const PIM_ABI_VERSION: u32 = 1;
+/// The longest access token accepted, in bytes: a longer one is refused with
+/// `PIM_RESULT_INVALID_TOKEN` before any call.
+pub const PIM_MAX_TOKEN_BYTES: u32 = 65536;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_token_limit_is_the_core_s() {
+        assert_eq!(super::PIM_MAX_TOKEN_BYTES as usize, crate::token::MAX_TOKEN_BYTES);
+    }
+}
 
 /// The library's version, e.g. "0.1.0". Static: do not free.
 #[unsafe(no_mangle)]
@@ -106,7 +117,9 @@ pub extern "C" fn pim_surfaces() -> *const c_char {
 /// nor empty, it is matched, in any case, against the surfaces' names; otherwise the approval id
 /// alone says: an Azure approval path (starting with `/`) is `AzureResource`, anything else
 /// `DirectoryRole`. Returns the surface's name, static (do not free); NULL when `surface` names
-/// no surface, or when a string needed is NULL or not UTF-8.
+/// no surface, or when a string needed is NULL or not UTF-8. A GUID alone may as well be a group
+/// approval's id: to decide a request known by its id only, pass it to `pim_approve`/`pim_deny`
+/// without `surface`, and the operation reads which surface has it.
 ///
 /// # Safety
 /// Each pointer is NULL or a NUL-terminated string that stays valid for this call.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::error::{ffi_call, pim_error};
 use super::out::{check_out, write_out};
 use super::panic::ffi_value;
-use super::registry::{lookup, register, unregister};
+use super::registry::{Kind, lookup, register, unregister};
 use super::result::{FfiError, PimResult};
 use super::strings::{ffi_json, read_opt_str, read_str};
 use crate::journal::{self, DecisionLog, Event, Filter};
@@ -18,8 +18,6 @@ use crate::journal::{self, DecisionLog, Event, Filter};
 pub struct pim_log {
     _private: [u8; 0],
 }
-
-const KIND: &str = "log";
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String, FfiError> {
     serde_json::to_string(value).map_err(|e| FfiError::new(PimResult::InvalidInput, e.to_string()))
@@ -76,7 +74,7 @@ pub unsafe extern "C" fn pim_log_open(
             check_out(log_out, "log_out")?;
             let path = read_str(path, "path")?;
             let log = DecisionLog::open(PathBuf::from(path))?;
-            write_out(log_out, register(KIND, Arc::new(log)) as *mut pim_log);
+            write_out(log_out, register(Kind::Log, Arc::new(log))? as *mut pim_log);
             Ok(())
         })
     }
@@ -112,7 +110,7 @@ pub unsafe extern "C" fn pim_log_append(
     // SAFETY: the caller's contract covers every pointer used inside.
     unsafe {
         ffi_json(json_out, err_out, || {
-            let log: Arc<DecisionLog> = lookup(log as usize, KIND)?;
+            let log: Arc<DecisionLog> = lookup(log as usize, Kind::Log, "log")?;
             let event = Event::from_json(&read_str(event_json, "event_json")?)?;
             to_json(&log.append(&event)?)
         })
@@ -124,7 +122,7 @@ pub unsafe extern "C" fn pim_log_append(
 #[unsafe(no_mangle)]
 pub extern "C" fn pim_log_free(log: *mut pim_log) {
     ffi_value((), || {
-        drop(unregister::<DecisionLog>(log as usize));
+        drop(unregister::<DecisionLog>(log as usize, Kind::Log));
     })
 }
 

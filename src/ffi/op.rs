@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::error::{ffi_call, pim_error};
 use super::out::{check_out, write_out};
 use super::panic::ffi_value;
-use super::registry::{lookup, register, unregister};
+use super::registry::{Kind, lookup, register, unregister};
 use super::result::{FfiError, PimResult};
 use super::strings::ffi_json;
 
@@ -21,8 +21,6 @@ use super::strings::ffi_json;
 pub struct pim_op {
     _private: [u8; 0],
 }
-
-const KIND: &str = "operation";
 
 /// What an operation has produced so far.
 #[derive(Default)]
@@ -88,7 +86,7 @@ pub(crate) fn start_op<F>(
     runtime: &tokio::runtime::Runtime,
     total: u64,
     work: impl FnOnce(Arc<OpShared>) -> F,
-) -> *mut pim_op
+) -> Result<*mut pim_op, FfiError>
 where
     F: Future<Output = Result<(), FfiError>> + Send + 'static,
 {
@@ -97,18 +95,19 @@ where
         finished: Condvar::new(),
         cancel: CancellationToken::new(),
     });
+    let handle = register(Kind::Operation, shared.clone())?;
     let fut = work(shared.clone());
-    let guard = FinishGuard(shared.clone());
+    let guard = FinishGuard(shared);
     runtime.spawn(async move {
         let outcome = fut.await;
         guard.0.finish(outcome);
         drop(guard);
     });
-    register(KIND, shared) as *mut pim_op
+    Ok(handle as *mut pim_op)
 }
 
 fn op_of(op: *const pim_op) -> Result<Arc<OpShared>, FfiError> {
-    lookup(op as usize, KIND)
+    lookup(op as usize, Kind::Operation, "operation")
 }
 
 /// Waits up to `timeout_ms` for the operation to finish. Returns `PIM_RESULT_OK` once it has
@@ -197,8 +196,10 @@ pub unsafe extern "C" fn pim_op_error(op: *const pim_op, err_out: *mut *mut pim_
     }
 }
 
-/// Asks the operation to stop. No request is sent after this returns; requests already in
-/// flight may still complete. Cancelling twice, or a finished operation, is fine.
+/// Asks the operation to stop. No request is sent after this returns; decisions already on the
+/// wire are waited for a short grace (`cancelGraceMs`), so that the results say what happened to
+/// each request: applied, not sent (`Cancelled`), or `Unknown`. Keep taking results until
+/// `pim_op_wait` says it finished. Cancelling twice, or a finished operation, is fine.
 #[unsafe(no_mangle)]
 pub extern "C" fn pim_op_cancel(op: *const pim_op) -> PimResult {
     ffi_value(PimResult::Panic, || match op_of(op) {
@@ -215,7 +216,7 @@ pub extern "C" fn pim_op_cancel(op: *const pim_op) -> PimResult {
 #[unsafe(no_mangle)]
 pub extern "C" fn pim_op_free(op: *mut pim_op) {
     ffi_value((), || {
-        if let Some(o) = unregister::<OpShared>(op as usize) {
+        if let Some(o) = unregister::<OpShared>(op as usize, Kind::Operation) {
             o.cancel.cancel();
         }
     })

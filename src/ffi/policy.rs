@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::error::{ffi_call, pim_error};
 use super::out::{check_out, write_out};
 use super::panic::ffi_value;
-use super::registry::{lookup, register, unregister};
+use super::registry::{Kind, lookup, register, unregister};
 use super::result::{FfiError, PimResult};
 use super::strings::{ffi_json, read_opt_str, read_str};
 use crate::policy::Policy;
@@ -18,8 +18,6 @@ use crate::policy::Policy;
 pub struct pim_policy {
     _private: [u8; 0],
 }
-
-const KIND: &str = "policy";
 
 /// Reads and checks a policy document.
 ///
@@ -58,7 +56,7 @@ pub unsafe extern "C" fn pim_policy_load(
             }
             let source = read_opt_str(source_name, "source_name")?;
             let policy = Policy::from_json(&json, source.as_deref(), force)?;
-            write_out(policy_out, register(KIND, Arc::new(policy)) as *mut pim_policy);
+            write_out(policy_out, register(Kind::Policy, Arc::new(policy))? as *mut pim_policy);
             Ok(())
         })
     }
@@ -93,7 +91,7 @@ pub unsafe extern "C" fn pim_policy_evaluate(
     // SAFETY: the caller's contract covers every pointer used inside.
     unsafe {
         ffi_json(json_out, err_out, || {
-            let policy: Arc<Policy> = lookup(policy as usize, KIND)?;
+            let policy: Arc<Policy> = lookup(policy as usize, Kind::Policy, "policy")?;
             let requests = read_str(requests_json, "requests_json")?;
             let context = read_str(context_json, "context_json")?;
             policy.evaluate_json(&requests, &context).map_err(FfiError::from)
@@ -105,6 +103,6 @@ pub unsafe extern "C" fn pim_policy_evaluate(
 #[unsafe(no_mangle)]
 pub extern "C" fn pim_policy_free(policy: *mut pim_policy) {
     ffi_value((), || {
-        drop(unregister::<Policy>(policy as usize));
+        drop(unregister::<Policy>(policy as usize, Kind::Policy));
     })
 }

@@ -14,6 +14,7 @@ use crate::error::{ErrorKind, PimError};
 ///
 /// Numbers are stable and never reused: a retired code stays listed here as a comment, marked
 /// reserved, so that its number never takes another meaning. No code has been retired yet.
+/// (7213 is kept for the request-expired kind that the client-fidelity work adds.)
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 pub enum PimResult {
@@ -43,7 +44,7 @@ pub enum PimResult {
     InvalidId = 7100,
     /// A justification that is empty, only white space, or too long.
     InvalidJustification = 7101,
-    /// A service URI with plain http to a host that is not loopback.
+    /// A service URI with plain http to a host that is not loopback, or with a user name or password.
     InsecureUri = 7102,
     /// No token was given where one is needed.
     MissingToken = 7103,
@@ -55,6 +56,9 @@ pub enum PimResult {
     MissingScope = 7106,
     /// An app-only token where a signed-in approver is needed.
     AppOnlyToken = 7107,
+    /// The same request more than once in one run: decided once, at its first place; the message
+    /// names it.
+    Duplicate = 7108,
     /// 7200s: the service (or the way to it) said no.
     ///
     /// HTTP 401: the service refused the token.
@@ -85,6 +89,17 @@ pub enum PimResult {
     ConnectionLost = 7212,
     /// The request expired unanswered (approvers have 24 hours); it cannot be decided any more.
     Expired = 7213,
+    /// A decision was sent, and whether the service applied it could not be established in time:
+    /// the result is `Unknown`; the message says how to check.
+    OutcomeUnknown = 7214,
+    /// HTTP 401 with a claims challenge: get a token that satisfies the claims (`pim_error_claims`).
+    TokenChallenge = 7215,
+    /// An answer larger than the client's `maxResponseBytes`; the rest was not read.
+    ResponseTooLarge = 7216,
+    /// The service's next links loop back to a page already read.
+    PagingLoop = 7217,
+    /// More pages than the client's `maxPages`.
+    TooManyPages = 7218,
     /// 7300s: the unattended approver's local files, its policy and its decision log.
     ///
     /// A policy document that cannot be used; the message names the source, the rule and the key.
@@ -132,6 +147,12 @@ impl From<ErrorKind> for PimResult {
             K::LogWriteFailed => PimResult::LogWriteFailed,
             K::LogReadFailed => PimResult::LogReadFailed,
             K::LogTampered => PimResult::LogTampered,
+            K::Duplicate => PimResult::Duplicate,
+            K::OutcomeUnknown => PimResult::OutcomeUnknown,
+            K::TokenChallenge => PimResult::TokenChallenge,
+            K::ResponseTooLarge => PimResult::ResponseTooLarge,
+            K::PagingLoop => PimResult::PagingLoop,
+            K::TooManyPages => PimResult::TooManyPages,
         }
     }
 }
@@ -145,7 +166,8 @@ impl PimResult {
 
 /// The one error shape that crosses the boundary. A `pim_error` object exposes these fields one
 /// accessor each; a failed request's `error` in JSON carries the same fields:
-/// `{kind, code, httpStatus, serviceCode, message, requestId}` (`kind` is the code's name).
+/// `{kind, code, httpStatus, serviceCode, message, requestId}` (`kind` is the code's name), and
+/// `claims` for a `TokenChallenge` only.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FfiError {
     pub result: PimResult,
@@ -153,12 +175,14 @@ pub struct FfiError {
     pub service_code: Option<String>,
     pub message: String,
     pub request_id: Option<String>,
+    /// A claims challenge's `claims`, to pass to the sign-in that gets the next token.
+    pub claims: Option<String>,
 }
 
 impl FfiError {
     /// A failure only the boundary can see (a NULL pointer, a dead handle, a panic).
     pub(crate) fn new(result: PimResult, message: impl Into<String>) -> FfiError {
-        FfiError { result, http_status: 0, service_code: None, message: message.into(), request_id: None }
+        FfiError { result, http_status: 0, service_code: None, message: message.into(), request_id: None, claims: None }
     }
 }
 
@@ -170,6 +194,7 @@ impl From<PimError> for FfiError {
             service_code: e.service_code,
             message: e.message,
             request_id: e.request_id,
+            claims: e.claims,
         }
     }
 }
@@ -185,6 +210,8 @@ impl Serialize for FfiError {
             service_code: Option<&'a str>,
             message: &'a str,
             request_id: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            claims: Option<&'a str>,
         }
         Shape {
             kind: self.result,
@@ -193,6 +220,7 @@ impl Serialize for FfiError {
             service_code: self.service_code.as_deref(),
             message: &self.message,
             request_id: self.request_id.as_deref(),
+            claims: self.claims.as_deref(),
         }
         .serialize(serializer)
     }
@@ -211,6 +239,27 @@ mod tests {
         assert_eq!(PimResult::from(ErrorKind::Expired) as u32, 7213);
         assert_eq!(PimResult::from(ErrorKind::InvalidPolicy) as u32, 7300);
         assert_eq!(PimResult::from(ErrorKind::LogTampered) as u32, 7303);
+        let added = [
+            (ErrorKind::Duplicate, 7108, "Duplicate"),
+            (ErrorKind::OutcomeUnknown, 7214, "OutcomeUnknown"),
+            (ErrorKind::TokenChallenge, 7215, "TokenChallenge"),
+            (ErrorKind::ResponseTooLarge, 7216, "ResponseTooLarge"),
+            (ErrorKind::PagingLoop, 7217, "PagingLoop"),
+            (ErrorKind::TooManyPages, 7218, "TooManyPages"),
+        ];
+        for (kind, code, name) in added {
+            assert_eq!((PimResult::from(kind) as u32, PimResult::from(kind).name()), (code, name.to_string()));
+        }
+    }
+
+    #[test]
+    fn a_challenge_carries_its_claims_and_no_other_error_does() {
+        let mut core = PimError::new(ErrorKind::TokenChallenge, "sign in again");
+        core.claims = Some("eyJ4Ijp7fX0=".into());
+        let v = serde_json::to_value(FfiError::from(core)).unwrap();
+        assert_eq!((v["kind"].as_str(), v["claims"].as_str()), (Some("TokenChallenge"), Some("eyJ4Ijp7fX0=")));
+        let other = serde_json::to_value(FfiError::new(PimResult::NotFound, "gone")).unwrap();
+        assert!(other.get("claims").is_none(), "the one shape is unchanged for every other error");
     }
 
     #[test]

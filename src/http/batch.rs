@@ -3,11 +3,13 @@
 //! an answer means, is decided in `decide/rounds.rs`.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
+use super::retry::Budget;
 use super::transport::{Http, Response};
 use crate::error::{ErrorKind, PimError};
 use crate::token::AccessToken;
@@ -51,12 +53,6 @@ impl BatchItem {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-struct BatchResponse {
-    responses: Vec<BatchItemResponse>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
 struct BatchItemResponse {
     id: String,
     status: u16,
@@ -73,31 +69,51 @@ impl BatchItemResponse {
 }
 
 /// What came back for one item: its own answer, or (`Err`) no answer at all, so its outcome is
-/// unknown (the batch was lost, timed out or cancelled, or left the item out).
+/// unknown (the batch was lost, timed out or cancelled, or left the item out), or the batch's
+/// answer could not be read.
 pub(crate) type Reply = Result<Response, PimError>;
 
-/// Sends one batch. Returns the reply to each item by id, and whether the service was reached
-/// at all. A batch refused whole gives each item the batch's own answer.
+/// Sends one batch within the operation's `budget`. Returns the reply to each item by id, and
+/// whether the service was reached at all. A batch refused whole gives each item the batch's own
+/// answer; a batch answered 2xx with a body that is no batch answer (not JSON, or no `responses`)
+/// gives each item a `ServiceError` at once. When `cancel` fires, a batch of reads is dropped at
+/// once; a batch of decisions (`grace` given) is waited for that long more, since the service may
+/// be acting on it.
 pub(crate) async fn send_batch(
     http: &Http,
     token: &AccessToken,
     version: &str,
     items: Vec<BatchItem>,
+    budget: &Budget,
     cancel: &CancellationToken,
+    grace: Option<Duration>,
 ) -> (HashMap<String, Reply>, bool) {
     let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
     let url = http.urls.graph(version, &["$batch"], &[]);
     let body = serde_json::to_vec(&BatchRequest { requests: items }).unwrap_or_default();
-    let envelope = super::cancellable(cancel, http.execute(token, Method::POST, url, Some(body))).await;
+    let exchange = http.execute(token, Method::POST, url, Some(body), budget);
+    let envelope = match grace {
+        None => super::cancellable(cancel, exchange).await,
+        Some(grace) => super::with_grace(cancel, grace, exchange).await,
+    };
     let reached = !matches!(&envelope, Err(e) if e.kind == ErrorKind::Network);
     let mut replies: HashMap<String, Reply> = HashMap::new();
     match envelope {
-        Ok(a) if a.is_success() => {
-            let parsed: BatchResponse = serde_json::from_slice(&a.body).unwrap_or_default();
-            for r in parsed.responses {
-                replies.insert(r.id.clone(), Ok(r.into_response()));
+        Ok(a) if a.is_success() => match read_answers(&a) {
+            Ok(answers) => {
+                for r in answers {
+                    let id = r.id.clone();
+                    let mut item = r.into_response();
+                    item.token_expired = a.token_expired;
+                    replies.insert(id, Ok(item));
+                }
             }
-        }
+            Err(e) => {
+                for id in &ids {
+                    replies.insert(id.clone(), Err(e.clone()));
+                }
+            }
+        },
         Ok(a) => {
             for id in &ids {
                 replies.insert(id.clone(), Ok(a.clone()));
@@ -105,10 +121,7 @@ pub(crate) async fn send_batch(
         }
         Err(e) => {
             for id in &ids {
-                replies.insert(id.clone(), Err(PimError::new(ErrorKind::ConnectionLost, e.message.clone())));
-            }
-            if e.kind == ErrorKind::Cancelled {
-                return (replies, reached);
+                replies.insert(id.clone(), Err(e.clone()));
             }
         }
     }
@@ -120,10 +133,31 @@ pub(crate) async fn send_batch(
     (replies, reached)
 }
 
+/// The items of a batch answer, or the `ServiceError` of an answer that is not one.
+fn read_answers(a: &Response) -> Result<Vec<BatchItemResponse>, PimError> {
+    let malformed = |why: String| {
+        let mut e = PimError::new(
+            ErrorKind::ServiceError,
+            format!(
+                "The service answered the batch with HTTP {} and a body that is not a batch answer: {why}.",
+                a.status
+            ),
+        );
+        e.http_status = a.status;
+        e.request_id = a.request_id.clone();
+        e
+    };
+    let value: serde_json::Value = serde_json::from_slice(&a.body).map_err(|e| malformed(format!("not JSON ({e})")))?;
+    let responses = value
+        .get("responses")
+        .and_then(serde_json::Value::as_array)
+        .ok_or_else(|| malformed("no `responses` array".into()))?;
+    // An item that is not an answer is left out, and so reported as not answered.
+    Ok(responses.iter().filter_map(|r| serde_json::from_value(r.clone()).ok()).collect())
+}
+
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
 
     #[test]

@@ -23,6 +23,32 @@ pub(crate) async fn cancellable<T>(cancel: &CancellationToken, fut: impl Future<
     }
 }
 
+/// Runs `fut`, which may be acting on the service (a decision on the wire): when `cancel` fires,
+/// it is given `grace` more to finish. Cut off after that, it fails as a lost connection: it was
+/// sent, and its outcome is unknown.
+pub(crate) async fn with_grace<T>(
+    cancel: &CancellationToken,
+    grace: Duration,
+    fut: impl Future<Output = Result<T>>,
+) -> Result<T> {
+    let mut fut = std::pin::pin!(fut);
+    tokio::select! {
+        biased;
+        r = &mut fut => return r,
+        _ = cancel.cancelled() => {}
+    }
+    match tokio::time::timeout(grace, fut).await {
+        Ok(r) => r,
+        Err(_) => Err(PimError::new(
+            crate::error::ErrorKind::ConnectionLost,
+            format!(
+                "The operation was cancelled while this was on the wire, and its answer did not come within {} s.",
+                grace.as_secs_f32()
+            ),
+        )),
+    }
+}
+
 /// Waits, unless `cancel` fires first.
 pub(crate) async fn pause(cancel: &CancellationToken, wait: Duration) -> Result<()> {
     cancellable(cancel, async {

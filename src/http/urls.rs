@@ -68,6 +68,12 @@ impl Urls {
         let url = Url::parse(link).map_err(|e| {
             PimError::new(ErrorKind::InvalidResponse, format!("The service sent an invalid nextLink: {e}."))
         })?;
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(PimError::new(
+                ErrorKind::InvalidResponse,
+                "The service sent a nextLink with a user name or password in it; not following it.",
+            ));
+        }
         if url.origin() != self.root(service).origin() {
             return Err(PimError::new(
                 ErrorKind::InvalidResponse,
@@ -160,5 +166,6 @@ mod tests {
         assert_eq!(refused("https://evil.example/v1.0/x", Service::Graph), ErrorKind::InvalidResponse);
         assert_eq!(refused("http://graph.microsoft.com/v1.0/x", Service::Graph), ErrorKind::InvalidResponse);
         assert_eq!(refused("https://graph.microsoft.com/x", Service::Arm), ErrorKind::InvalidResponse);
+        assert_eq!(refused("https://u:p@graph.microsoft.com/v1.0/x", Service::Graph), ErrorKind::InvalidResponse);
     }
 }

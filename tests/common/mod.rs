@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: an emulator on port 0, tokens, and its records.
 #![allow(dead_code)]
 
+pub mod hostile;
+
 use pim_bridge::{AccessToken, ClientOptions, PimClient};
 use pim_emulator::{Config, Running, Scenario};
 use serde_json::{Value, json};

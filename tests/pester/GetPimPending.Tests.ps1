@@ -109,7 +109,8 @@ Describe 'Refusals' {
 
     It 'reports a token the service refuses' {
         $forged = ConvertTo-SecureString ((Get-EmulatorToken $Demo) + 'x') -AsPlainText -Force
-        $err = { Get-PimPending -GraphUri $Demo.Uri -AccessToken $forged -Surface DirectoryRole } | Should -Throw -ErrorId 'PimBridge.TokenExpired,Get-PimPending' -PassThru
+        # Not expired, and refused by the service: an invalid token, not an expired one.
+        $err = { Get-PimPending -GraphUri $Demo.Uri -AccessToken $forged -Surface DirectoryRole } | Should -Throw -ErrorId 'PimBridge.InvalidToken,Get-PimPending' -PassThru
         $err.ErrorDetails.Message | Should -Match 'request-id: [0-9a-f-]{36}'
         $err.CategoryInfo.Category | Should -Be 'AuthenticationError'
     }

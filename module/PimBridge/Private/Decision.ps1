@@ -181,6 +181,9 @@ function Complete-PimDecisionRun {
     }
 }
 
+# What the service says when it refuses a token (HTTP 401, nothing applied).
+$script:PimTokenRefusals = @('Unauthorized', 'InvalidToken', 'TokenExpired', 'TokenChallenge')
+
 function Send-PimDecisionRound {
     # Decides -Targets as one native operation and streams a PimBridge.Decision per request as it
     # completes. Errors are written through -Cmdlet, so the caller's -ErrorAction applies. With
@@ -230,7 +233,9 @@ function Send-PimDecisionRound {
     Wait-PimOperation @waitArgs | Microsoft.PowerShell.Core\ForEach-Object {
         # A PimBridge.Interop.DecisionResult: the Decision, named as the request piped in, and its error.
         $target = $Targets[$_.Index]
-        if ($null -ne $Refused -and $_.ErrorKind -eq 'Unauthorized' -and $_.Decision.Surface -in $graphSurfaces) {
+        # Refused for its token (nothing applied): kept for one more round with a fresh session token.
+        # A request whose outcome is unknown (OutcomeUnknown) is never sent again.
+        if ($null -ne $Refused -and $_.Decision.Result -eq 'Failed' -and $_.ErrorKind -in $script:PimTokenRefusals -and $_.Decision.Surface -in $graphSurfaces) {
             $Refused.Add($target)
             return
         }

@@ -38,6 +38,7 @@ namespace PimBridge.Interop
         [DllImport(Library)] internal static extern IntPtr pim_error_service_code(IntPtr err);
         [DllImport(Library)] internal static extern IntPtr pim_error_message(IntPtr err);
         [DllImport(Library)] internal static extern IntPtr pim_error_request_id(IntPtr err);
+        [DllImport(Library)] internal static extern IntPtr pim_error_claims(IntPtr err);
         [DllImport(Library)] internal static extern void pim_error_free(IntPtr err);
         [DllImport(Library)] internal static extern PimResult pim_token_info(IntPtr token, out IntPtr json_out, out IntPtr err_out);
         [DllImport(Library)] internal static extern IntPtr pim_surfaces();

@@ -45,6 +45,7 @@ namespace PimBridge.Interop
         /// <summary>Approves requests of any surfaces; either token may be null when no request needs it.</summary>
         public static PimOpHandle Approve(PimClientHandle client, SecureString graphToken, SecureString armToken, string requestsJson, string justification)
         {
+            RefuseNul(justification);
             return WithOptionalToken(graphToken, g => WithOptionalToken(armToken, a =>
             {
                 PimResult rc = NativeMethods.pim_approve(client, g, a, requestsJson, justification, out PimOpHandle op, out IntPtr err);
@@ -56,6 +57,7 @@ namespace PimBridge.Interop
         /// <summary>Denies requests of any surfaces; either token may be null when no request needs it.</summary>
         public static PimOpHandle Deny(PimClientHandle client, SecureString graphToken, SecureString armToken, string requestsJson, string justification)
         {
+            RefuseNul(justification);
             return WithOptionalToken(graphToken, g => WithOptionalToken(armToken, a =>
             {
                 PimResult rc = NativeMethods.pim_deny(client, g, a, requestsJson, justification, out PimOpHandle op, out IntPtr err);
@@ -114,6 +116,18 @@ namespace PimBridge.Interop
             });
         }
 
+        /// <summary>
+        /// A C string ends at its first NUL: a justification holding one would reach the library cut
+        /// short, and be sent so. Refused here, before any call, as the library refuses it.
+        /// </summary>
+        private static void RefuseNul(string justification)
+        {
+            int at = justification == null ? -1 : justification.IndexOf('\0');
+            if (at >= 0)
+                throw new PimNativeException(PimResult.InvalidJustification,
+                    "The justification contains a NUL character (at character " + at + "); it would be cut there. Remove it.", 0, null, null);
+        }
+
         private static void Check(PimResult rc, IntPtr err)
         {
             if (rc != PimResult.Ok) throw ToException(rc, err);
@@ -130,7 +144,8 @@ namespace PimBridge.Interop
                     Marshal.PtrToStringUTF8(NativeMethods.pim_error_message(err)),
                     NativeMethods.pim_error_http_status(err),
                     Marshal.PtrToStringUTF8(NativeMethods.pim_error_service_code(err)),
-                    Marshal.PtrToStringUTF8(NativeMethods.pim_error_request_id(err)));
+                    Marshal.PtrToStringUTF8(NativeMethods.pim_error_request_id(err)),
+                    Marshal.PtrToStringUTF8(NativeMethods.pim_error_claims(err)));
             }
             finally { NativeMethods.pim_error_free(err); }
         }

@@ -13,17 +13,25 @@ namespace PimBridge.Interop
         public int HttpStatus { get; }
         public string ServiceCode { get; }
         public string RequestId { get; }
+        /// <summary>A claims challenge's claims (base64 JSON) for a TokenChallenge, to pass to the next sign-in; null otherwise.</summary>
+        public string Claims { get; }
 
         public PimNativeException(PimResult code, string message, int httpStatus, string serviceCode, string requestId)
+            : this(code, message, httpStatus, serviceCode, requestId, null)
+        {
+        }
+
+        public PimNativeException(PimResult code, string message, int httpStatus, string serviceCode, string requestId, string claims)
             : base(message)
         {
             Code = code;
             HttpStatus = httpStatus;
             ServiceCode = string.IsNullOrEmpty(serviceCode) ? null : serviceCode;
             RequestId = string.IsNullOrEmpty(requestId) ? null : requestId;
+            Claims = string.IsNullOrEmpty(claims) ? null : claims;
         }
 
-        /// <summary>The error of one result, as parsed from its JSON: {kind, code, httpStatus, serviceCode, message, requestId}.</summary>
+        /// <summary>The error of one result, as parsed from its JSON: {kind, code, httpStatus, serviceCode, message, requestId} and, for a TokenChallenge, claims.</summary>
         public static PimNativeException FromResult(IDictionary error)
         {
             return new PimNativeException(
@@ -31,7 +39,8 @@ namespace PimBridge.Interop
                 error["message"] as string,
                 Convert.ToInt32(error["httpStatus"] ?? 0),
                 error["serviceCode"] as string,
-                error["requestId"] as string);
+                error["requestId"] as string,
+                error.Contains("claims") ? error["claims"] as string : null);
         }
     }
 

@@ -35,7 +35,7 @@ namespace PimBridge.Interop
         InvalidId = 7100,
         // A justification that is empty, only white space, or too long.
         InvalidJustification = 7101,
-        // A service URI with plain http to a host that is not loopback.
+        // A service URI with plain http to a host that is not loopback, or with a user name or password.
         InsecureUri = 7102,
         // No token was given where one is needed.
         MissingToken = 7103,
@@ -47,6 +47,9 @@ namespace PimBridge.Interop
         MissingScope = 7106,
         // An app-only token where a signed-in approver is needed.
         AppOnlyToken = 7107,
+        // The same request more than once in one run: decided once, at its first place; the message
+        // names it.
+        Duplicate = 7108,
         // 7200s: the service (or the way to it) said no.
         //
         // HTTP 401: the service refused the token.
@@ -77,6 +80,17 @@ namespace PimBridge.Interop
         ConnectionLost = 7212,
         // The request expired unanswered (approvers have 24 hours); it cannot be decided any more.
         Expired = 7213,
+        // A decision was sent, and whether the service applied it could not be established in time:
+        // the result is `Unknown`; the message says how to check.
+        OutcomeUnknown = 7214,
+        // HTTP 401 with a claims challenge: get a token that satisfies the claims (`pim_error_claims`).
+        TokenChallenge = 7215,
+        // An answer larger than the client's `maxResponseBytes`; the rest was not read.
+        ResponseTooLarge = 7216,
+        // The service's next links loop back to a page already read.
+        PagingLoop = 7217,
+        // More pages than the client's `maxPages`.
+        TooManyPages = 7218,
         // 7300s: the unattended approver's local files, its policy and its decision log.
         //
         // A policy document that cannot be used; the message names the source, the rule and the key.
