@@ -40,12 +40,16 @@ function Get-PimAzContext {
 }
 
 function Resolve-PimArmUri {
+    # With -NoSession (no Azure surface is involved), only what the caller or the environment
+    # says, else $null: finding out whether Az.Accounts is there at all costs a search of every
+    # module on the PSModulePath.
     [CmdletBinding()]
     [OutputType([string])]
-    param([string] $ArmUri)
+    param([string] $ArmUri, [switch] $NoSession)
 
     if ($ArmUri) { return $ArmUri.TrimEnd('/') }
     if ($env:PIMBRIDGE_ARM_URI) { return $env:PIMBRIDGE_ARM_URI.TrimEnd('/') }
+    if ($NoSession) { return $null }
     $context = Get-PimAzContext
     if ($context -and $context.PSObject.Properties['Environment'] -and $context.Environment -and $context.Environment.PSObject.Properties['ResourceManagerUrl'] -and $context.Environment.ResourceManagerUrl) {
         return ([string]$context.Environment.ResourceManagerUrl).TrimEnd('/')
@@ -55,28 +59,36 @@ function Resolve-PimArmUri {
 
 function Get-PimClient {
     # One native client (connection pool and runtime) per pair of endpoints, kept for the session.
+    # Without -ArmUri (no Azure surface is involved), any client for the Graph endpoint will do;
+    # a new one gets the library's default for Azure Resource Manager.
     [CmdletBinding()]
-    param([Parameter(Mandatory)] [string] $GraphUri, [Parameter(Mandatory)] [string] $ArmUri)
+    param([Parameter(Mandatory)] [string] $GraphUri, [string] $ArmUri)
 
     $key = "$GraphUri|$ArmUri"
     $client = $script:PimClients[$key]
+    if (-not $ArmUri -and ($null -eq $client -or $client.IsClosed)) {
+        foreach ($entry in $script:PimClients.GetEnumerator()) {
+            if ($entry.Key.StartsWith("$GraphUri|") -and -not $entry.Value.IsClosed) { return $entry.Value }
+        }
+    }
     if ($null -eq $client -or $client.IsClosed) {
-        $options = Microsoft.PowerShell.Utility\ConvertTo-Json -InputObject @{ graphUri = $GraphUri; armUri = $ArmUri } -Compress
-        $client = [PimBridge.Interop.PimNative]::CreateClient($options)
+        $options = @{ graphUri = $GraphUri }
+        if ($ArmUri) { $options['armUri'] = $ArmUri }
+        $client = [PimBridge.Interop.PimNative]::CreateClient([PimBridge.Interop.PimJson]::Write($options))
         $script:PimClients[$key] = $client
     }
     $client
 }
 
 function Get-PimSurface {
-    # The surfaces as the native library knows them, read once per session: name, service ('graph'
-    # or 'arm': which token and endpoint), readScopes, decideScopes. With -Name, that one surface.
-    # Called once per piped request: no pipeline in here.
+    # The surfaces as the native library knows them, read once per session (PimBridge.Interop.SurfaceInfo):
+    # Name, Service ('graph' or 'arm': which token and endpoint), ReadScopes, DecideScopes. With
+    # -Name, that one surface. Called once per piped request: no pipeline in here.
     param([string] $Name)
     if ($null -eq $script:PimSurfaceCatalog) {
-        $all = @([PimBridge.Interop.PimNative]::GetSurfaces() | Microsoft.PowerShell.Utility\ConvertFrom-Json)
+        $all = [PimBridge.Interop.PimJson]::ReadSurfaces([PimBridge.Interop.PimNative]::GetSurfaces())
         $byName = @{}
-        foreach ($surface in $all) { $byName[$surface.name] = $surface }
+        foreach ($surface in $all) { $byName[$surface.Name] = $surface }
         $script:PimSurfaceCatalog = @{ All = $all; ByName = $byName }
     }
     if ($Name) { $script:PimSurfaceCatalog.ByName[$Name] } else { $script:PimSurfaceCatalog.All }

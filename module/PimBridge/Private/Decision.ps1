@@ -50,7 +50,7 @@ function ConvertTo-PimDecisionTarget {
         # The surface named, in any case, as the library spells it; $null for a name it does not know.
         $resolved = [PimBridge.Interop.PimNative]::ResolveSurface($id, $named)
         if (-not $resolved) {
-            $surfaces = (Get-PimSurface).name -join ', '
+            $surfaces = (Get-PimSurface).Name -join ', '
             return (New-PimException -Code InvalidInput -Message "The request '$id' names the surface '$named', which is none of $surfaces; nothing was sent for it.")
         }
     }
@@ -198,45 +198,53 @@ function Send-PimDecisionRound {
     )
     try {
         $uri = Resolve-PimGraphUri -GraphUri $Connection['GraphUri']
-        $pointed = @($Targets.TokenSurface | Microsoft.PowerShell.Core\Where-Object { $_ })
+        $pointed = [System.Collections.Generic.List[string]]::new()
+        $unpointed = $false
+        foreach ($t in $Targets) { if ($t.TokenSurface) { $pointed.Add($t.TokenSurface) } else { $unpointed = $true } }
         $tokens = if ($pointed.Count) { Get-PimTokenSet -Surface $pointed -Connection $Connection -GraphUri $uri } else { @{} }
-        if (@($Targets | Microsoft.PowerShell.Core\Where-Object { -not $_.TokenSurface }).Count) {
+        if ($unpointed) {
             # An id the library could not point anywhere: whatever tokens are at hand, for it to try.
-            $any = Get-PimTokenSet -Surface @((Get-PimSurface).name) -Connection $Connection -GraphUri $uri -Optional
+            $any = Get-PimTokenSet -Surface @((Get-PimSurface).Name) -Connection $Connection -GraphUri $uri -Optional
             foreach ($service in @($any.Keys)) { if (-not $tokens[$service]) { $tokens[$service] = $any[$service] } }
         }
-        $client = Get-PimClient -GraphUri $uri -ArmUri (Resolve-PimArmUri -ArmUri $Connection['ArmUri'])
+        # Azure Resource Manager's address is looked for in the Connect-AzAccount session only when
+        # an Azure request is decided.
+        $client = Get-PimClient -GraphUri $uri -ArmUri (Resolve-PimArmUri -ArmUri $Connection['ArmUri'] -NoSession:(-not $tokens['arm']))
         # A surface is sent only when the caller named one; for an id alone the library finds it.
         $requests = foreach ($t in $Targets) {
             $request = @{ approvalId = $t.ApprovalId; principalId = $t.PrincipalId }
             if ($t.Surface) { $request['surface'] = $t.Surface }
             $request
         }
-        $json = Microsoft.PowerShell.Utility\ConvertTo-Json -InputObject @($requests) -Compress -Depth 3
+        $json = [PimBridge.Interop.PimJson]::Write(@($requests))
         $operation = [PimBridge.Interop.PimNative]::$Review($client, $tokens['graph'], $tokens['arm'], $json, $Justification)
     } catch {
         $Cmdlet.ThrowTerminatingError((New-PimErrorRecord -Exception $_.Exception))
     }
     Microsoft.PowerShell.Utility\Write-Verbose -Message "$Review`: sending $($Targets.Count) decision(s)."
     $failure = [ref]$null
-    $graphSurfaces = @(Get-PimSurface | Microsoft.PowerShell.Core\Where-Object service -eq 'graph' | Microsoft.PowerShell.Core\ForEach-Object name)
+    $graphSurfaces = @(foreach ($info in Get-PimSurface) { if ($info.Service -eq 'graph') { $info.Name } })
     $activity = '{0} {1} PIM request(s)' -f $(if ($Review -eq 'Approve') { 'Approving' } else { 'Denying' }), $Targets.Count
     # Stopped, it says what it knows: how many results came back, not how many the service applied.
     $waitArgs = @{
-        Operation = $operation; Activity = $activity; Failure = $failure; DoneWord = 'decided'; Total = $Targets.Count
+        Operation = $operation; Results = 'DecisionResults'; Activity = $activity; Failure = $failure; DoneWord = 'decided'; Total = $Targets.Count
         Stopped   = '{0} of {1} came back with a result and were output; nothing more is sent, but requests already on their way may have been decided: run Get-PimPending to see which still wait.'
     }
     Wait-PimOperation @waitArgs | Microsoft.PowerShell.Core\ForEach-Object {
-        $target = $Targets[[int]$_.index]
+        # A PimBridge.Interop.DecisionResult: the Decision, named as the request piped in, and its error.
+        $target = $Targets[$_.Index]
         # Refused for its token (nothing applied): kept for one more round with a fresh session token.
-        # A request whose outcome is unknown (Unknown) is never sent again.
-        if ($null -ne $Refused -and $_.result -eq 'Failed' -and $_.error -and $_.error.kind -in $script:PimTokenRefusals -and $_.surface -in $graphSurfaces) {
+        # A request whose outcome is unknown (OutcomeUnknown) is never sent again.
+        if ($null -ne $Refused -and $_.Decision.Result -eq 'Failed' -and $_.ErrorKind -in $script:PimTokenRefusals -and $_.Decision.Surface -in $graphSurfaces) {
             $Refused.Add($target)
             return
         }
-        ConvertTo-PimDecision -Result $_ -Target $target
-        if ($_.error) {
-            $Cmdlet.WriteError((New-PimErrorRecord -Exception (ConvertTo-PimNativeException -ErrorObject $_.error) -TargetObject $target.InputObject))
+        $decision = $_.Decision
+        $decision.Principal = $target.Principal
+        $decision.Role = $target.Role
+        $decision
+        if ($_.Error) {
+            $Cmdlet.WriteError((New-PimErrorRecord -Exception $_.Error -TargetObject $target.InputObject))
         }
     }
     if ($failure.Value) {

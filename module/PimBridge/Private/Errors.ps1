@@ -93,12 +93,6 @@ function New-PimErrorRecord {
     $record
 }
 
-function ConvertTo-PimNativeException {
-    # A per-request error from the native results: the same fields as an operation's error.
-    param([Parameter(Mandatory)] [System.Collections.IDictionary] $ErrorObject)
-    [PimBridge.Interop.PimNativeException]::FromResult($ErrorObject)
-}
-
 function New-PimException {
     # An error the module finds itself, in the shape of the native library's errors.
     param([Parameter(Mandatory)] [PimBridge.Interop.PimResult] $Code, [Parameter(Mandatory)] [string] $Message)

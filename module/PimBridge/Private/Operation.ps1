@@ -4,11 +4,15 @@
 $script:PimProgressId = 4242
 
 function Wait-PimOperation {
-    # Outputs each result (a parsed JSON object) as it arrives. If the operation itself fails, the
+    # Outputs each result as it arrives, read by the interop's ResultReader: -Results
+    # PendingRequests gives PimBridge.PendingRequest objects (or a PimNativeException naming a
+    # request that cannot be read), DecisionResults PimBridge.Interop.DecisionResult objects. If
+    # the operation itself fails, the
     # exception is stored in -Failure instead of thrown, so the calling command can report it as its own.
     [CmdletBinding()]
     param(
         [Parameter(Mandatory)] [PimBridge.Interop.PimOpHandle] $Operation,
+        [Parameter(Mandatory)] [ValidateSet('PendingRequests', 'DecisionResults')] [string] $Results,
         [Parameter(Mandatory)] [string] $Activity,
         [Parameter(Mandatory)] [ref] $Failure,
         # What the progress bar counts, e.g. 'decided'.
@@ -28,12 +32,14 @@ function Wait-PimOperation {
     try {
         while (-not $finished) {
             $finished = [PimBridge.Interop.PimNative]::Wait($Operation, 100)
-            $json = [PimBridge.Interop.PimNative]::TakeResults($Operation)
-            if ($json.Length -gt 2) {
-                foreach ($item in (Microsoft.PowerShell.Utility\ConvertFrom-Json -InputObject $json @script:JsonArgs)) {
-                    $received++
-                    $item
-                }
+            if ($Results -eq 'PendingRequests') {
+                $batch = [PimBridge.Interop.ResultReader]::TakePendingRequests($Operation)
+            } else {
+                $batch = [PimBridge.Interop.ResultReader]::TakeDecisionResults($Operation)
+            }
+            foreach ($item in $batch) {
+                $received++
+                $item
             }
             $done, $count = [PimBridge.Interop.PimNative]::Progress($Operation)
             $status = if ($count -gt 0) { "$done of $count $DoneWord" } else { "$done so far" }

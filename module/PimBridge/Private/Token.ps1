@@ -11,8 +11,12 @@ function Get-PimConnectCommand {
     # scopes the native library names; plain Connect-MgGraph if the library cannot be asked.
     if ($null -eq $script:PimConnectCommand) {
         try {
-            $scopes = @(Get-PimSurface | Microsoft.PowerShell.Core\Where-Object service -eq 'graph' | Microsoft.PowerShell.Core\ForEach-Object { $_.decideScopes } | Microsoft.PowerShell.Utility\Select-Object -Unique)
-            $script:PimConnectCommand = "Connect-MgGraph -Scopes $(@($scopes | Microsoft.PowerShell.Core\ForEach-Object { "'$_'" }) -join ', ')"
+            $scopes = [System.Collections.Generic.List[string]]::new()
+            foreach ($surface in Get-PimSurface) {
+                if ($surface.Service -ne 'graph') { continue }
+                foreach ($scope in $surface.DecideScopes) { if (-not $scopes.Contains("'$scope'")) { $scopes.Add("'$scope'") } }
+            }
+            $script:PimConnectCommand = "Connect-MgGraph -Scopes $($scopes -join ', ')"
         } catch {
             return 'Connect-MgGraph'
         }
@@ -47,10 +51,11 @@ function Get-PimTokenSet {
         [Parameter(Mandatory)] [string] $GraphUri,
         [switch] $Optional
     )
+    # No pipelines in here: it runs on a session's first call.
     $tokens = @{}
-    $services = @(Get-PimSurface | Microsoft.PowerShell.Core\Where-Object name -in $Surface | Microsoft.PowerShell.Core\ForEach-Object service | Microsoft.PowerShell.Utility\Select-Object -Unique)
-    foreach ($service in $services) {
-        $tokens[$service] = Get-PimServiceToken -Service $service -Connection $Connection -GraphUri $GraphUri -Optional:$Optional
+    foreach ($info in Get-PimSurface) {
+        if ($info.Name -notin $Surface -or $tokens.ContainsKey($info.Service)) { continue }
+        $tokens[$info.Service] = Get-PimServiceToken -Service $info.Service -Connection $Connection -GraphUri $GraphUri -Optional:$Optional
     }
     $tokens
 }
@@ -136,7 +141,7 @@ function Get-PimGraphToken {
     }
     $expiresAt = [DateTimeOffset]::UtcNow.AddMinutes(10)
     try {
-        $claims = [PimBridge.Interop.PimNative]::TokenInfo($token) | Microsoft.PowerShell.Utility\ConvertFrom-Json
+        $claims = [PimBridge.Interop.PimJson]::ReadObject([PimBridge.Interop.PimNative]::TokenInfo($token))
         $expiresAt = [DateTimeOffset]::FromUnixTimeSeconds([long]$claims.expiresAt)
     } catch {
         # An opaque token: its expiry is unknown, so it is read again after a short while.

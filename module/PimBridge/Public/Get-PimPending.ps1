@@ -138,29 +138,39 @@ function Get-PimPending {
     )
 
     # Which surfaces, with which token: the library says which service (Graph or ARM) each takes.
+    # No pipelines in here: a session's first call compiles what it runs.
     try {
         $uri = Resolve-PimGraphUri -GraphUri $GraphUri
-        $armUri = Resolve-PimArmUri -ArmUri $ArmUri
-        $endpoint = @{ graph = $uri; arm = $armUri }
         $explicit = [bool]$Surface
-        $wanted = if ($explicit) { @($Surface | Microsoft.PowerShell.Utility\Select-Object -Unique) } else { @((Get-PimSurface).name) }
+        $wanted = [System.Collections.Generic.List[string]]::new()
+        if ($explicit) {
+            foreach ($s in $Surface) { if (-not $wanted.Contains($s)) { $wanted.Add($s) } }
+        } else {
+            foreach ($s in Get-PimSurface) { $wanted.Add($s.Name) }
+        }
         # Listing by default, a surface without a token is skipped; a surface named must have one.
         $tokens = Get-PimTokenSet -Surface $wanted -Connection $PSBoundParameters -GraphUri $uri -Optional:(-not $explicit)
-        if (-not @($tokens.Values | Microsoft.PowerShell.Core\Where-Object { $_ }).Count) {
+        if (-not ($tokens['graph'] -or $tokens['arm'])) {
             # Nothing at hand at all: the same message as for Graph, which is where most people start.
             $tokens['graph'] = Get-PimServiceToken -Service graph -Connection $PSBoundParameters -GraphUri $uri
         }
         $plan = foreach ($s in $wanted) {
-            $service = (Get-PimSurface -Name $s).service
+            $service = (Get-PimSurface -Name $s).Service
             if ($tokens[$service]) { @{ Surface = $s; Service = $service; Token = $tokens[$service] } }
             else { Microsoft.PowerShell.Utility\Write-Verbose -Message "Skipping $s requests: no token for them is at hand." }
         }
+        # Azure Resource Manager's address is looked for in the Connect-AzAccount session only when
+        # Azure resources are listed.
+        $armUri = Resolve-PimArmUri -ArmUri $ArmUri -NoSession:(-not $tokens['arm'])
+        $endpoint = @{ graph = $uri; arm = $armUri }
         $client = Get-PimClient -GraphUri $uri -ArmUri $armUri
     } catch {
         $PSCmdlet.ThrowTerminatingError((New-PimErrorRecord -Exception $_.Exception))
     }
-    $rolePatterns = @($Role | Microsoft.PowerShell.Core\Where-Object { $_ } | Microsoft.PowerShell.Core\ForEach-Object { [WildcardPattern]::new($_, 'IgnoreCase') })
-    $principalPatterns = @($Principal | Microsoft.PowerShell.Core\Where-Object { $_ } | Microsoft.PowerShell.Core\ForEach-Object { [WildcardPattern]::new($_, 'IgnoreCase') })
+    $rolePatterns = [System.Collections.Generic.List[WildcardPattern]]::new()
+    foreach ($pattern in $Role) { if ($pattern) { $rolePatterns.Add([WildcardPattern]::new($pattern, 'IgnoreCase')) } }
+    $principalPatterns = [System.Collections.Generic.List[WildcardPattern]]::new()
+    foreach ($pattern in $Principal) { if ($pattern) { $principalPatterns.Add([WildcardPattern]::new($pattern, 'IgnoreCase')) } }
     $single = @($plan).Count -eq 1
     $skipped = [System.Collections.Generic.List[System.Management.Automation.ErrorRecord]]::new()
     $listed = 0
@@ -172,7 +182,7 @@ function Get-PimPending {
         if ($ArmScope -and $step.Service -eq 'arm') { $options['armScope'] = $ArmScope }
         $failure = [ref]$null
         try {
-            $json = Microsoft.PowerShell.Utility\ConvertTo-Json -InputObject $options -Compress
+            $json = [PimBridge.Interop.PimJson]::Write($options)
             $operation = [PimBridge.Interop.PimNative]::ListPending($client, $step.Token, $json)
         } catch {
             $failure.Value = Get-PimInnerException -Exception $_.Exception
@@ -180,19 +190,18 @@ function Get-PimPending {
         if (-not $failure.Value) {
             Microsoft.PowerShell.Utility\Write-Verbose -Message (Format-PimInertText "Listing the $($step.Surface) requests waiting on you at $($endpoint[$step.Service]).")
             $waitArgs = @{
-                Operation = $operation; Activity = "Listing $($step.Surface) requests waiting on you"; Failure = $failure
-                DoneWord  = 'listed'; Stopped = '{0} listed; nothing more is read.'
+                Operation = $operation; Results = 'PendingRequests'; Activity = "Listing $($step.Surface) requests waiting on you"
+                Failure = $failure; DoneWord = 'listed'; Stopped = '{0} listed; nothing more is read.'
             }
             Wait-PimOperation @waitArgs | Microsoft.PowerShell.Core\ForEach-Object {
                 # One request that cannot be read is one error record naming it; the others go on.
-                $request = ConvertTo-PimPendingRequest -Item $_
-                if ($request -is [System.Exception]) {
-                    $PSCmdlet.WriteError((New-PimErrorRecord -Exception $request -TargetObject $step.Surface))
+                if ($_ -is [System.Exception]) {
+                    $PSCmdlet.WriteError((New-PimErrorRecord -Exception $_ -TargetObject $step.Surface))
                     return
                 }
-                $roleOk = $rolePatterns.Count -eq 0 -or @($rolePatterns | Microsoft.PowerShell.Core\Where-Object { $_.IsMatch([string]$request.Role) }).Count
-                $principalOk = $principalPatterns.Count -eq 0 -or @($principalPatterns | Microsoft.PowerShell.Core\Where-Object { $_.IsMatch([string]$request.Principal) -or $_.IsMatch([string]$request.PrincipalUpn) }).Count
-                if ($roleOk -and $principalOk) { $request }
+                if ($rolePatterns.Count -and -not (Test-PimWildcard -Pattern $rolePatterns -Text $_.Role)) { return }
+                if ($principalPatterns.Count -and -not (Test-PimWildcard -Pattern $principalPatterns -Text $_.Principal, $_.PrincipalUpn)) { return }
+                $_
             }
         }
         if ($failure.Value) {
