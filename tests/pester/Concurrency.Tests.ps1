@@ -61,7 +61,10 @@ Describe 'An outage in the middle of a run' {
             # Decisions held at the gate when the service died were sent: their outcome is unknown.
             $unknown = @($out | Where-Object { $_.PSObject.Properties['Result'] -and $_.Result -eq 'Unknown' }).Count
             ($decided + $failed + $unknown) | Should -Be 600 -Because 'every request is accounted for'
-            $decided | Should -Be 40 -Because 'the 40 the service applied before it went away are reported applied'
+            # 40 were applied; an applied batch whose answer was still on its way when the service
+            # died is reported Unknown, never Failed (Failed promises nothing was applied).
+            $decided | Should -BeLessOrEqual 40 -Because 'no decision is reported applied that the service did not apply'
+            ($decided + $unknown) | Should -BeGreaterOrEqual 40 -Because 'the 40 the service applied are reported applied, or unknown when their answer was lost'
             ($failed + $unknown) | Should -BeGreaterThan 0
             @($summary.Failures | Sort-Object -Unique) | ForEach-Object { $_ | Should -Match '^PimBridge\.(Unreachable|ConnectionLost|OutcomeUnknown),Approve-PimRequest$' }
             $ps.Dispose()
