@@ -185,35 +185,82 @@ async fn azure_stages_are_addressed_by_their_id_whatever_their_name() {
 }
 
 #[tokio::test]
-async fn azure_decisions_are_sent_as_put_with_the_body_in_properties() {
-    // Each form pinned alone: the client's decision passes exactly when the form is the one it sends.
-    for (form, passes) in [
-        ("arm.decisionMethod=PUT", true),
-        ("arm.decisionBody=properties", true),
-        ("arm.decisionMethod=PATCH", false),
-        ("arm.decisionBody=topLevel", false),
-        ("arm.decisionAnswer=empty", true),
-        ("arm.decisionAnswer=stage", true),
+async fn azure_decisions_are_taken_in_every_published_form() {
+    // The sources disagree on the method (PUT, PATCH) and the body (in `properties` or not): the
+    // client sends PUT with `properties` first, and on a 405 or a 400 another published form (a
+    // refused form is not applied). Each form pinned alone, and the two together.
+    let put = format!("PUT {ARM_STAGE}");
+    let patch = format!("PATCH {ARM_STAGE}");
+    for (forms, calls) in [
+        (&["arm.decisionMethod=PUT"][..], [(&put, 200, 1)].to_vec()),
+        (&["arm.decisionBody=properties"][..], [(&put, 200, 1)].to_vec()),
+        (&["arm.decisionAnswer=empty"][..], [(&put, 200, 1)].to_vec()),
+        (&["arm.decisionAnswer=stage"][..], [(&put, 200, 1)].to_vec()),
+        (&["arm.decisionMethod=PATCH"][..], [(&put, 405, 1), (&patch, 200, 1)].to_vec()),
+        (&["arm.decisionBody=topLevel"][..], [(&put, 400, 1), (&put, 200, 1)].to_vec()),
+        (
+            &["arm.decisionMethod=PATCH", "arm.decisionBody=topLevel"][..],
+            [(&put, 405, 1), (&patch, 400, 1), (&patch, 200, 1)].to_vec(),
+        ),
     ] {
-        let env = start(Scenario::Demo, &[form]).await;
+        let env = start(Scenario::Demo, forms).await;
         let token = env.arm_token().await;
         let all = list_surface(&env, &token, options(Surface::AzureResource)).await;
         let out = run(&env, &arm(token), vec![target(&all[0])], Review::Approve).await;
-        let put_route = format!("PUT {ARM_STAGE}");
-        let put = |status| answered(&env, &put_route, Some(status));
-        if passes {
-            assert_eq!(out[0].result, "Approved", "{form}: {out:?}");
-            assert_eq!(decided(&env).await.len(), 1, "{form}");
-            assert_eq!(put(200).await, 1, "{form}");
-        } else {
-            let e = error_of(&out[0]);
-            let status = if form.contains("Method") { 405 } else { 400 };
-            assert_eq!((e.kind, e.http_status), (ErrorKind::BadRequest, status), "{form}: {e:?}");
-            assert!(decided(&env).await.is_empty(), "{form}");
-            assert_eq!(put(status as u64).await, 1, "{form}: one PUT, refused, never sent again");
+        assert_eq!(out[0].result, "Approved", "{forms:?}: {out:?}");
+        assert_eq!(decided(&env).await.len(), 1, "{forms:?}");
+        for &(route, status, n) in &calls {
+            assert_eq!(answered(&env, route, Some(status)).await, n, "{forms:?}: {route} {status}");
         }
-        assert_eq!(answered(&env, &format!("PATCH {ARM_STAGE}"), None).await, 0, "{form}: never PATCH");
+        let sent = answered(&env, &put, None).await + answered(&env, &patch, None).await;
+        assert_eq!(sent, calls.len() as u64, "{forms:?}: one call per form tried, nothing sent again");
     }
+}
+
+#[tokio::test]
+async fn the_form_the_service_took_is_sent_first_for_the_rest_of_the_operation() {
+    // Only PATCH with a top-level body: the first request finds it (two refused forms, not
+    // applied), every later one of the operation sends it at once.
+    let env = start(Scenario::Demo, &["arm.decisionMethod=PATCH", "arm.decisionBody=topLevel"]).await;
+    let token = env.arm_token().await;
+    let all = list_surface(&env, &token, options(Surface::AzureResource)).await;
+    assert!(all.len() >= 2, "the demo has several Azure requests");
+    let client = env.client_with_options(json!({"maxConcurrency": 1}));
+    let mut out = Vec::new();
+    let why = Justification::parse("Checked").unwrap();
+    let targets = all.iter().map(target).collect();
+    client
+        .decide_many(&arm(token), targets, Review::Approve, &why, &CancellationToken::new(), |o| out.push(o))
+        .await
+        .unwrap();
+    assert!(out.iter().all(|o| o.result == "Approved"), "{out:?}");
+    assert_eq!(decided(&env).await.len(), all.len());
+    let patch = format!("PATCH {ARM_STAGE}");
+    assert_eq!(answered(&env, &patch, Some(200)).await, all.len() as u64);
+    let refused = answered(&env, &format!("PUT {ARM_STAGE}"), None).await + answered(&env, &patch, Some(400)).await;
+    assert_eq!(refused, 2, "two refused forms in the whole operation, not two per request");
+}
+
+#[tokio::test]
+async fn a_refusal_in_every_form_is_reported_as_what_it_is() {
+    // A self-approval refused with 400: the other body is tried once (the 400 might have been
+    // the body), then the refusal is reported as a self-approval; nothing is applied.
+    let me = stable_guid(2, 0);
+    let azure = stable_guid(47, 0);
+    let seed = json!({"value": [
+        {"id": "x", "name": azure, "type": "t", "properties": {
+            "scope": "/subscriptions/11111111-1111-4111-8111-111111111111", "principalId": me, "status": "PendingApproval",
+            "roleDefinitionId": "/subscriptions/11111111-1111-4111-8111-111111111111/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7"}}
+    ]});
+    let forms = vec!["arm.selfApproval=400:SelfApprovalNotAllowed".to_string()];
+    let config = Config { scenario: Scenario::Empty, seed: Some(seed), forms, ..Config::default() };
+    let env = Env::with_config(config).await;
+    let a = list_surface(&env, &env.arm_token().await, options(Surface::AzureResource)).await;
+    let out = run(&env, &arm(env.arm_token().await), vec![target(&a[0])], Review::Approve).await;
+    assert_eq!(error_of(&out[0]).kind, ErrorKind::SelfApproval, "{out:?}");
+    assert_eq!(answered(&env, &format!("PUT {ARM_STAGE}"), Some(400)).await, 2, "both bodies, refused");
+    assert_eq!(answered(&env, &format!("PATCH {ARM_STAGE}"), None).await, 0);
+    assert!(decided(&env).await.is_empty());
 }
 
 // ---- $expand and $top refused on the filterByCurrentUser functions ----

@@ -5,7 +5,10 @@
 //! approval that reads as open after a lost answer has been read twice, how long a 404 may be a
 //! replication delay, and who decided a request decided by someone else (or another run), and when.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+
+use reqwest::Method;
 
 use serde_json::Value;
 
@@ -26,6 +29,10 @@ pub(crate) struct Ctx<'a> {
     pub(crate) justification: &'a Justification,
     /// The signed-in approver's object id, when the token says.
     pub(crate) me: Option<&'a str>,
+    /// The decision form (see [`DecisionRoute::forms`]) the service last took in this operation:
+    /// every request starts with it, so a tenant that takes only the second form costs one
+    /// refused call per operation, not per request.
+    pub(crate) form_taken: &'a AtomicUsize,
 }
 
 /// Where one request stands.
@@ -44,8 +51,11 @@ pub(crate) struct Item {
     /// `None` only for an item settled before any call (an invalid id, my own request).
     pub(crate) route: Option<DecisionRoute>,
     pub(crate) state: State,
-    /// Decisions sent for it.
+    /// Decisions sent for it (a form the service refused as not its own is not counted).
     pub(crate) sends: u32,
+    /// The decision form sent next, and the forms tried (a bit each).
+    pub(crate) form: usize,
+    forms_tried: u32,
     /// A decision of ours was sent and whether it was applied is not established.
     unknown: bool,
     /// After a lost answer, the approval read as open once: a second read, a little later, must
@@ -75,6 +85,8 @@ impl Item {
             route,
             state,
             sends: 0,
+            form: ctx.form_taken.load(Ordering::Relaxed),
+            forms_tried: 0,
             unknown: false,
             confirming: false,
             not_found_since: None,
@@ -179,10 +191,28 @@ impl Item {
         None
     }
 
+    /// The form to send, and its method and body.
+    pub(crate) fn send_form(&mut self) -> Option<(Method, Vec<u8>)> {
+        let route = self.route.as_ref()?;
+        self.form = self.form.min(route.forms.len().saturating_sub(1));
+        self.forms_tried |= 1 << self.form;
+        route.forms.get(self.form).map(|f| (f.method.clone(), f.body.clone()))
+    }
+
     /// Takes in what the service said to the decision sent (`sends` already counts it).
-    pub(crate) fn on_send(&mut self, reply: Reply) -> Option<Duration> {
+    pub(crate) fn on_send(&mut self, reply: Reply, ctx: &Ctx<'_>) -> Option<Duration> {
         let State::ReadyToSend(step) = &self.state else { return None };
         let step = step.clone();
+        // Refused as a form the service does not take (405, 400): not applied; another published
+        // form goes next, to the same step.
+        if let (Ok(answer), Some(route)) = (&reply, &self.route)
+            && let Some(next) = route.other_form(self.form, self.forms_tried, answer.status)
+        {
+            self.sends -= 1;
+            self.form = next;
+            self.last_error = Some(answer.error());
+            return None;
+        }
         let reply = match reply {
             // Never connected: nothing was sent. Read again, then send.
             Err(e) if e.kind == ErrorKind::Network => {
@@ -203,7 +233,12 @@ impl Item {
             reply => reply,
         };
         match after_send(reply, self.sends) {
-            AfterSend::Decided => self.state = State::Settled(Ok(step)),
+            AfterSend::Decided => {
+                if self.route.as_ref().is_some_and(|r| r.forms.len() > 1) {
+                    ctx.form_taken.store(self.form, Ordering::Relaxed);
+                }
+                self.state = State::Settled(Ok(step));
+            }
             AfterSend::ReadAgain(setback) => return self.read_again(setback),
             // A conflict on our first send: decided before it. Read who decided it, and when.
             AfterSend::Failed(e) if e.kind == ErrorKind::AlreadyDecided && !self.unknown => {

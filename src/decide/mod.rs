@@ -180,6 +180,7 @@ pub(crate) async fn decide_many(
     }
     work.extend(singles);
     let budget = &budget;
+    let form_taken = &std::sync::atomic::AtomicUsize::new(0);
     let mut units = futures::stream::iter(work)
         .map(|w| async move {
             let (surface, carrier, chunk) = match w {
@@ -191,7 +192,7 @@ pub(crate) async fn decide_many(
                 Err(e) => return chunk.into_iter().map(|(i, t)| (i, t, Err(e.clone()))).collect(),
             };
             let me = token.claims().and_then(|c| c.object_id);
-            let ctx = Ctx { http, review, justification, me: me.as_deref() };
+            let ctx = Ctx { http, review, justification, me: me.as_deref(), form_taken };
             let items = chunk.into_iter().map(|(index, target)| Item::new(index, target, &ctx)).collect();
             decide_unit(&ctx, token, carrier, items, budget, cancel).await
         })

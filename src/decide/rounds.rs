@@ -112,8 +112,11 @@ impl Round<'_> {
         if !self.cancel.is_cancelled() {
             for (n, it) in items.iter_mut().enumerate() {
                 if let (State::ReadyToSend(step), Some(route)) = (&it.state, &it.route) {
-                    sends.push((n, route.method.clone(), route.step_url(step), route.body.clone()));
-                    it.sends += 1;
+                    let url = route.step_url(step);
+                    if let Some((method, body)) = it.send_form() {
+                        sends.push((n, method, url, body));
+                        it.sends += 1;
+                    }
                 }
             }
         }
@@ -122,7 +125,7 @@ impl Round<'_> {
             reached |= was_reached;
             for (n, reply) in replies {
                 answered |= reply.is_ok();
-                wait = wait.max(items[n].on_send(reply));
+                wait = wait.max(items[n].on_send(reply, self.ctx));
             }
         }
         if items.iter().all(Item::is_settled) || self.cancel.is_cancelled() {

@@ -24,7 +24,8 @@ pub(crate) async fn decide_one(
     cancel: &CancellationToken,
 ) -> Result<String> {
     let me = token.claims().and_then(|c| c.object_id);
-    let ctx = Ctx { http, review, justification, me: me.as_deref() };
+    let form_taken = std::sync::atomic::AtomicUsize::new(0);
+    let ctx = Ctx { http, review, justification, me: me.as_deref(), form_taken: &form_taken };
     let budget = Budget::start(&http.retry);
     let item = Item::new(0, target.clone(), &ctx);
     let mut done = decide_unit(&ctx, token, Carrier::Direct, vec![item], &budget, cancel).await;

@@ -93,13 +93,37 @@ pub(crate) struct DecisionRoute {
     pub(crate) approval: Url,
     /// The collection of steps; a step id is pushed onto it.
     pub(crate) steps: Url,
+    /// The published ways to send the decision, the first tried first (one on Graph). Where the
+    /// sources disagree (ARM: PUT or PATCH, the body in `properties` or not), every form is here.
+    pub(crate) forms: Vec<DecisionForm>,
+}
+
+/// One way to send a decision: a method and a body.
+#[derive(Clone, Debug)]
+pub(crate) struct DecisionForm {
     pub(crate) method: Method,
     pub(crate) body: Vec<u8>,
+    /// The body's review fields wrapped in a `properties` object (ARM's resource shape).
+    pub(crate) wrapped: bool,
 }
 
 impl DecisionRoute {
     pub(crate) fn step_url(&self, step_id: &str) -> Url {
         with_segment(&self.steps, step_id)
+    }
+
+    /// The form to try after `tried` (a bit per form) when the service refused form `current` as
+    /// not its own: a 405 (the method) asks for the other method with the same body, a 400 (the
+    /// body, or any other refusal) for the other body with the same method. A refused form is not
+    /// applied, so trying another never decides twice. `None` when no such form is left.
+    pub(crate) fn other_form(&self, current: usize, tried: u32, status: u16) -> Option<usize> {
+        let now = self.forms.get(current)?;
+        let wanted = |f: &DecisionForm| match status {
+            405 => f.method != now.method && f.wrapped == now.wrapped,
+            400 => f.method == now.method && f.wrapped != now.wrapped,
+            _ => false,
+        };
+        (0..self.forms.len()).find(|&i| tried & (1 << i) == 0 && wanted(&self.forms[i]))
     }
 }
 
@@ -124,8 +148,7 @@ pub(crate) fn graph_route(
     Ok(DecisionRoute {
         approval: approval_url,
         steps: urls.graph(version, &approval, &[]),
-        method: Method::PATCH,
-        body: body_bytes(review)?,
+        forms: vec![DecisionForm { method: Method::PATCH, body: body_bytes(review)?, wrapped: false }],
     })
 }
 

@@ -5,7 +5,7 @@ use reqwest::{Method, Url};
 use serde::{Deserialize, Serialize};
 
 use super::api::{
-    DecisionRoute, Facts, ListQuery, SurfaceApi, body_bytes, keep_waiting, non_empty, schedule_and_ticket,
+    DecisionForm, DecisionRoute, Facts, ListQuery, SurfaceApi, body_bytes, keep_waiting, non_empty, schedule_and_ticket,
 };
 use crate::error::Result;
 use crate::http::paging::Page;
@@ -54,12 +54,19 @@ impl SurfaceApi for AzureResources {
 
     fn decision_route(&self, urls: &Urls, approval_id: &str, review: &ReviewBody) -> Result<DecisionRoute> {
         let id = ArmApprovalId::parse(approval_id)?;
+        let (wrapped, top) = (body_bytes(&ArmReviewBody { properties: review })?, body_bytes(review)?);
         Ok(DecisionRoute {
             approval: urls.arm(id.segments(), APPROVAL_API, None),
             steps: urls.arm(id.segments().chain(["stages"]), APPROVAL_API, None),
-            // The form known to work against ARM: PUT with the body wrapped in `properties`.
-            method: Method::PUT,
-            body: body_bytes(&ArmReviewBody { properties: review })?,
+            // First the form EasyPIM reports working and the spec's PUT example shows (PUT, the
+            // body in `properties`); then the others Microsoft publishes (the PATCH example, the
+            // Entra how-to's top-level body): docs/service-fidelity.md, A3.
+            forms: vec![
+                DecisionForm { method: Method::PUT, body: wrapped.clone(), wrapped: true },
+                DecisionForm { method: Method::PATCH, body: wrapped, wrapped: true },
+                DecisionForm { method: Method::PUT, body: top.clone(), wrapped: false },
+                DecisionForm { method: Method::PATCH, body: top, wrapped: false },
+            ],
         })
     }
 

@@ -31,6 +31,16 @@ impl Env {
         self.client_with_retry(json!({"maxAttempts": 3, "baseDelayMs": 10, "maxDelayMs": 50, "budgetMs": 2000}))
     }
 
+    /// A client with these options on top of [`Env::client`]'s, pointed at the emulator.
+    pub fn client_with_options(&self, extra: Value) -> PimClient {
+        let mut o = json!({ "graphUri": self.base(), "armUri": self.base(),
+                            "retry": {"maxAttempts": 3, "baseDelayMs": 10, "maxDelayMs": 50, "budgetMs": 2000} });
+        for (k, v) in extra.as_object().into_iter().flatten() {
+            o[k] = v.clone();
+        }
+        PimClient::new(ClientOptions::from_json(Some(&o.to_string())).unwrap()).unwrap()
+    }
+
     /// A client with the given retry policy, pointed at the emulator.
     pub fn client_with_retry(&self, retry: Value) -> PimClient {
         let options = ClientOptions::from_json(Some(
