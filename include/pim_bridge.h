@@ -165,7 +165,9 @@ extern "C" {
 // `options_json` may be NULL (all defaults) or a JSON object with any of: `graphUri` (default
 // `https://graph.microsoft.com`), `armUri` (default `https://management.azure.com`; plain http
 // only to loopback for either), `timeoutMs` (100000),
-// `connectTimeoutMs` (30000), `maxConcurrency` (8), `maxResponseBytes` (8388608: a larger
+// `connectTimeoutMs` (30000), `maxConcurrency` (32: the most batches or Azure requests in flight;
+// a run starts with 4 and adds one per unit answered without a 429 or 503, halving on one),
+// `maxResponseBytes` (8388608: a larger
 // answer is cut and fails), `maxPages` (1000, per listing), `retry` (`{maxAttempts` (9),
 // `baseDelayMs` (200), `maxDelayMs` (30000), `budgetMs` (60000: one budget for a whole
 // operation), `minDelayMs` (200: the floor under every wait, `Retry-After: 0` included; at least

@@ -17,7 +17,9 @@ pub struct ClientOptions {
     pub arm_uri: String,
     pub timeout_ms: u64,
     pub connect_timeout_ms: u64,
-    /// Decisions in flight at once.
+    /// The most units of decision work in flight at once (a batch of up to twenty, or one ARM
+    /// request): a run starts with four and adds one per unit the service answered without a
+    /// 429 or 503, halving on one (`decide/pace.rs`).
     pub max_concurrency: usize,
     pub retry: RetryPolicy,
     /// The largest answer read, in bytes (a page of a listing, a batch's answer): beyond it the
@@ -37,7 +39,7 @@ impl Default for ClientOptions {
             arm_uri: "https://management.azure.com".into(),
             timeout_ms: 100_000,
             connect_timeout_ms: 30_000,
-            max_concurrency: 8,
+            max_concurrency: 32,
             retry: RetryPolicy::default(),
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             max_pages: 1000,

@@ -5,7 +5,7 @@
 //! approval that reads as open after a lost answer has been read twice, how long a 404 may be a
 //! replication delay, and who decided a request decided by someone else (or another run), and when.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
@@ -33,6 +33,8 @@ pub(crate) struct Ctx<'a> {
     /// every request starts with it, so a tenant that takes only the second form costs one
     /// refused call per operation, not per request.
     pub(crate) form_taken: &'a AtomicUsize,
+    /// Set when the service answers a call of this unit 429 or 503 (`pace.rs` slows down).
+    pub(crate) pushed_back: &'a AtomicBool,
 }
 
 /// Where one request stands.

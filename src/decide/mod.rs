@@ -6,6 +6,7 @@
 
 mod find;
 mod item;
+mod pace;
 mod refusal;
 mod rounds;
 pub(crate) mod single;
@@ -13,8 +14,10 @@ mod steps;
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
@@ -27,6 +30,7 @@ use crate::model::{DecisionOutcome, DecisionRequest, DecisionTarget, Review, Sur
 use crate::token::AccessToken;
 use crate::validate::{ArmApprovalId, Justification, printable};
 use item::{Ctx, Item};
+use pace::Pace;
 use rounds::{Carrier, decide_unit};
 
 /// The tokens a decision run may need: Graph for directory roles and groups, ARM for Azure
@@ -100,7 +104,7 @@ enum Work {
 }
 
 /// Decides many requests, of any surfaces, with at most `max_concurrency` units of work in flight
-/// and one time budget for the whole run; `on_outcome` sees each as it completes, exactly once per
+/// (fewer while the service pushes back: `pace.rs`) and one time budget for the whole run; `on_outcome` sees each as it completes, exactly once per
 /// request. A token that cannot decide a surface present fails the whole call before anything is
 /// sent. When `cancel` fires, nothing more is sent, decisions on the wire are waited for a short
 /// grace, every request is still reported (applied, not sent, or unknown), and the call ends with
@@ -181,25 +185,35 @@ pub(crate) async fn decide_many(
     work.extend(singles);
     let budget = &budget;
     let form_taken = &std::sync::atomic::AtomicUsize::new(0);
-    let mut units = futures::stream::iter(work)
-        .map(|w| async move {
-            let (surface, carrier, chunk) = match w {
-                Work::Batch { surface, version, chunk } => (surface, Carrier::Batch(version), chunk),
-                Work::Single(index, target) => (target.surface, Carrier::Direct, vec![(index, target)]),
-            };
-            let token = match tokens.for_surface(surface) {
-                Ok(token) => token,
-                Err(e) => return chunk.into_iter().map(|(i, t)| (i, t, Err(e.clone()))).collect(),
-            };
-            let me = token.claims().and_then(|c| c.object_id);
-            let ctx = Ctx { http, review, justification, me: me.as_deref(), form_taken };
-            let items = chunk.into_iter().map(|(index, target)| Item::new(index, target, &ctx)).collect();
-            decide_unit(&ctx, token, carrier, items, budget, cancel).await
-        })
-        .buffer_unordered(max_concurrency);
+    let run_unit = |w: Work| async move {
+        let (surface, carrier, chunk) = match w {
+            Work::Batch { surface, version, chunk } => (surface, Carrier::Batch(version), chunk),
+            Work::Single(index, target) => (target.surface, Carrier::Direct, vec![(index, target)]),
+        };
+        let token = match tokens.for_surface(surface) {
+            Ok(token) => token,
+            Err(e) => return (chunk.into_iter().map(|(i, t)| (i, t, Err(e.clone()))).collect(), false),
+        };
+        let me = token.claims().and_then(|c| c.object_id);
+        let pushed_back = AtomicBool::new(false);
+        let ctx = Ctx { http, review, justification, me: me.as_deref(), form_taken, pushed_back: &pushed_back };
+        let items = chunk.into_iter().map(|(index, target)| Item::new(index, target, &ctx)).collect();
+        let done = decide_unit(&ctx, token, carrier, items, budget, cancel).await;
+        (done, pushed_back.load(Ordering::Relaxed))
+    };
+    let mut pace = Pace::new(max_concurrency);
+    let mut waiting = work.into_iter();
+    let mut running = FuturesUnordered::new();
     // Every unit runs to its end, even after a cancel (each then stops at once, or after the
     // grace for decisions on the wire): each request is reported once, as what happened to it.
-    while let Some(done) = units.next().await {
+    loop {
+        while running.len() < pace.limit()
+            && let Some(w) = waiting.next()
+        {
+            running.push(run_unit(w));
+        }
+        let Some((done, pushed_back)) = running.next().await else { break };
+        pace.on_unit_done(pushed_back);
         for (index, target, result) in done {
             on_outcome(outcome(index, target, review, result));
         }

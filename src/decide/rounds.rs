@@ -105,6 +105,7 @@ impl Round<'_> {
             reached |= was_reached;
             for (n, reply) in replies {
                 answered |= reply.is_ok();
+                self.note_pushback(&reply);
                 wait = wait.max(items[n].on_read(reply, self.ctx, policy));
             }
         }
@@ -125,6 +126,7 @@ impl Round<'_> {
             reached |= was_reached;
             for (n, reply) in replies {
                 answered |= reply.is_ok();
+                self.note_pushback(&reply);
                 wait = wait.max(items[n].on_send(reply, self.ctx));
             }
         }
@@ -133,6 +135,13 @@ impl Round<'_> {
         }
         let error = PimError::new(ErrorKind::ServiceError, "The service did not complete this request in time.");
         Attempt::Again(Setback { error, retry_after: wait, counts: !answered, unreachable: !reached })
+    }
+
+    /// A 429 or a 503 tells the run to slow down (`pace.rs`).
+    fn note_pushback(&self, reply: &Reply) {
+        if matches!(reply, Ok(a) if a.status == 429 || a.status == 503) {
+            self.ctx.pushed_back.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
     }
 
     /// Reads approvals; a cancel drops the reads at once (nothing is decided by reading).

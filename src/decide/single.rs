@@ -25,7 +25,9 @@ pub(crate) async fn decide_one(
 ) -> Result<String> {
     let me = token.claims().and_then(|c| c.object_id);
     let form_taken = std::sync::atomic::AtomicUsize::new(0);
-    let ctx = Ctx { http, review, justification, me: me.as_deref(), form_taken: &form_taken };
+    let pushed_back = std::sync::atomic::AtomicBool::new(false);
+    let ctx =
+        Ctx { http, review, justification, me: me.as_deref(), form_taken: &form_taken, pushed_back: &pushed_back };
     let budget = Budget::start(&http.retry);
     let item = Item::new(0, target.clone(), &ctx);
     let mut done = decide_unit(&ctx, token, Carrier::Direct, vec![item], &budget, cancel).await;
