@@ -129,7 +129,8 @@ impl Round<'_> {
             return Attempt::Done(Ok(()));
         }
         let error = PimError::new(ErrorKind::ServiceError, "The service did not complete this request in time.");
-        Attempt::Again(Setback { error, retry_after: wait, counts: !answered, unreachable: !reached })
+        let reasons = items.iter().filter(|it| !it.is_settled()).map(Item::wait_reason);
+        Attempt::Again(Setback::round(error, wait, !answered, !reached, reasons))
     }
 
     /// Reads approvals; a cancel drops the reads at once (nothing is decided by reading).
