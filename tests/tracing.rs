@@ -209,3 +209,30 @@ fn the_c_abi_hands_out_a_trace_per_operation() {
     let auth = call["requestHeaders"].as_array().unwrap().iter().find(|h| h[0] == "authorization").unwrap();
     assert_eq!(auth[1], "<redacted>");
 }
+
+#[tokio::test]
+async fn a_paged_listing_shows_no_skiptoken_value() {
+    let env = Env::start(Scenario::Bulk(25)).await;
+    let token = env.token().await;
+    let trace = Trace::new(TraceLevel::Calls, 1000);
+    let options = ListOptions { page_size: Some(10), ..ListOptions::default() };
+    let mut listed = 0;
+    trace
+        .clone()
+        .scope(env.client().list_pending(&token, &options, &CancellationToken::new(), |p| listed += p.len()))
+        .await
+        .unwrap();
+    assert_eq!(listed, 25);
+    let routes: Vec<String> = trace
+        .take()
+        .events
+        .into_iter()
+        .filter_map(|e| match e {
+            TraceEvent::Call { route, .. } => Some(route),
+            _ => None,
+        })
+        .collect();
+    let paged: Vec<&String> = routes.iter().filter(|r| r.contains("skiptoken")).collect();
+    assert!(paged.len() >= 2, "the next pages were followed: {routes:?}");
+    assert!(paged.iter().all(|r| r.contains("$skiptoken=***") && !r.contains("offset-")), "{paged:?}");
+}
