@@ -10,6 +10,18 @@
 #include <stdint.h>
 #include <stddef.h>
 
+// No trace: operations record nothing (`pim_client_with_trace`).
+#define PIM_TRACE_OFF 0
+
+// Trace the waits before trying again, with their reason (what a progress bar shows).
+#define PIM_TRACE_WAITS 1
+
+// Trace the waits, and each HTTP call and batch item (what a verbose log shows).
+#define PIM_TRACE_CALLS 2
+
+// Trace all that, with the request and response headers (`Authorization` and cookies redacted).
+#define PIM_TRACE_HEADERS 3
+
 // Major version of the library; equals the version in Cargo.toml.
 #define PIM_VERSION_MAJOR 0
 
@@ -186,6 +198,24 @@ pim_result pim_client_new(const char *options_json, pim_client **client_out, pim
 // Frees a client. Operations still running on it stop and finish as cancelled. A no-op on NULL
 // or on a handle that is not a live client.
 void pim_client_free(pim_client *client);
+
+// Makes a second handle on the same client (the same runtime, connection pool and settings) whose
+// operations record a trace at `level`: `PIM_TRACE_OFF`, `PIM_TRACE_WAITS`, `PIM_TRACE_CALLS` or
+// `PIM_TRACE_HEADERS`; any other value is refused with `PIM_RESULT_INVALID_INPUT`. Take an
+// operation's trace with `pim_op_take_trace`. With `PIM_TRACE_OFF` operations cost nothing more
+// than on the client itself.
+//
+// The level belongs to the new handle, never changes, and does not affect `client` or any other
+// handle: callers on several threads may each hold a handle at the level they want. On success
+// `*client_out` receives a handle to free with `pim_client_free`; the two handles may be freed in
+// any order (the runtime stops when the last is freed).
+//
+// # Safety
+// `client_out` must be writable; `err_out` as everywhere.
+pim_result pim_client_with_trace(const pim_client *client,
+                                 uint32_t level,
+                                 pim_client **client_out,
+                                 pim_error **err_out);
 
 // Starts listing every request of one surface waiting on the signed-in approver. Returns at once.
 //
@@ -446,6 +476,33 @@ pim_result pim_op_progress(const pim_op *op, uint64_t *done_out, uint64_t *total
 // # Safety
 // `json_out` must be writable; `err_out` as everywhere.
 pim_result pim_op_take_results(const pim_op *op, char **json_out, pim_error **err_out);
+
+// Takes what the operation did on the wire since the last call, as one JSON object:
+// `{"dropped": N, "events": [...]}`. `dropped` counts the events lost because the operation's
+// queue (1000 events) was full; the oldest go first. Each event has a `kind`:
+// - `"call"`: one HTTP call: `atMs` (since the operation started), `method`, `route` (path and
+//   query; query values that may be opaque tokens, such as `$skiptoken`, are written `***`),
+//   `status` (null when no answer came), `ms` (elapsed), `requestId` and `clientRequestId` (the
+//   service's, or null), `error` (the error kind when no answer came, else null), and at trace
+//   level 3 `requestHeaders` and `responseHeaders` as `[name, value]` pairs.
+// - `"batchItem"`: one request inside a `$batch` and its answer: `atMs`, `id`, `method`, `route`
+//   (relative to the batch's version), `status`, `requestId`, `retryAfterMs`, and at level 3
+//   `responseHeaders`.
+// - `"wait"`: a wait before trying again: `atMs`, `ms`, `reason` (`"throttled"`, `"serviceError"`,
+//   `"network"`, `"staleRead"`, `"notReplicated"` or `"unsettled"`), `retryAfterMs` (the
+//   service's `Retry-After` for a throttle, else null), and for a round of many requests
+//   `waiting`, `[reason, count]` pairs.
+//
+// The `Authorization` header's value, cookies and the token never appear: redacted headers read
+// `<redacted>`. An operation started on a client without a trace gives `{"dropped": 0,
+// "events": []}`. Text in events comes from the service: treat it as untrusted.
+//
+// On success `*json_out` receives a string to free with `pim_string_free`. Thread-safe; events
+// are taken once, by whichever caller takes them first.
+//
+// # Safety
+// `json_out` must be writable; `err_out` as everywhere.
+pim_result pim_op_take_trace(const pim_op *op, char **json_out, pim_error **err_out);
 
 // The operation's own outcome: `PIM_RESULT_PENDING` while it runs, `PIM_RESULT_OK` if it
 // finished successfully (per-request failures of approve/deny are in the results, not here),

@@ -19,12 +19,16 @@ foreach ($folder in 'Private', 'Public') {
 # Connect-AzAccount sessions, and what the native library says about the surfaces (read when first
 # needed, so that importing loads nothing native).
 $script:PimClients = @{}
+# A traced handle on each client, per trace level (pim_client_with_trace): key "<client key>|<level>".
+$script:PimTracedClients = @{}
 $script:MgTokenCache = $null
 $script:AzTokenCache = $null
 $script:PimSurfaceCatalog = $null
 $script:PimConnectCommand = $null
 
 $MyInvocation.MyCommand.ScriptBlock.Module.OnRemove = {
+    foreach ($entry in $script:PimTracedClients.Values) { $entry.Traced.Dispose() }
+    $script:PimTracedClients = @{}
     foreach ($client in $script:PimClients.Values) { $client.Dispose() }
     $script:PimClients = @{}
     $script:MgTokenCache = $null

@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use crate::error::{ErrorKind, PimError, Result};
 use crate::http::batch::{BatchItem, MAX_BATCH, send_batch};
 use crate::http::retry::{Attempt, Budget, Setback, retry};
+use crate::http::trace::WaitReason;
 use crate::http::transport::{Http, judge};
 use crate::model::{DecisionRequest, Surface};
 use crate::token::AccessToken;
@@ -140,7 +141,11 @@ async fn round(
         return Attempt::Done(Ok(()));
     }
     let error = PimError::new(ErrorKind::ServiceError, "The service did not answer in time.");
-    Attempt::Again(Setback { error, retry_after: wait, counts: !answered, unreachable: !reached })
+    let reasons = probes
+        .iter()
+        .filter(|p| p.found.is_none())
+        .map(|p| p.last_error.as_ref().map_or(WaitReason::Unsettled, WaitReason::of_error));
+    Attempt::Again(Setback::round(error, wait, !answered, !reached, reasons))
 }
 
 /// Every candidate was read: a refusal is the answer; 404s everywhere are read again for a while.

@@ -16,6 +16,7 @@ use super::steps::{AfterRead, AfterSend, after_read, after_send, refuse_own_requ
 use crate::error::{ErrorKind, PimError, Result};
 use crate::http::batch::Reply;
 use crate::http::retry::{Attempt, RetryPolicy, Setback};
+use crate::http::trace::WaitReason;
 use crate::http::transport::{Http, judge};
 use crate::model::{DecisionTarget, Review};
 use crate::surface::api::DecisionRoute;
@@ -100,6 +101,16 @@ impl Item {
 
     pub(crate) fn is_settled(&self) -> bool {
         matches!(self.state, State::Settled(_))
+    }
+
+    /// Why it goes round again, as a trace reports the wait: a read to confirm after a lost
+    /// answer, else what its last setback was.
+    pub(crate) fn wait_reason(&self) -> WaitReason {
+        if self.confirming {
+            WaitReason::StaleRead
+        } else {
+            self.last_error.as_ref().map_or(WaitReason::Unsettled, WaitReason::of_error)
+        }
     }
 
     /// Settles it with `e`, or, when a decision of ours is out there, as unknown.

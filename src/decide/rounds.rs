@@ -134,7 +134,8 @@ impl Round<'_> {
             return Attempt::Done(Ok(()));
         }
         let error = PimError::new(ErrorKind::ServiceError, "The service did not complete this request in time.");
-        Attempt::Again(Setback { error, retry_after: wait, counts: !answered, unreachable: !reached })
+        let reasons = items.iter().filter(|it| !it.is_settled()).map(Item::wait_reason);
+        Attempt::Again(Setback::round(error, wait, !answered, !reached, reasons))
     }
 
     /// A 429 or a 503 tells the run to slow down (`pace.rs`).

@@ -14,6 +14,7 @@ use super::registry::{Kind, lookup, register, unregister};
 use super::result::{FfiError, PimResult};
 use super::strings::{read_opt_str, read_opt_token, read_str};
 use crate::client::{ClientOptions, ListOptions, PimClient, Tokens};
+use crate::http::trace::TraceLevel;
 use crate::model::{DecisionOutcome, DecisionRequest, ListError, PendingRequest, Review};
 use crate::validate::Justification;
 
@@ -23,8 +24,10 @@ pub struct pim_client {
 }
 
 struct ClientHandle {
-    runtime: tokio::runtime::Runtime,
+    runtime: Arc<tokio::runtime::Runtime>,
     core: Arc<PimClient>,
+    /// The trace each operation started on this handle records (`pim_client_with_trace`).
+    trace: Option<TraceLevel>,
 }
 
 fn client_of(p: *const pim_client) -> Result<Arc<ClientHandle>, FfiError> {
@@ -100,7 +103,7 @@ pub unsafe extern "C" fn pim_client_new(
                 .map_err(|e| {
                     FfiError::new(PimResult::InvalidOptions, format!("Cannot start the async runtime: {e}."))
                 })?;
-            let handle = ClientHandle { runtime, core: Arc::new(core) };
+            let handle = ClientHandle { runtime: Arc::new(runtime), core: Arc::new(core), trace: None };
             write_out(client_out, register(Kind::Client, Arc::new(handle))? as *mut pim_client);
             Ok(())
         })
@@ -136,6 +139,53 @@ pub extern "C" fn pim_client_free(client: *mut pim_client) {
         // Dropped here, on the caller's thread, outside the registry lock.
         drop(handle);
     })
+}
+
+/// No trace: operations record nothing (`pim_client_with_trace`).
+pub const PIM_TRACE_OFF: u32 = 0;
+/// Trace the waits before trying again, with their reason (what a progress bar shows).
+pub const PIM_TRACE_WAITS: u32 = 1;
+/// Trace the waits, and each HTTP call and batch item (what a verbose log shows).
+pub const PIM_TRACE_CALLS: u32 = 2;
+/// Trace all that, with the request and response headers (`Authorization` and cookies redacted).
+pub const PIM_TRACE_HEADERS: u32 = 3;
+
+/// Makes a second handle on the same client (the same runtime, connection pool and settings) whose
+/// operations record a trace at `level`: `PIM_TRACE_OFF`, `PIM_TRACE_WAITS`, `PIM_TRACE_CALLS` or
+/// `PIM_TRACE_HEADERS`; any other value is refused with `PIM_RESULT_INVALID_INPUT`. Take an
+/// operation's trace with `pim_op_take_trace`. With `PIM_TRACE_OFF` operations cost nothing more
+/// than on the client itself.
+///
+/// The level belongs to the new handle, never changes, and does not affect `client` or any other
+/// handle: callers on several threads may each hold a handle at the level they want. On success
+/// `*client_out` receives a handle to free with `pim_client_free`; the two handles may be freed in
+/// any order (the runtime stops when the last is freed).
+///
+/// # Safety
+/// `client_out` must be writable; `err_out` as everywhere.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pim_client_with_trace(
+    client: *const pim_client,
+    level: u32,
+    client_out: *mut *mut pim_client,
+    err_out: *mut *mut pim_error,
+) -> PimResult {
+    // SAFETY: the caller's contract covers every pointer used inside.
+    unsafe {
+        ffi_call(err_out, || {
+            check_out(client_out, "client_out")?;
+            let base = client_of(client)?;
+            let trace = match level {
+                PIM_TRACE_OFF => None,
+                n => Some(TraceLevel::from_number(n).ok_or_else(|| {
+                    FfiError::new(PimResult::InvalidInput, format!("{n} is no trace level (0 to 3)."))
+                })?),
+            };
+            let handle = ClientHandle { runtime: base.runtime.clone(), core: base.core.clone(), trace };
+            write_out(client_out, register(Kind::Client, Arc::new(handle))? as *mut pim_client);
+            Ok(())
+        })
+    }
 }
 
 /// Starts listing every request of one surface waiting on the signed-in approver. Returns at once.
@@ -175,7 +225,7 @@ pub unsafe extern "C" fn pim_list_pending(
                 .ok_or_else(|| FfiError::new(PimResult::MissingToken, "No access token was given (token is NULL)."))?;
             let options = ListOptions::from_json(read_opt_str(options_json, "options_json")?.as_deref())?;
             let core = client.core.clone();
-            start_op(&client.runtime, 0, move |shared| async move {
+            start_op(&client.runtime, 0, client.trace, move |shared| async move {
                 let listed = core
                     .list_pending_items(&token, &options, &shared.cancel.clone(), |page| {
                         shared.push(page.into_iter().filter_map(listed_json));
@@ -250,7 +300,7 @@ unsafe fn decide(
                 )
             })?;
             let core = client.core.clone();
-            start_op(&client.runtime, targets.len() as u64, move |shared| async move {
+            start_op(&client.runtime, targets.len() as u64, client.trace, move |shared| async move {
                 let cancel = shared.cancel.clone();
                 core.decide_many(&tokens, targets, review, &justification, &cancel, |outcome| {
                     shared.push(outcome_json(outcome));

@@ -16,6 +16,7 @@ use super::panic::ffi_value;
 use super::registry::{Kind, lookup, register, unregister};
 use super::result::{FfiError, PimResult};
 use super::strings::ffi_json;
+use crate::http::trace::{DEFAULT_TRACE_CAPACITY, Trace, TraceLevel};
 
 /// One running or finished list, approve or deny operation. Opaque.
 pub struct pim_op {
@@ -38,6 +39,8 @@ pub(crate) struct OpShared {
     state: Mutex<OpState>,
     finished: Condvar,
     pub(crate) cancel: CancellationToken,
+    /// What it did on the wire, when its client asked for a trace (`pim_client_with_trace`).
+    trace: Option<Arc<Trace>>,
 }
 
 impl OpShared {
@@ -81,25 +84,32 @@ impl Drop for FinishGuard {
 }
 
 /// Starts `work` on `runtime` and returns the operation handle for C. `total` is the number of
-/// items, when known up front (0 otherwise).
+/// items, when known up front (0 otherwise). With a `trace` level, the work runs with a trace of
+/// its own, which `pim_op_take_trace` drains.
 pub(crate) fn start_op<F>(
     runtime: &tokio::runtime::Runtime,
     total: u64,
+    trace: Option<TraceLevel>,
     work: impl FnOnce(Arc<OpShared>) -> F,
 ) -> Result<*mut pim_op, FfiError>
 where
     F: Future<Output = Result<(), FfiError>> + Send + 'static,
 {
+    let trace = trace.map(|level| Trace::new(level, DEFAULT_TRACE_CAPACITY));
     let shared = Arc::new(OpShared {
         state: Mutex::new(OpState { total, ..OpState::default() }),
         finished: Condvar::new(),
         cancel: CancellationToken::new(),
+        trace: trace.clone(),
     });
     let handle = register(Kind::Operation, shared.clone())?;
     let fut = work(shared.clone());
     let guard = FinishGuard(shared);
     runtime.spawn(async move {
-        let outcome = fut.await;
+        let outcome = match trace {
+            Some(trace) => trace.scope(fut).await,
+            None => fut.await,
+        };
         guard.0.finish(outcome);
         drop(guard);
     });
@@ -164,6 +174,46 @@ pub unsafe extern "C" fn pim_op_take_results(
     unsafe {
         ffi_json(json_out, err_out, || {
             let taken = std::mem::take(&mut op_of(op)?.state().results);
+            serde_json::to_string(&taken).map_err(|e| FfiError::new(PimResult::InvalidResponse, e.to_string()))
+        })
+    }
+}
+
+/// Takes what the operation did on the wire since the last call, as one JSON object:
+/// `{"dropped": N, "events": [...]}`. `dropped` counts the events lost because the operation's
+/// queue (1000 events) was full; the oldest go first. Each event has a `kind`:
+/// - `"call"`: one HTTP call: `atMs` (since the operation started), `method`, `route` (path and
+///   query; query values that may be opaque tokens, such as `$skiptoken`, are written `***`),
+///   `status` (null when no answer came), `ms` (elapsed), `requestId` and `clientRequestId` (the
+///   service's, or null), `error` (the error kind when no answer came, else null), and at trace
+///   level 3 `requestHeaders` and `responseHeaders` as `[name, value]` pairs.
+/// - `"batchItem"`: one request inside a `$batch` and its answer: `atMs`, `id`, `method`, `route`
+///   (relative to the batch's version), `status`, `requestId`, `retryAfterMs`, and at level 3
+///   `responseHeaders`.
+/// - `"wait"`: a wait before trying again: `atMs`, `ms`, `reason` (`"throttled"`, `"serviceError"`,
+///   `"network"`, `"staleRead"`, `"notReplicated"` or `"unsettled"`), `retryAfterMs` (the
+///   service's `Retry-After` for a throttle, else null), and for a round of many requests
+///   `waiting`, `[reason, count]` pairs.
+///
+/// The `Authorization` header's value, cookies and the token never appear: redacted headers read
+/// `<redacted>`. An operation started on a client without a trace gives `{"dropped": 0,
+/// "events": []}`. Text in events comes from the service: treat it as untrusted.
+///
+/// On success `*json_out` receives a string to free with `pim_string_free`. Thread-safe; events
+/// are taken once, by whichever caller takes them first.
+///
+/// # Safety
+/// `json_out` must be writable; `err_out` as everywhere.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pim_op_take_trace(
+    op: *const pim_op,
+    json_out: *mut *mut c_char,
+    err_out: *mut *mut pim_error,
+) -> PimResult {
+    // SAFETY: the caller's contract covers every pointer used inside.
+    unsafe {
+        ffi_json(json_out, err_out, || {
+            let taken = op_of(op)?.trace.as_ref().map(|t| t.take()).unwrap_or_default();
             serde_json::to_string(&taken).map_err(|e| FfiError::new(PimResult::InvalidResponse, e.to_string()))
         })
     }

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 use super::retry::Budget;
+use super::trace::{self, Trace, TraceEvent, TraceLevel};
 use super::transport::{Http, Response};
 use crate::error::{ErrorKind, PimError};
 use crate::token::AccessToken;
@@ -89,6 +90,11 @@ pub(crate) async fn send_batch(
     grace: Option<Duration>,
 ) -> (HashMap<String, Reply>, bool) {
     let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
+    let trace = budget.trace.clone().filter(|t| t.records(TraceLevel::Calls));
+    let sent: HashMap<String, (String, String)> = match &trace {
+        Some(_) => items.iter().map(|i| (i.id.clone(), (i.method.clone(), trace::relative_route(&i.url)))).collect(),
+        None => HashMap::new(),
+    };
     let url = http.urls.graph(version, &["$batch"], &[]);
     let body = serde_json::to_vec(&BatchRequest { requests: items }).unwrap_or_default();
     let exchange = http.execute(token, Method::POST, url, Some(body), budget);
@@ -102,6 +108,9 @@ pub(crate) async fn send_batch(
         Ok(a) if a.is_success() => match read_answers(&a) {
             Ok(answers) => {
                 for r in answers {
+                    if let Some(t) = &trace {
+                        record_item(t, &sent, &r);
+                    }
                     let id = r.id.clone();
                     let mut item = r.into_response();
                     item.token_expired = a.token_expired;
@@ -131,6 +140,24 @@ pub(crate) async fn send_batch(
         });
     }
     (replies, reached)
+}
+
+/// Records one item's answer in the operation's trace.
+fn record_item(trace: &Trace, sent: &HashMap<String, (String, String)>, r: &BatchItemResponse) {
+    let header = |name: &str| r.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone());
+    let (method, route) = sent.get(&r.id).cloned().unwrap_or_default();
+    trace.record(TraceEvent::BatchItem {
+        at_ms: trace.at_ms(),
+        id: r.id.clone(),
+        method,
+        route,
+        status: Some(r.status),
+        request_id: header("request-id").or_else(|| header("x-ms-request-id")),
+        retry_after_ms: header("retry-after")
+            .and_then(|v| super::retry::parse_retry_after(&v, std::time::SystemTime::now()))
+            .map(trace::millis),
+        response_headers: trace.records(TraceLevel::Headers).then(|| trace::item_headers(&r.headers)),
+    });
 }
 
 /// The items of a batch answer, or the `ServiceError` of an answer that is not one.

@@ -4,6 +4,7 @@
 pub(crate) mod batch;
 pub(crate) mod paging;
 pub mod retry;
+pub mod trace;
 pub(crate) mod transport;
 pub(crate) mod urls;
 

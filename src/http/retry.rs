@@ -3,11 +3,13 @@
 //! [`retry`]; only what counts as one attempt differs.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
+use super::trace::{Trace, WaitReason};
 use crate::error::{ErrorKind, PimError, Result};
 
 /// Exponential backoff with jitter, bounded by a number of attempts and by one time budget for the
@@ -119,17 +121,21 @@ impl RetryPolicy {
     }
 }
 
-/// One operation's time budget, shared by every retry loop and every attempt of the operation.
-#[derive(Clone, Copy, Debug)]
+/// One operation's time budget, shared by every retry loop and every attempt of the operation,
+/// and the operation's trace, when it has one: every call and wait that draws on the budget is
+/// recorded there.
+#[derive(Clone, Debug)]
 pub(crate) struct Budget {
     started: Instant,
     budget: Duration,
+    /// The operation's trace (`http/trace.rs`), taken from the task it starts on.
+    pub(crate) trace: Option<Arc<Trace>>,
 }
 
 impl Budget {
-    /// Starts the budget of an operation now.
+    /// Starts the budget of an operation now, with the trace the operation runs with, if any.
     pub(crate) fn start(policy: &RetryPolicy) -> Budget {
-        Budget { started: Instant::now(), budget: Duration::from_millis(policy.budget_ms) }
+        Budget { started: Instant::now(), budget: Duration::from_millis(policy.budget_ms), trace: Trace::current() }
     }
 
     pub(crate) fn elapsed(&self) -> Duration {
@@ -184,13 +190,43 @@ pub(crate) struct Setback {
     pub(crate) counts: bool,
     /// Nobody answered at all (refused, DNS): [`NETWORK_ATTEMPTS`] of these in a row end it.
     pub(crate) unreachable: bool,
+    /// Why it is worth another try, as a trace reports the wait.
+    pub(crate) reason: WaitReason,
+    /// For a round of many requests: how many wait for each reason.
+    pub(crate) waiting: Vec<(WaitReason, u32)>,
 }
 
 impl Setback {
     /// An attempt that counts towards the limit; unreachable when `error` says so.
     pub(crate) fn counted(error: PimError, retry_after: Option<Duration>) -> Setback {
         let unreachable = error.kind == ErrorKind::Network;
-        Setback { error, retry_after, counts: true, unreachable }
+        let reason = WaitReason::of_error(&error);
+        Setback { error, retry_after, counts: true, unreachable, reason, waiting: Vec::new() }
+    }
+
+    /// A round of many requests that goes again: the `reasons` its unsettled requests wait for
+    /// (the weightiest is the round's reason). `counts` and `unreachable` as the fields say.
+    pub(crate) fn round(
+        error: PimError,
+        retry_after: Option<Duration>,
+        counts: bool,
+        unreachable: bool,
+        reasons: impl IntoIterator<Item = WaitReason>,
+    ) -> Setback {
+        let mut waiting: Vec<(WaitReason, u32)> = Vec::new();
+        for r in reasons {
+            match waiting.iter_mut().find(|(w, _)| *w == r) {
+                Some((_, n)) => *n += 1,
+                None => waiting.push((r, 1)),
+            }
+        }
+        waiting.sort_by_key(|w| std::cmp::Reverse(w.0));
+        let reason = match waiting.first() {
+            Some((r, _)) => *r,
+            None if unreachable => WaitReason::Network,
+            None => WaitReason::Unsettled,
+        };
+        Setback { error, retry_after, counts, unreachable, reason, waiting }
     }
 }
 
@@ -224,7 +260,12 @@ where
         counted = if setback.counts { counted + 1 } else { 0 };
         unreachable = if setback.unreachable { unreachable + 1 } else { 0 };
         match policy.delay(counted.max(1), attempts, budget.elapsed(), setback.retry_after, unreachable) {
-            Some(wait) => super::pause(cancel, wait).await?,
+            Some(wait) => {
+                if let Some(trace) = &budget.trace {
+                    trace.wait(wait, setback.reason, setback.retry_after, setback.waiting);
+                }
+                super::pause(cancel, wait).await?
+            }
             None => return Err(setback.error),
         }
     }

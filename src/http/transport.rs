@@ -2,15 +2,16 @@
 //! named for what they mean to a caller (never reached, timed out, or lost after sending).
 
 use std::sync::OnceLock;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
 use reqwest::{Method, Url, redirect};
 use tokio_util::sync::CancellationToken;
 use zeroize::Zeroizing;
 
 use super::retry::{Attempt, Budget, RetryPolicy, Setback, is_retryable_status, parse_retry_after, retry};
+use super::trace::{self, Trace, TraceEvent, TraceLevel};
 use super::urls::Urls;
 use crate::error::{ErrorKind, PimError, Result};
 use crate::token::AccessToken;
@@ -173,19 +174,22 @@ impl Http {
         body: Option<Vec<u8>>,
         budget: &Budget,
     ) -> Result<Response> {
-        let mut req = self
-            .client()?
+        let client = self.client()?;
+        let mut req = client
             .request(method, url.clone())
             .header(AUTHORIZATION, bearer_header(token)?)
             .header(ACCEPT, "application/json");
         if let Some(b) = body {
             req = req.header(CONTENT_TYPE, "application/json").body(b);
         }
+        let req = req.build().map_err(|e| transport_error(&e, &url))?;
+        let trace = budget.trace.as_deref().filter(|t| t.records(TraceLevel::Calls));
+        let sent = trace.map(|t| (t.at_ms(), Instant::now(), req.method().to_string(), headers_of(t, req.headers())));
         let limit = budget.attempt_timeout(self.timeout);
-        match tokio::time::timeout(limit, self.exchange(req, &url)).await {
-            Ok(answer) => answer.map(|mut a| {
+        let outcome = match tokio::time::timeout(limit, self.exchange(client, req, &url)).await {
+            Ok(answer) => answer.map(|(mut a, h)| {
                 a.token_expired = token.has_expired();
-                a
+                (a, h)
             }),
             Err(_) => Err(PimError::new(
                 ErrorKind::Timeout,
@@ -195,12 +199,49 @@ impl Http {
                     limit.as_secs()
                 ),
             )),
+        };
+        if let (Some(t), Some((at_ms, started, method, request_headers))) = (trace, sent) {
+            let ms = trace::millis(started.elapsed());
+            let route = trace::route(&url);
+            t.record(match &outcome {
+                Ok((a, h)) => TraceEvent::Call {
+                    at_ms,
+                    method,
+                    route,
+                    status: Some(a.status),
+                    ms,
+                    request_id: a.request_id.clone(),
+                    client_request_id: h.get("client-request-id").and_then(|v| v.to_str().ok()).map(str::to_string),
+                    error: None,
+                    request_headers,
+                    response_headers: headers_of(t, h),
+                },
+                Err(e) => TraceEvent::Call {
+                    at_ms,
+                    method,
+                    route,
+                    status: (e.http_status != 0).then_some(e.http_status),
+                    ms,
+                    request_id: e.request_id.clone(),
+                    client_request_id: None,
+                    error: Some(format!("{:?}", e.kind)),
+                    request_headers,
+                    response_headers: None,
+                },
+            });
         }
+        outcome.map(|(a, _)| a)
     }
 
     /// Sends `req` and reads its answer, at most `max_response_bytes` of it.
-    async fn exchange(&self, req: reqwest::RequestBuilder, url: &Url) -> Result<Response> {
-        let mut resp = req.send().await.map_err(|e| transport_error(&e, url))?;
+    /// The headers come back too, for a trace.
+    async fn exchange(
+        &self,
+        client: &reqwest::Client,
+        req: reqwest::Request,
+        url: &Url,
+    ) -> Result<(Response, HeaderMap)> {
+        let mut resp = client.execute(req).await.map_err(|e| transport_error(&e, url))?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let too_large = || {
@@ -226,7 +267,9 @@ impl Http {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(Response::new(status, |name| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string), body))
+        let answer =
+            Response::new(status, |name| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string), body);
+        Ok((answer, headers))
     }
 
     /// A GET, retried as the policy allows (a GET is safe to repeat) within the operation's
@@ -244,6 +287,11 @@ impl Http {
         })
         .await
     }
+}
+
+/// Headers for a trace that records them (secrets redacted), else nothing.
+fn headers_of(trace: &Trace, headers: &HeaderMap) -> Option<Vec<(String, String)>> {
+    trace.records(TraceLevel::Headers).then(|| trace::headers(headers))
 }
 
 /// The `Authorization` header, in memory that is zeroed when the last copy of the header is

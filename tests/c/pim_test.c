@@ -117,6 +117,11 @@ static void test_null_and_bad_input(void) {
     pim_string_free(NULL);
     CHECK(pim_op_wait(NULL, 0) == PIM_RESULT_NULL_PARAMETER, "wait on NULL");
     CHECK(pim_op_cancel(NULL) == PIM_RESULT_NULL_PARAMETER, "cancel on NULL");
+    char *trace = NULL;
+    CHECK(pim_op_take_trace(NULL, &trace, NULL) == PIM_RESULT_NULL_PARAMETER && trace == NULL, "trace of NULL");
+    pim_client *traced = NULL;
+    CHECK(pim_client_with_trace(NULL, PIM_TRACE_CALLS, &traced, NULL) == PIM_RESULT_NULL_PARAMETER && traced == NULL,
+          "a traced handle on NULL");
     CHECK(pim_error_code(NULL) == PIM_RESULT_INVALID_HANDLE, "code of NULL error");
 }
 
@@ -144,7 +149,31 @@ static void test_flow(const char *uri, const char *token, const char *expired) {
           "progress %llu/%llu", (unsigned long long)done, (unsigned long long)total);
     CHECK(count(listed, "\"approvalId\"") == 6, "six pending requests listed: %s", listed);
     CHECK(strstr(listed, "Adele Vance") != NULL, "names expanded");
+    char *untraced = NULL;
+    CHECK(pim_op_take_trace(op, &untraced, NULL) == PIM_RESULT_OK && untraced != NULL &&
+              strcmp(untraced, "{\"dropped\":0,\"events\":[]}") == 0,
+          "no trace without asking: %s", untraced ? untraced : "(null)");
+    pim_string_free(untraced);
     pim_op_free(op);
+
+    /* The same listing on a traced handle: the calls, and never the token. */
+    pim_client *traced = NULL;
+    CHECK(pim_client_with_trace(client, 4, &traced, NULL) == PIM_RESULT_INVALID_INPUT && traced == NULL,
+          "an unknown trace level");
+    CHECK(pim_client_with_trace(client, PIM_TRACE_HEADERS, &traced, NULL) == PIM_RESULT_OK, "a traced handle");
+    CHECK(pim_list_pending(traced, token, NULL, &op, NULL) == PIM_RESULT_OK, "traced list starts");
+    free(drain(op));
+    char *trace = NULL;
+    CHECK(pim_op_take_trace(op, &trace, NULL) == PIM_RESULT_OK && trace != NULL, "trace taken");
+    if (trace != NULL) {
+        CHECK(strstr(trace, "\"kind\":\"call\"") != NULL && strstr(trace, "\"requestId\"") != NULL,
+              "calls with request-ids: %s", trace);
+        CHECK(strstr(trace, token) == NULL, "the token is not in the trace");
+        CHECK(strstr(trace, "<redacted>") != NULL, "Authorization redacted");
+    }
+    pim_string_free(trace);
+    pim_op_free(op);
+    pim_client_free(traced);
 
     /* Approve the first, with a justification that needs escaping. */
     char id[37];

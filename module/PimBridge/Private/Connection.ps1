@@ -60,7 +60,36 @@ function Resolve-PimArmUri {
 function Get-PimClient {
     # One native client (connection pool and runtime) per pair of endpoints, kept for the session.
     # Without -ArmUri (no Azure surface is involved), any client for the Graph endpoint will do;
-    # a new one gets the library's default for Azure Resource Manager.
+    # a new one gets the library's default for Azure Resource Manager. With -TraceLevel (1 waits,
+    # 2 calls, 3 calls with headers), a handle on that client whose operations record a trace at
+    # that level, kept too: the same runtime and connection pool.
+    [CmdletBinding()]
+    param([Parameter(Mandatory)] [string] $GraphUri, [string] $ArmUri, [ValidateRange(0, 3)] [int] $TraceLevel = 0)
+
+    $client = Get-PimBaseClient -GraphUri $GraphUri -ArmUri $ArmUri
+    if ($TraceLevel -eq 0) { return $client }
+    $key = "$GraphUri|$ArmUri|$TraceLevel"
+    $entry = $script:PimTracedClients[$key]
+    if ($null -eq $entry -or -not [object]::ReferenceEquals($entry.Base, $client) -or $entry.Traced.IsClosed) {
+        $entry = @{ Base = $client; Traced = [PimBridge.Interop.PimNative]::WithTrace($client, $TraceLevel) }
+        $script:PimTracedClients[$key] = $entry
+    }
+    $entry.Traced
+}
+
+function Get-PimTraceLevel {
+    # The trace an operation records, from the caller's preferences: 3 (calls with their headers)
+    # for -Debug, 2 (each call, batch item and wait) for -Verbose, else 1 (only the waits, which
+    # the progress bar shows).
+    [CmdletBinding()]
+    param()
+    $quiet = 'SilentlyContinue', 'Ignore'
+    if ([string]$DebugPreference -notin $quiet) { return 3 }
+    if ([string]$VerbosePreference -notin $quiet) { return 2 }
+    1
+}
+
+function Get-PimBaseClient {
     [CmdletBinding()]
     param([Parameter(Mandatory)] [string] $GraphUri, [string] $ArmUri)
 

@@ -209,7 +209,8 @@ function Send-PimDecisionRound {
         }
         # Azure Resource Manager's address is looked for in the Connect-AzAccount session only when
         # an Azure request is decided.
-        $client = Get-PimClient -GraphUri $uri -ArmUri (Resolve-PimArmUri -ArmUri $Connection['ArmUri'] -NoSession:(-not $tokens['arm']))
+        $armUri = Resolve-PimArmUri -ArmUri $Connection['ArmUri'] -NoSession:(-not $tokens['arm'])
+        $client = Get-PimClient -GraphUri $uri -ArmUri $armUri -TraceLevel (Get-PimTraceLevel)
         # A surface is sent only when the caller named one; for an id alone the library finds it.
         $requests = foreach ($t in $Targets) {
             $request = @{ approvalId = $t.ApprovalId; principalId = $t.PrincipalId }

@@ -1,5 +1,6 @@
 # Running a native operation: poll in short slices (so Ctrl+C is honoured), stream results as they
-# arrive, show progress, and cancel the native work if the pipeline stops early.
+# arrive, write its trace (each HTTP call and wait) to the verbose and debug streams, show progress
+# (and the wait, when the service throttles), and cancel the native work if the pipeline stops early.
 
 $script:PimProgressId = 4242
 
@@ -25,6 +26,9 @@ function Wait-PimOperation {
     )
 
     $finished = $false
+    # The wait the progress bar shows (from the trace), until when.
+    $waitText = $null
+    $waitUntil = [datetime]::MinValue
     $received = 0
     $done = 0
     # The library's count of the work ($Total is the caller's; PowerShell's names ignore case).
@@ -32,6 +36,19 @@ function Wait-PimOperation {
     try {
         while (-not $finished) {
             $finished = [PimBridge.Interop.PimNative]::Wait($Operation, 100)
+            # The trace, drained on this (the pipeline's) thread; its text from the service is inert.
+            $trace = [PimBridge.Interop.TraceReader]::Take($Operation)
+            foreach ($line in $trace.Lines) {
+                if ($line.Debug) { Microsoft.PowerShell.Utility\Write-Debug -Message $line.Text }
+                else { Microsoft.PowerShell.Utility\Write-Verbose -Message $line.Text }
+            }
+            if ($trace.ProgressText) {
+                $waitText = $trace.ProgressText
+                $waitUntil = [datetime]::UtcNow.AddMilliseconds($trace.WaitMs)
+            }
+            # Calls made after it: the wait is over (without -Verbose calls are not traced, and
+            # the wait's length says when).
+            if ($trace.MovedOn) { $waitUntil = [datetime]::MinValue }
             if ($Results -eq 'PendingRequests') {
                 $batch = [PimBridge.Interop.ResultReader]::TakePendingRequests($Operation)
             } else {
@@ -43,6 +60,9 @@ function Wait-PimOperation {
             }
             $done, $count = [PimBridge.Interop.PimNative]::Progress($Operation)
             $status = if ($count -gt 0) { "$done of $count $DoneWord" } else { "$done so far" }
+            # A wait is shown while it lasts, and at least once (a short one may be over already).
+            $waiting = -not $finished -and [datetime]::UtcNow -le $waitUntil
+            if ($waitText -and ($trace.ProgressText -or $waiting)) { $status = "$status. $waitText" }
             $progress = @{ Id = $script:PimProgressId; Activity = $Activity; Status = $status }
             if ($count -gt 0) { $progress['PercentComplete'] = [int](100 * $done / $count) }
             Microsoft.PowerShell.Utility\Write-Progress @progress

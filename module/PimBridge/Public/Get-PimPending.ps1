@@ -163,7 +163,7 @@ function Get-PimPending {
         # Azure resources are listed.
         $armUri = Resolve-PimArmUri -ArmUri $ArmUri -NoSession:(-not $tokens['arm'])
         $endpoint = @{ graph = $uri; arm = $armUri }
-        $client = Get-PimClient -GraphUri $uri -ArmUri $armUri
+        $client = Get-PimClient -GraphUri $uri -ArmUri $armUri -TraceLevel (Get-PimTraceLevel)
     } catch {
         $PSCmdlet.ThrowTerminatingError((New-PimErrorRecord -Exception $_.Exception))
     }

@@ -9,6 +9,7 @@
 //   NativeLibraryLocator.cs  finds the library next to this assembly and refuses another ABI
 //   PimNativeException.cs    native errors (one shape, whether an operation or one request failed)
 //   PimNative.cs             what PowerShell calls: handles, strings and exceptions, no pointers
+//   TraceReader.cs           an operation's trace (pim_op_take_trace) as verbose and debug lines
 
 using System;
 using System.Runtime.InteropServices;
@@ -22,12 +23,14 @@ namespace PimBridge.Interop
 
         [DllImport(Library)] internal static extern PimResult pim_client_new([MarshalAs(UnmanagedType.LPUTF8Str)] string options_json, out PimClientHandle client_out, out IntPtr err_out);
         [DllImport(Library)] internal static extern void pim_client_free(IntPtr client);
+        [DllImport(Library)] internal static extern PimResult pim_client_with_trace(PimClientHandle client, uint level, out PimClientHandle client_out, out IntPtr err_out);
         [DllImport(Library)] internal static extern PimResult pim_list_pending(PimClientHandle client, IntPtr token, [MarshalAs(UnmanagedType.LPUTF8Str)] string options_json, out PimOpHandle op_out, out IntPtr err_out);
         [DllImport(Library)] internal static extern PimResult pim_approve(PimClientHandle client, IntPtr graph_token, IntPtr arm_token, [MarshalAs(UnmanagedType.LPUTF8Str)] string requests_json, [MarshalAs(UnmanagedType.LPUTF8Str)] string justification, out PimOpHandle op_out, out IntPtr err_out);
         [DllImport(Library)] internal static extern PimResult pim_deny(PimClientHandle client, IntPtr graph_token, IntPtr arm_token, [MarshalAs(UnmanagedType.LPUTF8Str)] string requests_json, [MarshalAs(UnmanagedType.LPUTF8Str)] string justification, out PimOpHandle op_out, out IntPtr err_out);
         [DllImport(Library)] internal static extern PimResult pim_op_wait(PimOpHandle op, uint timeout_ms);
         [DllImport(Library)] internal static extern PimResult pim_op_progress(PimOpHandle op, out ulong done_out, out ulong total_out);
         [DllImport(Library)] internal static extern PimResult pim_op_take_results(PimOpHandle op, out IntPtr json_out, out IntPtr err_out);
+        [DllImport(Library)] internal static extern PimResult pim_op_take_trace(PimOpHandle op, out IntPtr json_out, out IntPtr err_out);
         [DllImport(Library)] internal static extern PimResult pim_op_error(PimOpHandle op, out IntPtr err_out);
         [DllImport(Library)] internal static extern PimResult pim_op_cancel(PimOpHandle op);
         [DllImport(Library)] internal static extern void pim_op_free(IntPtr op);

@@ -32,6 +32,17 @@ namespace PimBridge.Interop
             return client;
         }
 
+        /// <summary>
+        /// A second handle on the same client whose operations record a trace at this level
+        /// (0 none, 1 waits, 2 calls, 3 calls with headers); free it as any client.
+        /// </summary>
+        public static PimClientHandle WithTrace(PimClientHandle client, int level)
+        {
+            PimResult rc = NativeMethods.pim_client_with_trace(client, (uint)Math.Max(0, level), out PimClientHandle traced, out IntPtr err);
+            Check(rc, err);
+            return traced;
+        }
+
         public static PimOpHandle ListPending(PimClientHandle client, SecureString token, string optionsJson)
         {
             return WithToken(token, t =>
@@ -88,6 +99,15 @@ namespace PimBridge.Interop
             PimResult rc = NativeMethods.pim_op_take_results(op, out IntPtr json, out IntPtr err);
             Check(rc, err);
             try { return Marshal.PtrToStringUTF8(json) ?? "[]"; }
+            finally { NativeMethods.pim_string_free(json); }
+        }
+
+        /// <summary>The operation's trace since the last call, as JSON: {"dropped": N, "events": [...]}.</summary>
+        public static string TakeTrace(PimOpHandle op)
+        {
+            PimResult rc = NativeMethods.pim_op_take_trace(op, out IntPtr json, out IntPtr err);
+            Check(rc, err);
+            try { return Marshal.PtrToStringUTF8(json) ?? "{}"; }
             finally { NativeMethods.pim_string_free(json); }
         }
 
