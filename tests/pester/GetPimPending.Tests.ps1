@@ -26,7 +26,8 @@ Describe 'Listing' {
             $p.PSObject.TypeNames[0] | Should -Be 'PimBridge.PendingRequest'
         }
         $expected = 'ApprovalId', 'RequestId', 'Surface', 'Principal', 'PrincipalUpn', 'PrincipalId', 'Role', 'RoleId', 'Scope', 'ScopeId',
-            'Justification', 'Ticket', 'CreatedAt', 'StartsAt', 'Duration', 'EndsAt', 'Action', 'Status', 'Group', 'AccessType'
+            'Justification', 'Ticket', 'CreatedAt', 'StartsAt', 'Duration', 'EndsAt', 'Action', 'Status', 'Group', 'AccessType',
+            'TicketSystem', 'TicketNumber', 'ExpiresAt'
         @($Pending[0].PSObject.Properties.Name) | Should -Be $expected
     }
 

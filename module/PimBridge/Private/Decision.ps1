@@ -32,7 +32,7 @@ function ConvertTo-PimDecisionTarget {
         $fields = @{}
     } else {
         $fields = @{}
-        foreach ($name in 'ApprovalId', 'Surface', 'Principal', 'PrincipalUpn', 'PrincipalId', 'Role', 'Scope', 'Duration', 'EndsAt') {
+        foreach ($name in 'ApprovalId', 'Surface', 'Principal', 'PrincipalUpn', 'PrincipalId', 'Role', 'Scope', 'Duration', 'EndsAt', 'RequestId') {
             $has, $value = Get-PimInputValue -InputObject $InputObject -Name $name
             if ($has) { $fields[$name] = $value }
         }
@@ -95,6 +95,8 @@ function ConvertTo-PimDecisionTarget {
         PrincipalId  = if ($null -ne $fields['PrincipalId']) { [string]$fields['PrincipalId'] } else { $null }
         Principal    = $principal
         Role         = $role
+        Scope        = if ($principal) { $fields['Scope'] } else { $null }
+        RequestId    = if ($null -ne $fields['RequestId']) { [string]$fields['RequestId'] } else { $null }
         InputObject  = $InputObject
         # Shown in the prompt and -WhatIf: the service's text made inert.
         Description  = Format-PimInertText $description
@@ -242,10 +244,15 @@ function Send-PimDecisionRound {
         $decision = $_.Decision
         $decision.Principal = $target.Principal
         $decision.Role = $target.Role
-        $decision
+        $decision.Scope = $target.Scope
+        $decision.RequestId = $target.RequestId
+        $record = $null
         if ($_.Error) {
-            $Cmdlet.WriteError((New-PimErrorRecord -Exception $_.Error -TargetObject $target.InputObject))
+            $record = New-PimErrorRecord -Exception $_.Error -TargetObject $target.InputObject
+            $decision.ErrorId = $record.FullyQualifiedErrorId
         }
+        $decision
+        if ($record) { $Cmdlet.WriteError($record) }
     }
     if ($failure.Value) {
         $Cmdlet.ThrowTerminatingError((New-PimErrorRecord -Exception $failure.Value))
