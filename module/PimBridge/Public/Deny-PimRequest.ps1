@@ -117,6 +117,7 @@ function Deny-PimRequest {
     [OutputType('PimBridge.Decision')]
     param(
         [Parameter(Mandatory, Position = 0, ParameterSetName = 'ApprovalId', ValueFromPipelineByPropertyName)]
+        [Alias('Id')]
         [AllowNull()]
         [AllowEmptyString()]
         [string[]] $ApprovalId,
