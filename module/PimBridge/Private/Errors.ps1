@@ -64,7 +64,13 @@ function New-PimErrorRecord {
         $entry = $script:PimErrorMap[$ex.Code.ToString()]
         if ($entry) {
             $id, $category, $action = $entry
-            if ($action.Contains('<connect>')) { $action = $action.Replace('<connect>', (Get-PimConnectCommand)) }
+            if ($action.Contains('<connect>')) {
+                # The whole Connect-MgGraph -Scopes line is given once: when the message already
+                # holds it, the recommendation names the command alone.
+                $connect = Get-PimConnectCommand
+                if ($ex.Message -and $ex.Message.Contains($connect)) { $connect = 'Connect-MgGraph, as above' }
+                $action = $action.Replace('<connect>', $connect)
+            }
         } else {
             $id, $category = 'ServiceError', 'NotSpecified'
         }
