@@ -166,6 +166,14 @@ Describe 'Token errors' {
         { Get-PimPending -GraphUri $Demo.Uri -AccessToken $bad -ErrorAction Stop } | Should -Throw -ErrorId 'PimBridge.InvalidToken,Get-PimPending'
     }
 
+    It 'reports a 401 the library cannot explain further as PimBridge.InvalidToken, not TokenExpired' {
+        $record = & (Get-Module PimBridge) {
+            New-PimErrorRecord -Exception ([PimBridge.Interop.PimNativeException]::new('Unauthorized', 'The service refused the token.', 401, 'InvalidAuthenticationToken', 'req-1'))
+        }
+        $record.FullyQualifiedErrorId | Should -Be 'PimBridge.InvalidToken'
+        $record.CategoryInfo.Category | Should -Be 'AuthenticationError'
+    }
+
     It 'gives the whole Connect-MgGraph line once, not again in the recommendation' {
         $err = { Get-PimPending -GraphUri $Demo.Uri } | Should -Throw -PassThru
         $text = "$($err.Exception.Message)`n$($err.ErrorDetails.Message)`n$($err.ErrorDetails.RecommendedAction)"
