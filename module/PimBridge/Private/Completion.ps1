@@ -65,9 +65,9 @@ function Get-PimRecentListing {
 
 function ConvertTo-PimCompletionText {
     # A value as it is typed: quoted (single quotes, doubled inside) when it holds a space or a
-    # character PowerShell reads specially.
+    # character PowerShell reads specially, or starts with a dash (it would read as a parameter).
     param([Parameter(Mandatory)] [string] $Text)
-    if ($Text -match '^[\w.@/\-]+$') { return $Text }
+    if ($Text -match '^[\w.@/][\w.@/\-]*$') { return $Text }
     "'" + $Text.Replace("'", "''") + "'"
 }
 
