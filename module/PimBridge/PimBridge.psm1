@@ -36,7 +36,8 @@ $MyInvocation.MyCommand.ScriptBlock.Module.OnRemove = {
 $completer = {
     param($commandName, $parameterName, $wordToComplete, $commandAst, $fakeBoundParameters)
     $null = $commandAst
-    Complete-PimArgument -CommandName $commandName -ParameterName $parameterName -WordToComplete $wordToComplete -FakeBoundParameters $fakeBoundParameters
+    $completion = @{ CommandName = $commandName; ParameterName = $parameterName; WordToComplete = $wordToComplete; FakeBoundParameters = $fakeBoundParameters }
+    Complete-PimArgument @completion
 }
 foreach ($completion in @(
         @{ CommandName = 'Get-PimPending'; ParameterName = 'Role' }

@@ -183,7 +183,8 @@ function Add-PimDecisionInput {
             # that the prompt can say who, which role, where, for how long and why.
             $id = if ($item -is [string]) { $item } elseif ($null -ne $item -and (Test-PimSdkRequest -InputObject $item)) { [string]$item.ApprovalId } else { $null }
             if ($id -and (Test-PimPromptShown -Cmdlet $Cmdlet)) {
-                $listed = Find-PimListedRequest -Run $Run -Cmdlet $Cmdlet -Id $id
+                $lookup = @{ Run = $Run; Cmdlet = $Cmdlet; Id = $id }
+                $listed = Find-PimListedRequest @lookup
                 if ($listed) { $item = $listed }
                 else { Microsoft.PowerShell.Utility\Write-Verbose -Message (Format-PimInertText "The request '$id' is not among those listed as waiting on you; the prompt names it by its id.") }
             }

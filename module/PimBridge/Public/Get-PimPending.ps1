@@ -269,7 +269,8 @@ function Get-PimPending {
         $PSCmdlet.PagingParameters.NewTotalCount($page.Matched, $accuracy)
     }
     if (-not $page.Stopped -and $listed -eq @($plan).Count) {
-        Save-PimListing -GraphUri $uri -ArmUri $armUri -Surface $wanted -Request $seen
+        $listing = @{ GraphUri = $uri; ArmUri = $armUri; Surface = $wanted; Request = $seen }
+        Save-PimListing @listing
     }
     if ($listed -eq 0 -and $skipped.Count -gt 0) {
         # Every surface was skipped for want of permission: that is an error, not an empty list.
