@@ -149,6 +149,21 @@ Describe 'Token errors' {
         $errs[0].FullyQualifiedErrorId | Should -Be 'PimBridge.TokenExpired,Get-PimPending'
     }
 
+    It 'reports a refused token once when deciding requests of several surfaces' {
+        $expired = New-TestToken $Demo @{ expiresIn = -120 }
+        $requests = @($All | Where-Object Principal -in 'Adele Vance', 'Isaiah Langer')
+        @($requests.Surface | Sort-Object -Unique) | Should -Be @('DirectoryRole', 'Group')
+        $caught = $null
+        try {
+            $requests | Approve-PimRequest -Justification 'x' -Confirm:$false -GraphUri $Demo.Uri -AccessToken $expired -ErrorVariable errs
+        } catch {
+            $caught = $_
+        }
+        $caught.FullyQualifiedErrorId | Should -Be 'PimBridge.TokenExpired,Approve-PimRequest'
+        @($errs) | Should -HaveCount 1 -Because 'the one terminating error is the only error'
+        @(Get-EmulatorDecision $Demo | Where-Object approvalId -in $requests.ApprovalId) | Should -HaveCount 0
+    }
+
     It 'says how long ago a token expired in plain words' -ForEach @(
         @{ Seconds = -20; Words = 'less than a minute ago' }
         @{ Seconds = -90; Words = '1 minute ago' }
