@@ -159,10 +159,7 @@ impl TokenInfo {
         if self.expires_at <= now {
             return Err(PimError::new(
                 ErrorKind::TokenExpired,
-                format!(
-                    "The access token expired {} minute(s) ago; get a new one and try again.",
-                    (now - self.expires_at) / 60
-                ),
+                format!("The access token expired {}; get a new one and try again.", ago(now - self.expires_at)),
             ));
         }
         Ok(())
@@ -206,6 +203,18 @@ impl TokenInfo {
     }
 }
 
+/// How long ago, in words: "less than a minute ago", "1 minute ago", "5 minutes ago", "2 hours ago",
+/// "3 days ago" (whole units, rounded down).
+fn ago(seconds: i64) -> String {
+    let plural = |n: i64, unit: &str| if n == 1 { format!("1 {unit} ago") } else { format!("{n} {unit}s ago") };
+    match seconds.max(0) {
+        s if s < 60 => "less than a minute ago".to_string(),
+        s if s < 3600 => plural(s / 60, "minute"),
+        s if s < 2 * 86_400 => plural(s / 3600, "hour"),
+        s => plural(s / 86_400, "day"),
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -213,6 +222,25 @@ pub(crate) mod tests {
 
     pub fn jwt(claims: &serde_json::Value) -> String {
         format!("{}.{}.sig", B64.encode(b"{\"alg\":\"none\"}"), B64.encode(claims.to_string()))
+    }
+
+    #[test]
+    fn expiry_reads_naturally() {
+        assert_eq!(ago(0), "less than a minute ago");
+        assert_eq!(ago(59), "less than a minute ago");
+        assert_eq!(ago(60), "1 minute ago");
+        assert_eq!(ago(5 * 60 + 30), "5 minutes ago");
+        assert_eq!(ago(3600), "1 hour ago");
+        assert_eq!(ago(2 * 3600 + 59 * 60), "2 hours ago");
+        assert_eq!(ago(47 * 3600), "47 hours ago");
+        assert_eq!(ago(3 * 86_400), "3 days ago");
+        let old = jwt(&serde_json::json!({"aud": "https://graph.microsoft.com", "exp": 1000, "scp": "A"}));
+        let e = TokenInfo::decode(&old).unwrap().check_graph(&["A"], false).unwrap_err();
+        assert!(
+            e.message.starts_with("The access token expired ") && e.message.contains(" days ago;"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]

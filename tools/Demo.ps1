@@ -14,6 +14,9 @@ Import-Module (Join-Path $PSScriptRoot 'Emulator.psm1') -Force
 
 function Write-Step([string] $Message) { Write-Host "==> $Message" -ForegroundColor Cyan }
 
+# The tables follow the terminal's width (Out-Host), as a user's console shows them: within 80
+# columns who, which role, for how long and why; wider terminals show more columns.
+
 function Invoke-Demo {
     $emulator = Start-Emulator -Scenario demo
     try {
@@ -29,7 +32,7 @@ function Invoke-Demo {
 
         Write-Step 'Get-PimPending (directory roles, groups and Azure resources)'
         $pending = Get-PimPending @common
-        $pending | Format-Table | Out-String -Width 160 | Out-Host
+        $pending | Format-Table | Out-Host
 
         Write-Step 'Approve-PimRequest and Deny-PimRequest, one pipeline each, across the surfaces'
         $approve = $pending | Where-Object { $_.Principal -eq 'Alex Wilber' -and $_.Surface -eq 'DirectoryRole' -or $_.Principal -in 'Isaiah Langer', 'Johanna Lorenz' }
@@ -38,14 +41,14 @@ function Invoke-Demo {
             $approve | Approve-PimRequest -Justification 'CHG0004821 approved by the CAB on Tuesday' -Confirm:$false @common
             $deny | Deny-PimRequest -Justification 'Please attach the security incident number first' -Confirm:$false @common
         )
-        $decisions | Format-Table Result, Surface, Principal, Role, DecidedAt | Out-String -Width 160 | Out-Host
+        $decisions | Format-Table | Out-Host
 
         Write-Step 'What the emulator received (/_emulator/decisions)'
         (Invoke-RestMethod -Uri "$($emulator.Uri)/_emulator/decisions").value |
-            Format-Table approvalId, reviewResult, justification, time | Out-String -Width 160 | Out-Host
+            Format-Table approvalId, reviewResult, justification, time | Out-Host
 
         Write-Step 'Still waiting'
-        Get-PimPending @common | Format-Table | Out-String -Width 160 | Out-Host
+        Get-PimPending @common | Format-Table | Out-Host
     } finally {
         Stop-Emulator $emulator
     }

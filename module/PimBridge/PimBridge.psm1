@@ -33,6 +33,22 @@ $MyInvocation.MyCommand.ScriptBlock.Module.OnRemove = {
     $script:PimClients = @{}
     $script:MgTokenCache = $null
     $script:AzTokenCache = $null
+    $script:PimListingCache = $null
+}
+
+# Completion of -Role, -Principal and -ApprovalId from the last listing (Private/Completion.ps1).
+$completer = {
+    param($commandName, $parameterName, $wordToComplete, $commandAst, $fakeBoundParameters)
+    $null = $commandAst
+    $completion = @{ CommandName = $commandName; ParameterName = $parameterName; WordToComplete = $wordToComplete; FakeBoundParameters = $fakeBoundParameters }
+    Complete-PimArgument @completion
+}
+foreach ($completion in @(
+        @{ CommandName = 'Get-PimPending'; ParameterName = 'Role' }
+        @{ CommandName = 'Get-PimPending'; ParameterName = 'Principal' }
+        @{ CommandName = 'Approve-PimRequest', 'Deny-PimRequest'; ParameterName = 'ApprovalId' }
+    )) {
+    Microsoft.PowerShell.Core\Register-ArgumentCompleter @completion -ScriptBlock $completer
 }
 
 Export-ModuleMember -Function 'Get-PimPending', 'Approve-PimRequest', 'Deny-PimRequest', 'Start-PimEmulator'

@@ -1,6 +1,7 @@
 // A PowerShell host for the tests that keeps everything written to it: what -WhatIf prints, the
 // -Confirm prompt (answered with a fixed choice), warnings written to the host, and the lines of
-// Set-PSDebug -Trace. Loaded by TestHelpers.ps1 (Invoke-CaptureHost).
+// Set-PSDebug -Trace. Loaded by TestHelpers.ps1 (Invoke-CaptureHost). Given a width, it is a
+// console of that many columns (Out-Default formats to it), as a user's terminal would be.
 
 using System;
 using System.Collections.Generic;
@@ -18,7 +19,11 @@ namespace PimBridgeTests
         private readonly CaptureUI ui;
 
         /// <param name="choice">The answer to every PromptForChoice (for -Confirm: 0 Yes, 1 Yes to All, 2 No, 3 No to All).</param>
-        public CaptureHost(int choice) { ui = new CaptureUI(choice); }
+        public CaptureHost(int choice) { ui = new CaptureUI(choice, 0); }
+
+        /// <param name="choice">As above.</param>
+        /// <param name="width">The console's width in columns (0: no console, as without it).</param>
+        public CaptureHost(int choice, int width) { ui = new CaptureUI(choice, width); }
 
         /// <summary>Everything written to the host so far.</summary>
         public string Text => ui.Text;
@@ -44,15 +49,20 @@ namespace PimBridgeTests
         private readonly List<string> prompts = new List<string>();
         private readonly object gate = new object();
         private readonly int choice;
+        private readonly PSHostRawUserInterface rawUI;
 
-        public CaptureUI(int choice) { this.choice = choice; }
+        public CaptureUI(int choice, int width)
+        {
+            this.choice = choice;
+            rawUI = width > 0 ? new CaptureRawUI(width) : null;
+        }
 
         public string Text { get { lock (gate) { return text.ToString(); } } }
         public IReadOnlyList<string> Prompts { get { lock (gate) { return prompts.ToArray(); } } }
 
         private void Add(string s) { lock (gate) { text.Append(s); } }
 
-        public override PSHostRawUserInterface RawUI => null;
+        public override PSHostRawUserInterface RawUI => rawUI;
         public override string ReadLine() { return string.Empty; }
         public override SecureString ReadLineAsSecureString() { return new SecureString(); }
         public override void Write(string value) { Add(value); }
@@ -88,5 +98,31 @@ namespace PimBridgeTests
             }
             return choice;
         }
+    }
+
+    /// <summary>A console of a fixed width, as far as formatting asks (its size); it draws nothing.</summary>
+    internal sealed class CaptureRawUI : PSHostRawUserInterface
+    {
+        private readonly Size size;
+
+        public CaptureRawUI(int width) { size = new Size(width, 50); }
+
+        public override ConsoleColor BackgroundColor { get; set; } = ConsoleColor.Black;
+        public override ConsoleColor ForegroundColor { get; set; } = ConsoleColor.Gray;
+        public override Size BufferSize { get => new Size(size.Width, 9999); set { } }
+        public override Coordinates CursorPosition { get; set; }
+        public override int CursorSize { get; set; }
+        public override bool KeyAvailable => false;
+        public override Size MaxPhysicalWindowSize => size;
+        public override Size MaxWindowSize => size;
+        public override Coordinates WindowPosition { get; set; }
+        public override Size WindowSize { get => size; set { } }
+        public override string WindowTitle { get; set; } = string.Empty;
+        public override void FlushInputBuffer() { }
+        public override BufferCell[,] GetBufferContents(Rectangle rectangle) { throw new NotSupportedException(); }
+        public override KeyInfo ReadKey(ReadKeyOptions options) { throw new NotSupportedException(); }
+        public override void ScrollBufferContents(Rectangle source, Coordinates destination, Rectangle clip, BufferCell fill) { }
+        public override void SetBufferContents(Coordinates origin, BufferCell[,] contents) { }
+        public override void SetBufferContents(Rectangle rectangle, BufferCell fill) { }
     }
 }

@@ -26,7 +26,8 @@ Describe 'Listing' {
             $p.PSObject.TypeNames[0] | Should -Be 'PimBridge.PendingRequest'
         }
         $expected = 'ApprovalId', 'RequestId', 'Surface', 'Principal', 'PrincipalUpn', 'PrincipalId', 'Role', 'RoleId', 'Scope', 'ScopeId',
-            'Justification', 'Ticket', 'CreatedAt', 'StartsAt', 'Duration', 'EndsAt', 'Action', 'Status', 'Group', 'AccessType'
+            'Justification', 'Ticket', 'CreatedAt', 'StartsAt', 'Duration', 'EndsAt', 'Action', 'Status', 'Group', 'AccessType',
+            'TicketSystem', 'TicketNumber', 'ExpiresAt'
         @($Pending[0].PSObject.Properties.Name) | Should -Be $expected
     }
 
@@ -51,10 +52,10 @@ Describe 'Listing' {
 
     It 'shows who, which role, where, for how long, why and how long ago by default' {
         $table = $Pending | Out-String -Width 250
-        $table | Should -Match 'Principal\s+Role\s+Scope\s+For\s+Justification\s+Requested'
-        $table | Should -Match 'Adele Vance\s+Global Administrator\s+Directory\s+2h\s+\[ServiceNow INC0012345\] Restore'
+        $table | Should -Match 'Surface\s+Principal\s+Role\s+For\s+Justification\s+Requested\s+Expires\s+Ticket\s+Scope'
+        $table | Should -Match 'Entra\s+Adele Vance\s+Global Administrator\s+2h\s+Restore the MFA.*ServiceNow INC0012345\s+Directory'
         $table | Should -Match '\d+m ago'
-        $table | Should -Match 'until \d\d:\d\d'
+        $table | Should -Match '@\d\d:\d\d' -Because 'a request with an end and no duration shows the time it ends'
     }
 
     It 'filters by role and principal with wildcards' {

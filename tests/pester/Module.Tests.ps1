@@ -84,7 +84,7 @@ Describe 'Parameters' {
     It 'Get-PimPending has exactly its documented parameters' {
         $common = [System.Management.Automation.PSCmdlet]::CommonParameters
         @((Get-Command Get-PimPending).Parameters.Keys | Where-Object { $_ -notin $common } | Sort-Object) |
-            Should -Be @('AccessToken', 'ArmAccessToken', 'ArmScope', 'ArmUri', 'GraphUri', 'PageSize', 'Principal', 'Role', 'Surface')
+            Should -Be @('AccessToken', 'ArmAccessToken', 'ArmScope', 'ArmUri', 'First', 'GraphUri', 'IncludeTotalCount', 'PageSize', 'Principal', 'Role', 'Skip', 'Surface')
     }
 
     It '<_> has exactly its documented parameters' -ForEach @('Approve-PimRequest', 'Deny-PimRequest') {

@@ -38,12 +38,13 @@ Describe 'PimBridge.PendingRequest' {
         }
     }
 
-    It 'has the properties it always had, in order, of the same types' {
+    It 'has the properties it always had, in order, of the same types, and then the new ones' {
         $expected = [ordered]@{
             ApprovalId = 'String'; RequestId = 'String'; Surface = 'String'; Principal = 'String'; PrincipalUpn = 'String'
             PrincipalId = 'String'; Role = 'String'; RoleId = 'String'; Scope = 'String'; ScopeId = 'String'
             Justification = 'String'; Ticket = 'String'; CreatedAt = 'DateTime'; StartsAt = 'DateTime'; Duration = 'TimeSpan'
             EndsAt = 'DateTime'; Action = 'String'; Status = 'String'; Group = 'String'; AccessType = 'String'
+            TicketSystem = 'String'; TicketNumber = 'String'; ExpiresAt = 'DateTime'
         }
         # No request of the demo starts later, so StartsAt is given one here: the rest is as listed.
         $objects = @($Pending) + [PimBridge.PendingRequest]@{ ApprovalId = 'x'; StartsAt = [datetime]::Now }
@@ -59,7 +60,16 @@ Describe 'PimBridge.PendingRequest' {
     It 'keeps its type and properties through Select-Object and Format-List *' {
         $listed = $Pending[0] | Format-List * | Out-String
         foreach ($name in 'ApprovalId', 'Principal', 'Duration', 'AccessType') { $listed | Should -Match "(?m)^$name\s+:" }
-        @(($Pending[0] | Select-Object *).PSObject.Properties.Name).Count | Should -Be 20
+        @(($Pending[0] | Select-Object *).PSObject.Properties.Name).Count | Should -Be 23
+    }
+
+    It 'keeps the ticket''s system and number apart, and expires 24 hours after it was made' {
+        $adele = $Pending | Where-Object Principal -eq 'Adele Vance'
+        $adele.Ticket | Should -Be 'ServiceNow INC0012345'
+        $adele.TicketSystem | Should -Be 'ServiceNow'
+        $adele.TicketNumber | Should -Be 'INC0012345'
+        $adele.ExpiresAt | Should -Be $adele.CreatedAt.AddHours(24)
+        $adele.ExpiresAt.Kind | Should -Be 'Local'
     }
 }
 
@@ -78,25 +88,28 @@ Describe 'PimBridge.Decision' {
         }
     }
 
-    It 'has the properties it always had, in order, of the same types' {
+    It 'has the properties it always had, in order, of the same types, and then the new ones' {
         $expected = [ordered]@{
             ApprovalId = 'String'; Principal = 'String'; Role = 'String'; Surface = 'String'; Result = 'String'
-            DecidedAt = 'DateTime'; Error = 'String'
+            DecidedAt = 'DateTime'; Error = 'String'; Scope = 'String'; ErrorId = 'String'; RequestId = 'String'
         }
         Assert-PropertyTable @($Approved, $Failed) $expected ([PimBridge.Decision])
         $Approved.Error | Should -BeNullOrEmpty
         $Failed.Result | Should -Be 'Failed'
         $Failed.Principal | Should -Be 'Alex Wilber' -Because 'it is named as the request piped in'
+        $Approved.Scope | Should -Be 'Directory'
+        $Approved.RequestId | Should -Not -BeNullOrEmpty
+        $Approved.ErrorId | Should -BeNullOrEmpty
+        $Failed.ErrorId | Should -Be 'PimBridge.AlreadyDecided'
     }
 }
 
 Describe 'The views' {
-    It 'show a listing as a table per surface, with the columns it always had' {
+    It 'show a listing as one table with a Surface column (Views.Tests.ps1 captures it at 80 and 200 columns)' {
         $table = $Pending | Out-String -Width 250
-        $table | Should -Match 'Surface: DirectoryRole'
-        $table | Should -Match 'Surface: Group'
-        ([regex]::Matches($table, '(?m)^Principal\s+Role\s+Scope\s+For\s+Justification\s+Requested\s*$')).Count | Should -Be 2
-        $table | Should -Match 'Alex Wilber\s+Member\s+Finance Approvers\s+4h'
+        $table | Should -Not -Match 'Surface: '
+        ([regex]::Matches($table, '(?m)^Surface\s+Principal\s+Role\s+For\s+Justification\s+Requested\s+Expires\s+Ticket\s+Scope\s*$')).Count | Should -Be 1
+        $table | Should -Match 'Group\s+Alex Wilber\s+Member\s+4h\s'
     }
 
     It 'show a listing as a list with every property' {
@@ -106,8 +119,8 @@ Describe 'The views' {
 
     It 'show decisions as a table with the columns they always had' {
         $table = @($Approved, $Failed) | Out-String -Width 250
-        $table | Should -Match '(?m)^Result\s+Principal\s+Role\s+DecidedAt\s+Error\s*$'
-        $table | Should -Match 'Approved\s+Alex Wilber\s+Exchange Administrator\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d'
+        $table | Should -Match '(?m)^Result\s+Principal\s+Role\s+At\s+Error\s+Surface\s+Scope\s+ErrorId\s+ApprovalId\s*$'
+        $table | Should -Match 'Approved\s+Alex Wilber\s+Exchange Administrator\s+\d\d:\d\d:\d\d\s+DirectoryRole\s+Directory'
     }
 }
 
@@ -124,6 +137,9 @@ Describe 'Reading the library''s results' {
         $r.Role | Should -Be 'role1'
         $r.Scope | Should -Be '/'
         $r.Ticket | Should -Be 'Jira'
+        $r.TicketSystem | Should -Be 'Jira'
+        $r.TicketNumber | Should -BeNullOrEmpty
+        $r.ExpiresAt | Should -Be $r.CreatedAt.AddHours(24) -Because 'approvers have 24 hours from creation'
         $r.Status | Should -Be 'PendingApproval' -Because 'an escaped property name is still read'
         $r.Duration | Should -Be ([timespan]::FromMinutes(90))
         $r.CreatedAt | Should -Be ([datetime]::new(2025, 3, 30, 1, 30, 0, [System.DateTimeKind]::Utc).ToLocalTime())

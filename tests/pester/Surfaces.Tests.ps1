@@ -48,12 +48,11 @@ Describe 'Listing by surface' {
         @(Get-PimPending @Both -Surface AzureResource -ArmScope $jo.ScopeId).Count | Should -Be 2
     }
 
-    It 'labels each surface in the default table' {
+    It 'names each surface in the default table''s Surface column' {
         $table = Get-PimPending @Both | Out-String -Width 250
-        $table | Should -Match 'Surface: DirectoryRole'
-        $table | Should -Match 'Surface: Group'
-        $table | Should -Match 'Surface: AzureResource'
-        $table | Should -Match 'Johanna Lorenz\s+Contributor\s+Contoso Production\s+8h'
+        $table | Should -Match '(?m)^Entra\s+Adele Vance\s'
+        $table | Should -Match '(?m)^Group\s+Alex Wilber\s+Member\s'
+        $table | Should -Match '(?m)^Azure\s+Johanna Lorenz\s+Contributor\s+8h\s.*Contoso Production'
     }
 
     It 'skips Azure resources quietly without an Azure token' {

@@ -11,14 +11,15 @@ function New-TestToken($Emulator, [hashtable] $Body = @{}) {
     ConvertTo-SecureString (Get-EmulatorToken $Emulator $Body) -AsPlainText -Force
 }
 
-function New-CapturePowerShell([int] $Choice = 2) {
+function New-CapturePowerShell([int] $Choice = 2, [int] $Width = 0) {
     # A PowerShell in a runspace of its own whose host keeps everything written to it (-WhatIf
     # text, the -Confirm prompt, answered with -Choice, warnings written to the host, Set-PSDebug
-    # trace lines): see CaptureHost.cs. The built module is imported. Returns @{ PowerShell; Host }.
+    # trace lines): see CaptureHost.cs; with -Width, a console of that many columns. The built module
+    # is imported. Returns @{ PowerShell; Host }.
     if (-not ('PimBridgeTests.CaptureHost' -as [type])) {
         Add-Type -Path (Join-Path $PSScriptRoot 'CaptureHost.cs')
     }
-    $captureHost = [PimBridgeTests.CaptureHost]::new($Choice)
+    $captureHost = [PimBridgeTests.CaptureHost]::new($Choice, $Width)
     $runspace = [runspacefactory]::CreateRunspace($captureHost)
     $runspace.Open()
     $ps = [powershell]::Create()
@@ -27,9 +28,10 @@ function New-CapturePowerShell([int] $Choice = 2) {
     @{ PowerShell = $ps; Host = $captureHost }
 }
 
-function Invoke-CaptureHost([scriptblock] $Script, [object[]] $ArgumentList = @(), [int] $Choice = 2) {
-    # Runs -Script (with -ArgumentList) on a capturing host; returns @{ Output; Errors; Text; Prompts }.
-    $capture = New-CapturePowerShell -Choice $Choice
+function Invoke-CaptureHost([scriptblock] $Script, [object[]] $ArgumentList = @(), [int] $Choice = 2, [int] $Width = 0) {
+    # Runs -Script (with -ArgumentList) on a capturing host (a console -Width wide, if given);
+    # returns @{ Output; Errors; Text; Prompts }.
+    $capture = New-CapturePowerShell -Choice $Choice -Width $Width
     $ps = $capture.PowerShell
     try {
         $null = $ps.AddScript($Script.ToString())

@@ -32,11 +32,16 @@ function ConvertTo-PimDecisionTarget {
         $fields = @{}
     } else {
         $fields = @{}
-        foreach ($name in 'ApprovalId', 'Surface', 'Principal', 'PrincipalUpn', 'PrincipalId', 'Role', 'Scope', 'Duration', 'EndsAt') {
+        foreach ($name in 'ApprovalId', 'Surface', 'Principal', 'PrincipalUpn', 'PrincipalId', 'Role', 'Scope', 'Duration', 'EndsAt', 'RequestId', 'Justification', 'Ticket') {
             $has, $value = Get-PimInputValue -InputObject $InputObject -Name $name
             if ($has) { $fields[$name] = $value }
         }
         $id = $fields['ApprovalId']
+        if (-not $fields.ContainsKey('Role') -and -not $fields.ContainsKey('Scope') -and (Test-PimSdkRequest -InputObject $InputObject)) {
+            # A Graph SDK request object (Get-MgRoleManagementDirectoryRoleAssignmentScheduleRequest,
+            # ...): its Principal is an object, not a name, so it is decided by its id, as an id alone.
+            $fields.Remove('Principal')
+        }
     }
     if ($null -eq $id -or [string]::IsNullOrWhiteSpace([string]$id)) { return $null }
     $id = [string]$id
@@ -80,7 +85,11 @@ function ConvertTo-PimDecisionTarget {
             'with no end given'
         }
         $where = if ($null -ne $fields['Scope'] -and '' -ne $fields['Scope']) { $fields['Scope'] } else { '(no scope given)' }
-        $description = "$who`: $role at $where $for (approval $id)"
+        # What the requester gave as reasons: the approver decides on them.
+        $why = ([string]$fields['Justification'] -replace '\s+', ' ').Trim()
+        $why = if ($why) { "justification: `"$why`"" } else { 'no justification given' }
+        if ($fields['Ticket']) { $why += "; ticket: $($fields['Ticket'])" }
+        $description = "$who`: $role at $where $for (approval $id); $why"
     } elseif ($shown.Count -gt 0) {
         # Some of who, which role and where, but not all: the prompt could not say what is decided.
         $message = "The request '$id' has $($shown -join ' and ') but no $($missing -join ' and '), so the prompt cannot say what would be decided; nothing was sent for it. " +
@@ -95,10 +104,53 @@ function ConvertTo-PimDecisionTarget {
         PrincipalId  = if ($null -ne $fields['PrincipalId']) { [string]$fields['PrincipalId'] } else { $null }
         Principal    = $principal
         Role         = $role
+        Scope        = if ($principal) { $fields['Scope'] } else { $null }
+        RequestId    = if ($null -ne $fields['RequestId']) { [string]$fields['RequestId'] } else { $null }
         InputObject  = $InputObject
         # Shown in the prompt and -WhatIf: the service's text made inert.
         Description  = Format-PimInertText $description
     }
+}
+
+function Test-PimSdkRequest {
+    # Whether pipeline input is a request object of the Microsoft Graph PowerShell SDK: it carries
+    # ApprovalId with the ids of the role or group, not their names.
+    param([Parameter(Mandatory)] [object] $InputObject)
+    if ($InputObject -is [System.Collections.IDictionary]) { return $false }
+    foreach ($name in 'RoleDefinitionId', 'AccessId', 'GroupId') {
+        if ($null -ne $InputObject.PSObject.Properties[$name]) { return $true }
+    }
+    $false
+}
+
+function Test-PimPromptShown {
+    # Whether ShouldProcess will show this command's requests (-WhatIf, or a confirmation that
+    # -Confirm:$false or $ConfirmPreference = 'None' does not turn off).
+    param([Parameter(Mandatory)] [System.Management.Automation.PSCmdlet] $Cmdlet)
+    $bound = $Cmdlet.MyInvocation.BoundParameters
+    if ($bound.ContainsKey('WhatIf') -and $bound['WhatIf']) { return $true }
+    if ($bound.ContainsKey('Confirm')) { return [bool]$bound['Confirm'] }
+    [string]$Cmdlet.GetVariableValue('ConfirmPreference', 'High') -ne 'None'
+}
+
+function Find-PimListedRequest {
+    # The listed request with approval id -Id, for a prompt to name what an id given alone is: from
+    # the last listing when it is fresh, else one listing per command (Get-PimRecentListing);
+    # $null when it is not listed.
+    param([Parameter(Mandatory)] [hashtable] $Run, [Parameter(Mandatory)] [System.Management.Automation.PSCmdlet] $Cmdlet, [Parameter(Mandatory)] [string] $Id)
+    if ($null -eq $Run['Listed']) {
+        $bound = $Cmdlet.MyInvocation.BoundParameters
+        $connection = @{}
+        foreach ($name in 'AccessToken', 'ArmAccessToken', 'GraphUri', 'ArmUri', 'Surface') {
+            if ($bound.ContainsKey($name) -and $null -ne $bound[$name]) { $connection[$name] = $bound[$name] }
+        }
+        $listed = @{}
+        foreach ($request in Get-PimRecentListing -BoundParameters $connection) {
+            if ($request.ApprovalId) { $listed[$request.ApprovalId] = $request }
+        }
+        $Run['Listed'] = $listed
+    }
+    $Run['Listed'][$Id]
 }
 
 function New-PimDecisionRun {
@@ -127,6 +179,15 @@ function Add-PimDecisionInput {
     $Run.Received++
     foreach ($item in @($InputObject)) {
         try {
+            # An id alone (or a Graph SDK request object) names no one: the request is looked up, so
+            # that the prompt can say who, which role, where, for how long and why.
+            $id = if ($item -is [string]) { $item } elseif ($null -ne $item -and (Test-PimSdkRequest -InputObject $item)) { [string]$item.ApprovalId } else { $null }
+            if ($id -and (Test-PimPromptShown -Cmdlet $Cmdlet)) {
+                $lookup = @{ Run = $Run; Cmdlet = $Cmdlet; Id = $id }
+                $listed = Find-PimListedRequest @lookup
+                if ($listed) { $item = $listed }
+                else { Microsoft.PowerShell.Utility\Write-Verbose -Message (Format-PimInertText "The request '$id' is not among those listed as waiting on you; the prompt names it by its id.") }
+            }
             $target = ConvertTo-PimDecisionTarget -InputObject $item -Surface $Surface
         } catch {
             $inner = Get-PimInnerException -Exception $_.Exception
@@ -243,10 +304,15 @@ function Send-PimDecisionRound {
         $decision = $_.Decision
         $decision.Principal = $target.Principal
         $decision.Role = $target.Role
-        $decision
+        $decision.Scope = $target.Scope
+        $decision.RequestId = $target.RequestId
+        $record = $null
         if ($_.Error) {
-            $Cmdlet.WriteError((New-PimErrorRecord -Exception $_.Error -TargetObject $target.InputObject))
+            $record = New-PimErrorRecord -Exception $_.Error -TargetObject $target.InputObject
+            $decision.ErrorId = $record.FullyQualifiedErrorId
         }
+        $decision
+        if ($record) { $Cmdlet.WriteError($record) }
     }
     if ($failure.Value) {
         $Cmdlet.ThrowTerminatingError((New-PimErrorRecord -Exception $failure.Value))

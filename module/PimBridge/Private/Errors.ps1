@@ -15,7 +15,9 @@ $script:PimErrorMap = @{
     InvalidId            = 'InvalidId', 'InvalidArgument', 'Pass the ApprovalId of a request from Get-PimPending (a GUID).'
     InvalidJustification = 'InvalidJustification', 'InvalidArgument', 'Give a short reason in -Justification, in visible words (at most 4000 characters; no NUL or other control characters).'
     TokenExpired         = 'TokenExpired', 'AuthenticationError', "Sign in again (<connect>) or pass a fresh -AccessToken."
-    Unauthorized         = 'TokenExpired', 'AuthenticationError', "The service refused the token. Sign in again (<connect>) or pass a fresh -AccessToken."
+    # A 401 the library cannot explain further: the token is not known to have expired (that is
+    # TokenExpired), so it is reported as an invalid token (malformed, revoked, for another tenant).
+    Unauthorized         = 'InvalidToken', 'AuthenticationError', "The service refused the token. Sign in again (<connect>) or pass a fresh -AccessToken."
     MissingScope         = 'MissingScope', 'PermissionDenied', "Sign in with the permission it names: <connect>"
     AppOnlyToken         = 'AppOnlyToken', 'AuthenticationError', "Use a delegated token of a signed-in approver: <connect>"
     InvalidToken         = 'InvalidToken', 'AuthenticationError', "Pass a Microsoft Graph access token, or run <connect>."
@@ -64,7 +66,13 @@ function New-PimErrorRecord {
         $entry = $script:PimErrorMap[$ex.Code.ToString()]
         if ($entry) {
             $id, $category, $action = $entry
-            if ($action.Contains('<connect>')) { $action = $action.Replace('<connect>', (Get-PimConnectCommand)) }
+            if ($action.Contains('<connect>')) {
+                # The whole Connect-MgGraph -Scopes line is given once: when the message already
+                # holds it, the recommendation names the command alone.
+                $connect = Get-PimConnectCommand
+                if ($ex.Message -and $ex.Message.Contains($connect)) { $connect = 'Connect-MgGraph, as above' }
+                $action = $action.Replace('<connect>', $connect)
+            }
         } else {
             $id, $category = 'ServiceError', 'NotSpecified'
         }

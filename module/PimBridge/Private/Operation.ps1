@@ -21,8 +21,9 @@ function Wait-PimOperation {
         # How many results to expect, when the caller knows (0: the library's count, once it has one).
         [long] $Total = 0,
         # The warning's text when stopped early, after "<Activity>: stopped; ": {0} is the number of
-        # results that came back, {1} the total (or '?' while unknown).
-        [string] $Stopped = '{0} of {1} came back before the stop; nothing more is sent.'
+        # results that came back, {1} the total (or '?' while unknown). Empty: the stop is said on
+        # the verbose stream only (a listing stopped by Select-Object -First or -First lost nothing).
+        [AllowEmptyString()] [string] $Stopped = '{0} of {1} came back before the stop; nothing more is sent.'
     )
 
     $finished = $false
@@ -76,7 +77,12 @@ function Wait-PimOperation {
             # cancelled at the stop, and work on its way may still have been applied).
             [PimBridge.Interop.PimNative]::Cancel($Operation)
             $of = if ($Total -gt 0) { $Total } elseif ($count -gt 0) { $count } else { '?' }
-            $Host.UI.WriteWarningLine("${Activity}: stopped; " + ($Stopped -f $received, $of))
+            if ($Stopped) {
+                $Host.UI.WriteWarningLine("${Activity}: stopped; " + ($Stopped -f $received, $of))
+            } elseif ($VerbosePreference -ne 'SilentlyContinue') {
+                # The host, not Write-Verbose: a stopping pipeline refuses its streams.
+                $Host.UI.WriteVerboseLine("${Activity}: stopped after $received; nothing more is read.")
+            }
         }
         $Operation.Dispose()
         Microsoft.PowerShell.Utility\Write-Progress -Id $script:PimProgressId -Activity $Activity -Completed

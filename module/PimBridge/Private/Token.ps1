@@ -3,6 +3,10 @@
 # until five minutes before they expire. Which surface takes which token, and which scopes a Graph
 # token needs, is the native library's word (Get-PimSurface).
 
+# The error kinds that mean the token itself was refused: the same token fails every surface of
+# its service alike, so Get-PimPending reports it once.
+$script:PimTokenKinds = @('TokenExpired', 'InvalidToken', 'Unauthorized', 'AppOnlyToken', 'TokenChallenge', 'MissingToken')
+
 # What to do when Azure resource requests need a token and there is none.
 $script:PimArmTokenHelp = "Azure resource requests need an Azure Resource Manager token: pass -ArmAccessToken (for example (Get-AzAccessToken -ResourceUrl 'https://management.azure.com/' -AsSecureString).Token), or run Connect-AzAccount in this session (Az.Accounts)."
 

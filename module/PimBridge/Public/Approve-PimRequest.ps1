@@ -6,7 +6,7 @@ function Approve-PimRequest {
     .DESCRIPTION
     Approve-PimRequest approves Privileged Identity Management requests: pipe them from Get-PimPending,
     or name them with -ApprovalId. Each request is confirmed first (the prompt names the person, the
-    role, the scope and the duration): answer "Yes to All" to confirm the rest, or pass
+    role, the scope, the duration, the justification and the ticket): answer "Yes to All" to confirm the rest, or pass
     -Confirm:$false in scripts. -WhatIf shows what would be approved and sends nothing.
 
     The whole pipeline is approved as one operation, several requests at a time, with a progress bar;
@@ -27,7 +27,10 @@ function Approve-PimRequest {
     .PARAMETER ApprovalId
     The approval id of a request: a GUID for directory roles (it equals the request id), or a
     /providers/Microsoft.Authorization/roleAssignmentApprovals/<guid> path for Azure resources. Binds
-    from the pipeline by property name. Given alone, the library finds the surface that holds it.
+    from the pipeline by property name; -Id is an alias. Given alone, the library finds the surface
+    that holds it; before the prompt (or -WhatIf) the request is looked up among those listed as
+    waiting on you (one listing, or the last one if it is less than a minute old), so that the
+    prompt names it. Completes (Tab) from the last listing.
 
     .PARAMETER InputObject
     Requests from Get-PimPending (or any object with an ApprovalId property, or id strings).
@@ -99,7 +102,9 @@ function Approve-PimRequest {
     Approves a PIM for Groups request known only by its id (from a notification, say).
 
     .INPUTS
-    PimBridge.PendingRequest, or any object with an ApprovalId property, or strings.
+    PimBridge.PendingRequest, or any object with an ApprovalId property (such as the Graph SDK's
+    request objects from Get-MgRoleManagementDirectoryRoleAssignmentScheduleRequest, decided by
+    their ApprovalId), or strings.
 
     .OUTPUTS
     PimBridge.Decision
@@ -117,6 +122,7 @@ function Approve-PimRequest {
     [OutputType('PimBridge.Decision')]
     param(
         [Parameter(Mandatory, Position = 0, ParameterSetName = 'ApprovalId', ValueFromPipelineByPropertyName)]
+        [Alias('Id')]
         [AllowNull()]
         [AllowEmptyString()]
         [string[]] $ApprovalId,

@@ -63,6 +63,15 @@ function Get-PimPending {
     .PARAMETER PageSize
     How many requests to ask for per page (1-999). The service's default otherwise.
 
+    .PARAMETER First
+    Outputs only the first N requests (after -Role and -Principal) and stops listing there.
+
+    .PARAMETER Skip
+    Leaves out the first N requests (after -Role and -Principal).
+
+    .PARAMETER IncludeTotalCount
+    Also outputs how many requests matched in all: the listing is then read to its end, even with -First.
+
     .EXAMPLE
     PS> Connect-MgGraph -Scopes 'RoleAssignmentSchedule.ReadWrite.Directory'
     PS> Get-PimPending
@@ -84,6 +93,12 @@ function Get-PimPending {
     PS> Get-PimPending -Surface AzureResource -ArmScope /subscriptions/00000000-0000-0000-0000-000000000000
 
     Lists the Azure resource requests waiting on you in one subscription.
+
+    .EXAMPLE
+    PS> Get-PimPending -First 5
+
+    Lists the first five requests that wait on you, and stops listing there. -Role, -Principal and
+    -ApprovalId of Approve-PimRequest complete (Tab) from the requests listed last.
 
     .EXAMPLE
     PS> Get-PimPending -Surface Group | Format-Table Principal, Group, AccessType, Duration
@@ -111,7 +126,7 @@ function Get-PimPending {
     .LINK
     Deny-PimRequest
     #>
-    [CmdletBinding()]
+    [CmdletBinding(SupportsPaging)]
     [OutputType('PimBridge.PendingRequest')]
     param(
         [ValidateSet('DirectoryRole', 'Group', 'AzureResource')]
@@ -174,8 +189,25 @@ function Get-PimPending {
     $single = @($plan).Count -eq 1
     $skipped = [System.Collections.Generic.List[System.Management.Automation.ErrorRecord]]::new()
     $listed = 0
+    # Paging: counted after -Role and -Principal. With -First (and no -IncludeTotalCount) the listing
+    # stops at the last request wanted, quietly: nothing is lost by reading less.
+    $paging = $PSCmdlet.PagingParameters
+    $page = @{ Matched = [uint64]0; Output = [uint64]0; Stopped = $false }
+    # Every request listed, before any filter, kept for the argument completers (Completion.ps1)
+    # when the listing runs to its end.
+    $seen = [System.Collections.Generic.List[PimBridge.PendingRequest]]::new()
+    # A service whose token was refused: its other surfaces are not listed (one error, not one per surface).
+    $refusedToken = @{}
 
-    foreach ($step in $plan) {
+    :surfaces foreach ($step in $plan) {
+        if ($refusedToken.ContainsKey($step.Service)) {
+            Microsoft.PowerShell.Utility\Write-Verbose -Message "Skipping $($step.Surface) requests: the same token was refused above."
+            continue
+        }
+        if ($page.Output -ge $paging.First -and -not $paging.IncludeTotalCount) {
+            $page.Stopped = $true
+            break surfaces
+        }
         # Page sizes are asked of Graph only; a scope is for Azure Resource Manager only.
         $options = @{ surface = $step.Surface }
         if ($PageSize -and $step.Service -eq 'graph') { $options['pageSize'] = $PageSize }
@@ -191,7 +223,7 @@ function Get-PimPending {
             Microsoft.PowerShell.Utility\Write-Verbose -Message (Format-PimInertText "Listing the $($step.Surface) requests waiting on you at $($endpoint[$step.Service]).")
             $waitArgs = @{
                 Operation = $operation; Results = 'PendingRequests'; Activity = "Listing $($step.Surface) requests waiting on you"
-                Failure = $failure; DoneWord = 'listed'; Stopped = '{0} listed; nothing more is read.'
+                Failure = $failure; DoneWord = 'listed'; Stopped = ''
             }
             Wait-PimOperation @waitArgs | Microsoft.PowerShell.Core\ForEach-Object {
                 # One request that cannot be read is one error record naming it; the others go on.
@@ -200,11 +232,24 @@ function Get-PimPending {
                     return
                 }
                 if ($rolePatterns.Count -and -not (Test-PimWildcard -Pattern $rolePatterns -Text $_.Role)) { return }
+                $seen.Add($_)
+                if ($rolePatterns.Count -and -not (Test-PimWildcard -Pattern $rolePatterns -Text $_.Role)) { return }
                 if ($principalPatterns.Count -and -not (Test-PimWildcard -Pattern $principalPatterns -Text $_.Principal, $_.PrincipalUpn)) { return }
+                $page.Matched++
+                if ($page.Matched -le $paging.Skip -or $page.Output -ge $paging.First) { return }
+                $page.Output++
                 $_
+                if ($page.Output -ge $paging.First -and -not $paging.IncludeTotalCount) {
+                    # Stops the listing (Wait-PimOperation cancels the native work) and every surface after it.
+                    $page.Stopped = $true
+                    break surfaces
+                }
             }
         }
         if ($failure.Value) {
+            if ($failure.Value -is [PimBridge.Interop.PimNativeException] -and $failure.Value.Code.ToString() -in $script:PimTokenKinds) {
+                $refusedToken[$step.Service] = $true
+            }
             $record = New-PimErrorRecord -Exception $failure.Value -TargetObject $step.Surface
             if ($single) {
                 $PSCmdlet.ThrowTerminatingError($record)
@@ -218,6 +263,14 @@ function Get-PimPending {
         } else {
             $listed++
         }
+    }
+    if ($paging.IncludeTotalCount) {
+        $accuracy = if ($listed -eq @($plan).Count) { 1.0 } else { 0.5 }
+        $PSCmdlet.PagingParameters.NewTotalCount($page.Matched, $accuracy)
+    }
+    if (-not $page.Stopped -and $listed -eq @($plan).Count) {
+        $listing = @{ GraphUri = $uri; ArmUri = $armUri; Surface = $wanted; Request = $seen }
+        Save-PimListing @listing
     }
     if ($listed -eq 0 -and $skipped.Count -gt 0) {
         # Every surface was skipped for want of permission: that is an error, not an empty list.

@@ -17,6 +17,9 @@ namespace PimBridge.Interop
 
         public const string OverrideVariable = "PIMBRIDGE_NATIVE_LIB";
 
+        /// <summary>The runtime identifiers a package carries a library for, one folder each under runtimes/.</summary>
+        public static readonly string[] KnownRids = { "linux-x64", "linux-arm64", "win-x64", "win-arm64", "osx-x64", "osx-arm64" };
+
         /// <summary>The runtime identifier folder this process needs, e.g. linux-x64.</summary>
         public static string Rid
         {
@@ -24,25 +27,45 @@ namespace PimBridge.Interop
             {
                 string os = RuntimeInformation.IsOSPlatform(OSPlatform.Windows) ? "win"
                     : RuntimeInformation.IsOSPlatform(OSPlatform.OSX) ? "osx" : "linux";
-                string arch = RuntimeInformation.ProcessArchitecture.ToString().ToLowerInvariant();
-                return os + "-" + arch;
+                return RidFor(os, RuntimeInformation.ProcessArchitecture);
             }
         }
 
-        public static string FileName =>
-            RuntimeInformation.IsOSPlatform(OSPlatform.Windows) ? "pim_bridge.dll"
-            : RuntimeInformation.IsOSPlatform(OSPlatform.OSX) ? "libpim_bridge.dylib" : "libpim_bridge.so";
+        /// <summary>The runtime identifier for an OS ("win", "osx", "linux") and an architecture, e.g. osx-arm64.</summary>
+        public static string RidFor(string os, Architecture architecture) =>
+            os + "-" + architecture.ToString().ToLowerInvariant();
+
+        /// <summary>The library's file name on this process's OS.</summary>
+        public static string FileName => FileNameFor(Rid);
+
+        /// <summary>
+        /// The library's file name for a runtime identifier: pim_bridge.dll (win-*),
+        /// libpim_bridge.dylib (osx-*), libpim_bridge.so (anything else, as linux-*).
+        /// </summary>
+        public static string FileNameFor(string rid)
+        {
+            if (rid == null) throw new ArgumentNullException(nameof(rid));
+            if (rid.StartsWith("win-", StringComparison.OrdinalIgnoreCase)) return "pim_bridge.dll";
+            if (rid.StartsWith("osx-", StringComparison.OrdinalIgnoreCase)) return "libpim_bridge.dylib";
+            return "libpim_bridge.so";
+        }
 
         /// <summary>Where the library is looked for: the override, or runtimes/RID/native beside this assembly.</summary>
-        public static string ExpectedPath
+        public static string ExpectedPath =>
+            CandidatePath(
+                Path.GetDirectoryName(typeof(NativeLibraryLocator).Assembly.Location) ?? ".",
+                Rid,
+                Environment.GetEnvironmentVariable(OverrideVariable));
+
+        /// <summary>
+        /// Where the library is looked for, given the folder of this assembly, a runtime identifier and
+        /// the override (PIMBRIDGE_NATIVE_LIB; null or empty for none): the override when there is one,
+        /// else assemblyDir/runtimes/RID/native/FILE with FILE as <see cref="FileNameFor"/> names it.
+        /// </summary>
+        public static string CandidatePath(string assemblyDir, string rid, string overridePath)
         {
-            get
-            {
-                string overridePath = Environment.GetEnvironmentVariable(OverrideVariable);
-                if (!string.IsNullOrEmpty(overridePath)) return overridePath;
-                string dir = Path.GetDirectoryName(typeof(NativeLibraryLocator).Assembly.Location) ?? ".";
-                return Path.Combine(dir, "runtimes", Rid, "native", FileName);
-            }
+            if (!string.IsNullOrEmpty(overridePath)) return overridePath;
+            return Path.Combine(assemblyDir, "runtimes", rid, "native", FileNameFor(rid));
         }
 
         public static void Register()

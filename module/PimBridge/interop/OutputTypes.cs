@@ -43,6 +43,16 @@ namespace PimBridge
         public string Group { get; set; }
         /// <summary>Groups only: member or owner.</summary>
         public string AccessType { get; set; }
+        /// <summary>The ticket system, e.g. "ServiceNow"; null when none was given.</summary>
+        public string TicketSystem { get; set; }
+        /// <summary>The ticket number, e.g. "INC0012345"; null when none was given.</summary>
+        public string TicketNumber { get; set; }
+        /// <summary>
+        /// Local time: when the request expires if nobody answers it. PIM gives approvers 24 hours
+        /// from the request's creation (docs/service-fidelity.md); the service reports no such time,
+        /// so it is CreatedAt + 24 hours (null without CreatedAt).
+        /// </summary>
+        public DateTime? ExpiresAt { get; set; }
 
         /// <summary>A value as the views show it: text made inert, dates and durations as they are.</summary>
         public object ToInertText(object text) => InertText.Format(text, false);
@@ -60,6 +70,7 @@ namespace PimBridge
                 .Add("Justification", Justification).Add("Ticket", Ticket)
                 .Add("CreatedAt", CreatedAt).Add("StartsAt", StartsAt).Add("Duration", Duration).Add("EndsAt", EndsAt)
                 .Add("Action", Action).Add("Status", Status).Add("Group", Group).Add("AccessType", AccessType)
+                .Add("TicketSystem", TicketSystem).Add("TicketNumber", TicketNumber).Add("ExpiresAt", ExpiresAt)
                 .ToInertString();
         }
     }
@@ -78,6 +89,12 @@ namespace PimBridge
         public DateTime? DecidedAt { get; set; }
         /// <summary>Why it failed, as the library says it; null when it did not.</summary>
         public string Error { get; set; }
+        /// <summary>As the request piped in named it; null for an id given alone that was not found listed.</summary>
+        public string Scope { get; set; }
+        /// <summary>The error record's ErrorId (e.g. PimBridge.AlreadyDecided); null when it did not fail.</summary>
+        public string ErrorId { get; set; }
+        /// <summary>The PIM request's id (PendingRequest.RequestId), as the request piped in named it; null when unknown.</summary>
+        public string RequestId { get; set; }
 
         public object ToInertText(object text) => InertText.Format(text, false);
 
@@ -88,6 +105,7 @@ namespace PimBridge
             return new PropertyText()
                 .Add("ApprovalId", ApprovalId).Add("Principal", Principal).Add("Role", Role).Add("Surface", Surface)
                 .Add("Result", Result).Add("DecidedAt", DecidedAt).Add("Error", Error)
+                .Add("Scope", Scope).Add("ErrorId", ErrorId).Add("RequestId", RequestId)
                 .ToInertString();
         }
     }

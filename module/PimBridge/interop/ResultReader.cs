@@ -130,7 +130,9 @@ namespace PimBridge.Interop
                     surface, approvalId, string.Join("; ", problems)), 0, null, null);
             }
 
-            string ticket = (Text(f[TicketSystem]) + " " + Text(f[TicketNumber])).Trim();
+            string ticketSystem = Blank(Text(f[TicketSystem]));
+            string ticketNumber = Blank(Text(f[TicketNumber]));
+            string ticket = (ticketSystem + " " + ticketNumber).Trim();
             return new PendingRequest
             {
                 ApprovalId = approvalId,
@@ -153,6 +155,10 @@ namespace PimBridge.Interop
                 Status = Text(f[Status]),
                 Group = Text(f[GroupName]),
                 AccessType = Text(f[AccessType]),
+                TicketSystem = ticketSystem,
+                TicketNumber = ticketNumber,
+                // The service gives no expiry: approvers have 24 hours from creation (see ExpiresAt).
+                ExpiresAt = createdAt?.Add(UnansweredExpiry),
             };
         }
 
@@ -180,6 +186,12 @@ namespace PimBridge.Interop
             int index = f[Index] is long n && n >= 0 && n <= int.MaxValue ? (int)n : -1;
             return new DecisionResult(index, decision, exception, kind);
         }
+
+        /// <summary>How long a request waits unanswered before it expires (docs/service-fidelity.md).</summary>
+        public static readonly TimeSpan UnansweredExpiry = TimeSpan.FromHours(24);
+
+        /// <summary>Null for null, empty or blank text.</summary>
+        private static string Blank(string text) => string.IsNullOrWhiteSpace(text) ? null : text;
 
         private static PimNativeException Renamed(PimNativeException e, string message) =>
             new PimNativeException(e.Code, message, e.HttpStatus, e.ServiceCode, e.RequestId);
