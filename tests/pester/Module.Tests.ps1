@@ -133,6 +133,13 @@ Describe 'The interop layer' {
             'const pim_error *'   = 'IntPtr'
             'uint32_t'            = 'uint'
             'uint64_t *'          = 'out ulong'
+            'bool'                = 'bool'
+            'pim_policy **'       = 'out PimPolicyHandle'
+            'const pim_policy *'  = 'PimPolicyHandle'
+            'pim_policy *'        = 'IntPtr'
+            'pim_log **'          = 'out PimLogHandle'
+            'const pim_log *'     = 'PimLogHandle'
+            'pim_log *'           = 'IntPtr'
         }
         $script:DllImports = [regex]::Matches($source, '\[DllImport\(').Count
         $script:Declared = [regex]::Matches($source, '(?m)\[DllImport\(Library\)\]\s*internal static extern (\w+) (pim_\w+)\((.*)\);\s*$') | ForEach-Object {
