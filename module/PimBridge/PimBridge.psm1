@@ -31,4 +31,4 @@ $MyInvocation.MyCommand.ScriptBlock.Module.OnRemove = {
     $script:AzTokenCache = $null
 }
 
-Export-ModuleMember -Function 'Get-PimPending', 'Approve-PimRequest', 'Deny-PimRequest', 'Start-PimEmulator'
+Export-ModuleMember -Function 'Get-PimPending', 'Approve-PimRequest', 'Deny-PimRequest', 'Start-PimEmulator', 'Test-PimPolicy', 'Invoke-PimPolicy', 'Get-PimDecisionLog', 'Test-PimDecisionLog', 'Watch-PimPending'
