@@ -200,12 +200,13 @@ Describe 'Two processes logging at once' {
         $ids.Count | Should -BeGreaterOrEqual 4
         $first = $ids[0..([int]($ids.Count / 2) - 1)]
         $second = $ids[([int]($ids.Count / 2))..($ids.Count - 1)]
-        # The gate holds every decision, so both processes have sent theirs before any outcome
-        # comes back; opened, both write their outcomes at once.
+        # The gate holds every decision, so both processes have written their intents and sent
+        # before any outcome comes back; opened, both write their outcomes at once. (A batch's
+        # items are worked in order, so each process has one decision at the gate at a time.)
         Set-Gate @{ after = 0 }
         $a = Start-ChildDecision -ApprovalId $first -LogPath $log -Justification 'first process'
         $b = Start-ChildDecision -ApprovalId $second -LogPath $log -Justification 'second process'
-        $null = Wait-Emulator $Emu "held=$($ids.Count)"
+        $null = Wait-Emulator $Emu 'held=2'
         Set-Gate @{ open = $true }
         $a.WaitForExit(120000) | Should -BeTrue
         $b.WaitForExit(120000) | Should -BeTrue
