@@ -46,13 +46,14 @@ Describe 'Watch-PimPending' {
         $ps = [powershell]::Create()
         $output = [System.Management.Automation.PSDataCollection[psobject]]::new()
         try {
-            $null = $ps.AddCommand('Import-Module').AddParameter('Name', $ModulePath).AddStatement()
+            $null = $ps.AddScript("Import-Module '$ModulePath'").AddStatement()
             $watch = @{ Interval = [timespan]::FromMilliseconds(100); Surface = 'DirectoryRole'; GraphUri = $Emu.Uri; AccessToken = $Token }
             $null = $ps.AddCommand('Watch-PimPending').AddParameters($watch)
             $handle = $ps.BeginInvoke([System.Management.Automation.PSDataCollection[psobject]]::new(), $output)
 
             Wait-Until { $output.Count -ge $Initial.Count -or $handle.IsCompleted } 'the watch output what waits'
-            $ps.Streams.Error | Should -HaveCount 0
+            # Counted, not enumerated: enumerating a collection still open waits for it to close.
+            $ps.Streams.Error.Count | Should -Be 0
             $created = New-DirectoryRequest -Upn $Requester.userPrincipalName -UserId $Requester.id -RoleId 'fe930be7-5e62-47db-91af-98c3a49a38b1' -Why 'Created mid-watch'
             $created.status | Should -Be 'PendingApproval'
 
@@ -61,14 +62,16 @@ Describe 'Watch-PimPending' {
             $seenAt = Get-ListCount
             Wait-Until { (Get-ListCount) -ge $seenAt + 3 -or $handle.IsCompleted } 'two more listings'
         } finally {
+            # Stopped first, so that nothing more comes; read before the PowerShell is disposed.
             $ps.Stop()
+            $items = @(for ($i = 0; $i -lt $output.Count; $i++) { $output[$i] })
             $ps.Dispose()
         }
-        $ids = @($output | ForEach-Object ApprovalId)
+        $ids = @($items | ForEach-Object ApprovalId)
         $ids.Count | Should -Be ($Initial.Count + 1)
         @($ids | Select-Object -Unique).Count | Should -Be $ids.Count
         @($ids | Where-Object { $_ -eq $created.approvalId }).Count | Should -Be 1
-        $new = $output | Where-Object ApprovalId -eq $created.approvalId
+        $new = $items | Where-Object ApprovalId -eq $created.approvalId
         $new.PSObject.TypeNames[0] | Should -Be 'PimBridge.PendingRequest'
         $new.Justification | Should -Be 'Created mid-watch'
         $new.Role | Should -Be 'User Administrator'
