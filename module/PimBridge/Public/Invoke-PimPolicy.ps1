@@ -81,9 +81,11 @@ function Invoke-PimPolicy {
     Applies the policy to the group requests only, asking about each, and shows which rule decided what.
 
     .EXAMPLE
-    PS> Watch-PimPending -Interval 00:05:00 | Invoke-PimPolicy -Path .\pim-policy.psd1 -Confirm:$false -LogPath /var/log/pim/decisions.jsonl
+    PS> Watch-PimPending -Interval 00:05:00 | ForEach-Object { $_ | Invoke-PimPolicy -Path .\pim-policy.psd1 -Confirm:$false -LogPath /var/log/pim/decisions.jsonl }
 
     Decides each new request as it appears, recording every decision in a log of your choice.
+    (Invoke-PimPolicy decides what is piped to it when its input ends; ForEach-Object ends it per
+    request.)
 
     .INPUTS
     PimBridge.PendingRequest
