@@ -114,6 +114,13 @@ function Write-PimDecisionIntent {
         [AllowNull()] [System.Collections.IDictionary] $Tokens
     )
     if ($null -eq $Log) { return }
+    # A justification the service cannot take is refused as the library refuses it (InvalidJustification),
+    # before the log sees it: the log would otherwise refuse its over-long line first, for another reason.
+    $chars = $Justification.Length
+    if ($chars -gt 4000 -and $chars -le 8000) { $chars = 0; foreach ($rune in $Justification.EnumerateRunes()) { $chars++ } }
+    if ($chars -gt 4000) {
+        throw (New-PimException -Code InvalidJustification -Message "The justification is $chars characters long; at most 4000 are allowed. Nothing was sent.")
+    }
     if ($null -eq $Log.Actor) { $Log.Actor = Get-PimDecisionLogActor -Tokens $Tokens }
     $written = [System.Collections.Generic.List[object]]::new()
     foreach ($target in $Targets) {
