@@ -163,6 +163,14 @@ Describe 'Invoke-PimPolicy: applying a policy to a mixed tenant' {
         $Log | Should -Not -Exist
     }
 
+    It 'sends nothing when its decision log cannot be written' {
+        $folder = Join-Path $TestDrive 'not-a-file'
+        $null = New-Item -ItemType Directory -Path $folder
+        { Invoke-PimPolicy -Path $Policy @Both -LogPath $folder -Confirm:$false -ErrorAction Stop } | Should -Throw -ErrorId 'PimBridge.LogWriteFailed,Invoke-PimPolicy'
+        Get-EmulatorDecision $Emu | Should -HaveCount 0
+        Get-DecisionCallCount | Should -Be 0
+    }
+
     It 'decides exactly the expected requests, once each, and the emulator''s record equals the Decision objects' {
         $decisions = @(Invoke-PimPolicy -Path $Policy @Both -LogPath $Log -Confirm:$false -WarningVariable warned -WarningAction SilentlyContinue)
         $decisions.Count | Should -Be $Expected.Count
