@@ -77,6 +77,36 @@ Describe 'Watch-PimPending' {
         $new.Role | Should -Be 'User Administrator'
     }
 
+    It 'rides out an unreachable service, says so under -Verbose, and goes on' {
+        $ps = [powershell]::Create()
+        $output = [System.Management.Automation.PSDataCollection[psobject]]::new()
+        # Counted and read by index, not enumerated: enumerating a collection still open waits for it to close.
+        $verbose = { @(for ($i = 0; $i -lt $ps.Streams.Verbose.Count; $i++) { [string]$ps.Streams.Verbose[$i] }) }
+        try {
+            $null = $ps.AddScript("Import-Module '$ModulePath'").AddStatement()
+            $watch = @{ Interval = [timespan]::FromMilliseconds(100); Surface = 'DirectoryRole'; GraphUri = $Emu.Uri; AccessToken = $Token; Verbose = $true }
+            $null = $ps.AddCommand('Watch-PimPending').AddParameters($watch)
+            $handle = $ps.BeginInvoke([System.Management.Automation.PSDataCollection[psobject]]::new(), $output)
+            Wait-Until { $output.Count -ge 1 -or $handle.IsCompleted } 'the watch output what waits'
+            $before = $output.Count
+            # Every PIM call goes to a port where nothing listens: the listing fails (Unreachable).
+            $null = Invoke-RestMethod -Method Post -Uri "$($Emu.Uri)/_emulator/redirect" -Body '{"to": "http://127.0.0.1:1"}' -ContentType 'application/json'
+            Wait-Until { @(& $verbose | Where-Object { $_ -like 'Listing failed (Network*' }).Count -ge 1 -or $handle.IsCompleted } 'the watch said the listing failed'
+            $null = Invoke-RestMethod -Method Post -Uri "$($Emu.Uri)/_emulator/redirect" -Body '{"to": null}' -ContentType 'application/json'
+            $created = New-DirectoryRequest -Upn $Requester.userPrincipalName -UserId $Requester.id -RoleId '194ae4cb-b126-40b2-bd5b-6091b380977d' -Why 'After the outage'
+            Wait-Until { $output.Count -ge $before + 1 -or $handle.IsCompleted } 'the watch output the request created after the outage'
+            $handle.IsCompleted | Should -BeFalse -Because 'an unreachable service is ridden out'
+            @(& $verbose | Where-Object { $_ -like 'Listing works again*' }).Count | Should -BeGreaterOrEqual 1
+        } finally {
+            $ps.Stop()
+            $items = @(for ($i = 0; $i -lt $output.Count; $i++) { $output[$i] })
+            $ps.Dispose()
+        }
+        $ids = @($items | ForEach-Object ApprovalId)
+        @($ids | Select-Object -Unique).Count | Should -Be $ids.Count -Because 'nothing is output twice, before or after the outage'
+        @($ids | Where-Object { $_ -eq $created.approvalId }).Count | Should -Be 1
+    }
+
     It 'stops on an error that waiting does not cure' {
         $bad = ConvertTo-SecureString 'not-a-token' -AsPlainText -Force
         { Watch-PimPending -Interval 00:00:01 -GraphUri $Emu.Uri -AccessToken $bad -Surface DirectoryRole -ErrorAction Stop } | Should -Throw
