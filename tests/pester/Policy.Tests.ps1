@@ -134,6 +134,16 @@ Describe 'Test-PimPolicy: the dry run' {
         Get-DecisionCallCount | Should -Be 0
     }
 
+    It 'shows the service''s text inert' {
+        $hostile = [pscustomobject]@{
+            ApprovalId = [guid]::NewGuid().ToString(); Surface = 'DirectoryRole'; PrincipalId = [guid]::NewGuid().ToString()
+            Principal = "Eve`e[2J"; Role = "Reader`e]0;owned`a"; Scope = '/'
+        }
+        $text = $hostile | Test-PimPolicy -Path $Policy @Both | Out-String -Width 200
+        $text | Should -Not -Match "`e"
+        $text | Should -Match 'Eve<U\+001B>\[2J'
+    }
+
     It 'shows a readable table' {
         $text = Test-PimPolicy -Path $Policy @Both | Out-String -Width 200
         $text | Should -Match 'Principal\s+Role\s+Scope\s+Action\s+Rule\s+Why'
