@@ -227,6 +227,12 @@ function Invoke-Package {
 Import-Module (Join-Path $Root 'tools/TestSuites.psm1') -Force
 Import-Module (Join-Path $Root 'tools/Package.psm1') -Force
 
+if ($Task -in 'Demo', 'Bench', 'Soak' -and -not $env:PIMBRIDGE_DECISION_LOG) {
+    # Their decisions go to pim-emulator: recorded in a decision log of this run, never in the
+    # user's own (the data folder's) log. The Pester tests do the same (tests/pester/TestHelpers.ps1).
+    $env:PIMBRIDGE_DECISION_LOG = Join-Path ([IO.Path]::GetTempPath()) "pimbridge-$($Task.ToLowerInvariant())-$PID/decisions.jsonl"
+}
+
 switch ($Task) {
     'Build' { Build-PimBridge }
     'Test' { Invoke-Test }

@@ -11,7 +11,7 @@
     CompatiblePSEditions = @('Core')
     RequiredAssemblies   = @('PimBridge.Interop.dll')
     FormatsToProcess     = @('PimBridge.Format.ps1xml')
-    FunctionsToExport    = @('Approve-PimRequest', 'Deny-PimRequest', 'Get-PimPending', 'Start-PimEmulator')
+    FunctionsToExport    = @('Approve-PimRequest', 'Deny-PimRequest', 'Get-PimDecisionLog', 'Get-PimPending', 'Invoke-PimPolicy', 'Start-PimEmulator', 'Test-PimDecisionLog', 'Test-PimPolicy', 'Watch-PimPending')
     CmdletsToExport      = @()
     AliasesToExport      = @()
     VariablesToExport    = @()

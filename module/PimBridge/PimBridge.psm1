@@ -51,4 +51,4 @@ foreach ($completion in @(
     Microsoft.PowerShell.Core\Register-ArgumentCompleter @completion -ScriptBlock $completer
 }
 
-Export-ModuleMember -Function 'Get-PimPending', 'Approve-PimRequest', 'Deny-PimRequest', 'Start-PimEmulator'
+Export-ModuleMember -Function 'Get-PimPending', 'Approve-PimRequest', 'Deny-PimRequest', 'Start-PimEmulator', 'Test-PimPolicy', 'Invoke-PimPolicy', 'Get-PimDecisionLog', 'Test-PimDecisionLog', 'Watch-PimPending'

@@ -90,7 +90,35 @@ Describe 'Parameters' {
     It '<_> has exactly its documented parameters' -ForEach @('Approve-PimRequest', 'Deny-PimRequest') {
         $common = [System.Management.Automation.PSCmdlet]::CommonParameters + [System.Management.Automation.PSCmdlet]::OptionalCommonParameters
         @((Get-Command $_).Parameters.Keys | Where-Object { $_ -notin $common } | Sort-Object) |
-            Should -Be @('AccessToken', 'ApprovalId', 'ArmAccessToken', 'ArmUri', 'GraphUri', 'InputObject', 'Justification', 'Surface')
+            Should -Be @('AccessToken', 'ApprovalId', 'ArmAccessToken', 'ArmUri', 'GraphUri', 'InputObject', 'Justification', 'LogPath', 'Surface')
+    }
+
+    It '<Name> has exactly its documented parameters' -ForEach @(
+        @{ Name = 'Test-PimPolicy'; Expected = @('AccessToken', 'ArmAccessToken', 'ArmUri', 'Force', 'GraphUri', 'InputObject', 'Path', 'Surface') }
+        @{ Name = 'Invoke-PimPolicy'; Expected = @('AccessToken', 'ArmAccessToken', 'ArmUri', 'Force', 'GraphUri', 'InputObject', 'LogPath', 'Path', 'Surface') }
+        @{ Name = 'Get-PimDecisionLog'; Expected = @('After', 'ApprovalId', 'Before', 'Path', 'Raw', 'Result', 'Rule') }
+        @{ Name = 'Test-PimDecisionLog'; Expected = @('Path') }
+        @{ Name = 'Watch-PimPending'; Expected = @('AccessToken', 'ArmAccessToken', 'ArmUri', 'GraphUri', 'Interval', 'Principal', 'Role', 'Surface') }
+    ) {
+        $common = [System.Management.Automation.PSCmdlet]::CommonParameters + [System.Management.Automation.PSCmdlet]::OptionalCommonParameters
+        @((Get-Command $Name).Parameters.Keys | Where-Object { $_ -notin $common } | Sort-Object) | Should -Be $Expected
+    }
+
+    It 'Invoke-PimPolicy confirms with high impact, takes requests from the pipeline, and shows a pipeline and a -Confirm:$false example' {
+        $command = Get-Command Invoke-PimPolicy
+        $binding = $command.ScriptBlock.Attributes | Where-Object { $_ -is [System.Management.Automation.CmdletBindingAttribute] }
+        $binding.SupportsShouldProcess | Should -BeTrue
+        $binding.ConfirmImpact | Should -Be 'High'
+        ($command.Parameters['InputObject'].Attributes | Where-Object { $_ -is [System.Management.Automation.ParameterAttribute] }).ValueFromPipeline | Should -BeTrue
+        $code = (Get-Help Invoke-PimPolicy -Full).Examples.Example.Code -join "`n"
+        $code | Should -Match 'Get-PimPending .*\| Invoke-PimPolicy'
+        $code | Should -Match '-Confirm:\$false'
+    }
+
+    It 'Watch-PimPending shows how to post to a Teams incoming webhook' {
+        $code = (Get-Help Watch-PimPending -Full).Examples.Example.Code -join "`n"
+        $code | Should -Match 'Invoke-RestMethod'
+        $code | Should -Match 'webhook'
     }
 
     It '<_> takes -Surface, one of the surfaces' -ForEach @('Approve-PimRequest', 'Deny-PimRequest') {
@@ -133,6 +161,13 @@ Describe 'The interop layer' {
             'const pim_error *'   = 'IntPtr'
             'uint32_t'            = 'uint'
             'uint64_t *'          = 'out ulong'
+            'bool'                = 'bool'
+            'pim_policy **'       = 'out PimPolicyHandle'
+            'const pim_policy *'  = 'PimPolicyHandle'
+            'pim_policy *'        = 'IntPtr'
+            'pim_log **'          = 'out PimLogHandle'
+            'const pim_log *'     = 'PimLogHandle'
+            'pim_log *'           = 'IntPtr'
         }
         $script:DllImports = [regex]::Matches($source, '\[DllImport\(').Count
         $script:Declared = [regex]::Matches($source, '(?m)\[DllImport\(Library\)\]\s*internal static extern (\w+) (pim_\w+)\((.*)\);\s*$') | ForEach-Object {

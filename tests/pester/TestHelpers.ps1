@@ -6,6 +6,13 @@ $script:RepoRoot = if ($env:PIMBRIDGE_ROOT) { $env:PIMBRIDGE_ROOT } else { (Reso
 $script:ModulePath = Join-Path $script:RepoRoot 'out/PimBridge'
 Import-Module (Join-Path $script:RepoRoot 'tools/Emulator.psm1') -Global
 
+# Decisions the tests send are recorded in a decision log of this test process, never in the
+# user's data folder (the default): every pwsh the tests start inherits it. A test of the log sets
+# its own (-LogPath, or PIMBRIDGE_DECISION_LOG for a child process).
+if (-not $env:PIMBRIDGE_DECISION_LOG) {
+    $env:PIMBRIDGE_DECISION_LOG = Join-Path ([IO.Path]::GetTempPath()) "pimbridge-tests-$PID/decisions.jsonl"
+}
+
 function New-TestToken($Emulator, [hashtable] $Body = @{}) {
     # A token the emulator minted, as -AccessToken takes it.
     ConvertTo-SecureString (Get-EmulatorToken $Emulator $Body) -AsPlainText -Force

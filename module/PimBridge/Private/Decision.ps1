@@ -222,13 +222,15 @@ function Complete-PimDecisionRun {
         [Parameter(Mandatory)] [System.Management.Automation.PSCmdlet] $Cmdlet,
         [Parameter(Mandatory)] [ValidateSet('Approve', 'Deny')] [string] $Review,
         [Parameter(Mandatory)] [string] $Justification,
-        [Parameter(Mandatory)] [System.Collections.IDictionary] $Connection
+        [Parameter(Mandatory)] [System.Collections.IDictionary] $Connection,
+        # The decision log (Open-PimDecisionLog), $null when it is off.
+        [AllowNull()] [hashtable] $Log
     )
     if ($Run.Received -eq 0) {
         Microsoft.PowerShell.Utility\Write-Warning -Message 'No requests were given (the pipeline was empty); nothing was sent.'
     }
     if ($Run.Targets.Count -eq 0) { return }
-    $round = @{ Cmdlet = $Cmdlet; Review = $Review; Justification = $Justification; Connection = $Connection }
+    $round = @{ Cmdlet = $Cmdlet; Review = $Review; Justification = $Justification; Connection = $Connection; Log = $Log }
     # A Connect-MgGraph token that the service refuses in the middle of a run (401: not applied) is
     # read again once, and only the requests refused for it are sent again. A token given with
     # -AccessToken fails as given.
@@ -255,8 +257,10 @@ function Send-PimDecisionRound {
         [Parameter(Mandatory)] [object[]] $Targets,
         [Parameter(Mandatory)] [string] $Justification,
         [Parameter(Mandatory)] [System.Collections.IDictionary] $Connection,
-        [AllowNull()] [System.Collections.Generic.List[object]] $Refused
+        [AllowNull()] [System.Collections.Generic.List[object]] $Refused,
+        [AllowNull()] [hashtable] $Log
     )
+    $intended = $false
     try {
         $uri = Resolve-PimGraphUri -GraphUri $Connection['GraphUri']
         $pointed = [System.Collections.Generic.List[string]]::new()
@@ -279,8 +283,12 @@ function Send-PimDecisionRound {
             $request
         }
         $json = [PimBridge.Interop.PimJson]::Write(@($requests))
+        # The decision log's intent lines, before anything is sent (DecisionLog.ps1); none written: nothing sent.
+        Write-PimDecisionIntent -Log $Log -Review $Review -Targets $Targets -Justification $Justification -Tokens $tokens
+        $intended = $true
         $operation = [PimBridge.Interop.PimNative]::$Review($client, $tokens['graph'], $tokens['arm'], $json, $Justification)
     } catch {
+        if ($intended) { Write-PimDecisionNotSent -Log $Log -Review $Review -Targets $Targets -Justification $Justification -Exception $_.Exception }
         $Cmdlet.ThrowTerminatingError((New-PimErrorRecord -Exception $_.Exception))
     }
     Microsoft.PowerShell.Utility\Write-Verbose -Message "$Review`: sending $($Targets.Count) decision(s)."
@@ -295,6 +303,7 @@ function Send-PimDecisionRound {
     Wait-PimOperation @waitArgs | Microsoft.PowerShell.Core\ForEach-Object {
         # A PimBridge.Interop.DecisionResult: the Decision, named as the request piped in, and its error.
         $target = $Targets[$_.Index]
+        Write-PimDecisionOutcome -Log $Log -Review $Review -Target $target -Justification $Justification -Result $_
         # Refused for its token (nothing applied): kept for one more round with a fresh session token.
         # A request whose outcome is unknown (OutcomeUnknown) is never sent again.
         if ($null -ne $Refused -and $_.Decision.Result -eq 'Failed' -and $_.ErrorKind -in $script:PimTokenRefusals -and $_.Decision.Surface -in $graphSurfaces) {

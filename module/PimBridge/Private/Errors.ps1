@@ -40,6 +40,11 @@ $script:PimErrorMap = @{
     PagingLoop           = 'PagingLoop', 'InvalidResult', 'The service pointed back at a page already read, so the listing was stopped; quote the request-id if it persists.'
     TooManyPages         = 'TooManyPages', 'LimitsExceeded', 'The listing ran past the page limit; narrow it (-Surface, -ArmScope).'
     OutcomeUnknown       = 'OutcomeUnknown', 'OperationTimeout', 'Whether the decision was applied could not be told in time (nothing was sent again blindly): run Get-PimPending to see whether it still waits.'
+    # The unattended approver's files (issue 14): its policy and its decision log.
+    InvalidPolicy        = 'InvalidPolicy', 'InvalidData', 'Correct the policy file where each line says (docs/policy.md lists every key); nothing was decided.'
+    LogWriteFailed       = 'LogWriteFailed', 'WriteError', 'Make the decision log writable (a file, not a folder; not read-only; not held by another process), pass another -LogPath, or set PIMBRIDGE_DECISION_LOG. Nothing was sent.'
+    LogReadFailed        = 'LogReadFailed', 'ReadError', 'Check the path of the decision log (-Path, or PIMBRIDGE_DECISION_LOG).'
+    LogTampered          = 'LogTampered', 'InvalidData', 'The decision log ends in a torn or foreign line: run Test-PimDecisionLog, move the file aside (keep it), and a new log starts. Nothing was sent.'
 }
 
 function Get-PimInnerException {

@@ -61,6 +61,12 @@ function Deny-PimRequest {
     The Azure Resource Manager root to call. Defaults to $env:PIMBRIDGE_ARM_URI, else the cloud of
     your Connect-AzAccount session, else https://management.azure.com.
 
+    .PARAMETER LogPath
+    The decision log to record each decision in (an absolute path), or 'off'. Default: the
+    environment variable PIMBRIDGE_DECISION_LOG, else decisions.jsonl in the PimBridge folder of your
+    data folder (see about_PimBridge). An intent line is written before each request is sent and an
+    outcome line after; when the intent cannot be written, nothing is sent.
+
     .PARAMETER WhatIf
     Shows which requests would be denied; sends nothing.
 
@@ -100,6 +106,12 @@ function Deny-PimRequest {
     PS> Deny-PimRequest -ApprovalId 5f0c1b7e-8a51-4e40-9a8c-3f2f4b1f0a77 -Surface Group -Justification 'No ticket given' -Confirm:$false
 
     Denies a PIM for Groups request known only by its id (from a notification, say).
+
+    .EXAMPLE
+    PS> Get-PimPending | Deny-PimRequest -Justification 'Ticket checked' -LogPath D:\audit\pim-decisions.jsonl
+
+    Records each decision in a decision log of your choice; Get-PimDecisionLog reads it and
+    Test-PimDecisionLog checks that no line was changed.
 
     .INPUTS
     PimBridge.PendingRequest, or any object with an ApprovalId property (such as the Graph SDK's
@@ -144,11 +156,15 @@ function Deny-PimRequest {
 
         [securestring] $ArmAccessToken,
 
-        [string] $ArmUri
+        [string] $ArmUri,
+
+        [string] $LogPath
     )
 
     begin {
+        $log = $null
         $run = New-PimDecisionRun -Cmdlet $PSCmdlet -Justification $Justification
+        $log = Open-PimCommandDecisionLog -Cmdlet $PSCmdlet -LogPath $LogPath -WhatIf:$WhatIfPreference
     }
 
     process {
@@ -157,6 +173,11 @@ function Deny-PimRequest {
     }
 
     end {
-        Complete-PimDecisionRun -Run $run -Cmdlet $PSCmdlet -Review Deny -Justification $Justification -Connection $PSBoundParameters
+        $complete = @{ Run = $run; Cmdlet = $PSCmdlet; Review = 'Deny'; Justification = $Justification; Connection = $PSBoundParameters; Log = $log }
+        Complete-PimDecisionRun @complete
+    }
+
+    clean {
+        Close-PimDecisionLog -Log $log
     }
 }

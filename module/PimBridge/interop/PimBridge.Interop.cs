@@ -10,6 +10,8 @@
 //   PimNativeException.cs    native errors (one shape, whether an operation or one request failed)
 //   PimNative.cs             what PowerShell calls: handles, strings and exceptions, no pointers
 //   TraceReader.cs           an operation's trace (pim_op_take_trace) as verbose and debug lines
+//   PolicyNative.cs          policies (pim_policy_*): load, evaluate
+//   DecisionLogNative.cs     the decision log (pim_log_*): where it is, append, read, verify
 
 using System;
 using System.Runtime.InteropServices;
@@ -46,6 +48,16 @@ namespace PimBridge.Interop
         [DllImport(Library)] internal static extern PimResult pim_token_info(IntPtr token, out IntPtr json_out, out IntPtr err_out);
         [DllImport(Library)] internal static extern IntPtr pim_surfaces();
         [DllImport(Library)] internal static extern IntPtr pim_surface_resolve([MarshalAs(UnmanagedType.LPUTF8Str)] string approval_id, [MarshalAs(UnmanagedType.LPUTF8Str)] string surface);
+        [DllImport(Library)] internal static extern PimResult pim_policy_load([MarshalAs(UnmanagedType.LPUTF8Str)] string policy_json, [MarshalAs(UnmanagedType.LPUTF8Str)] string source_name, [MarshalAs(UnmanagedType.U1)] bool force, out PimPolicyHandle policy_out, out IntPtr err_out);
+        [DllImport(Library)] internal static extern PimResult pim_policy_evaluate(PimPolicyHandle policy, [MarshalAs(UnmanagedType.LPUTF8Str)] string requests_json, [MarshalAs(UnmanagedType.LPUTF8Str)] string context_json, out IntPtr json_out, out IntPtr err_out);
+        [DllImport(Library)] internal static extern void pim_policy_free(IntPtr policy);
+        [DllImport(Library)] internal static extern PimResult pim_log_resolve_path([MarshalAs(UnmanagedType.LPUTF8Str)] string explicit_path, out IntPtr json_out, out IntPtr err_out);
+        [DllImport(Library)] internal static extern PimResult pim_log_open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, out PimLogHandle log_out, out IntPtr err_out);
+        [DllImport(Library)] internal static extern PimResult pim_log_append(PimLogHandle log, [MarshalAs(UnmanagedType.LPUTF8Str)] string event_json, out IntPtr json_out, out IntPtr err_out);
+        [DllImport(Library)] internal static extern void pim_log_free(IntPtr log);
+        [DllImport(Library)] internal static extern PimResult pim_log_read([MarshalAs(UnmanagedType.LPUTF8Str)] string path, [MarshalAs(UnmanagedType.LPUTF8Str)] string filter_json, out IntPtr json_out, out IntPtr err_out);
+        [DllImport(Library)] internal static extern PimResult pim_log_decisions([MarshalAs(UnmanagedType.LPUTF8Str)] string path, [MarshalAs(UnmanagedType.LPUTF8Str)] string filter_json, out IntPtr json_out, out IntPtr err_out);
+        [DllImport(Library)] internal static extern PimResult pim_log_verify([MarshalAs(UnmanagedType.LPUTF8Str)] string path, out IntPtr json_out, out IntPtr err_out);
         [DllImport(Library)] internal static extern IntPtr pim_version();
         [DllImport(Library)] internal static extern uint pim_abi_version();
     }

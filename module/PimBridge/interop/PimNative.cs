@@ -148,13 +148,13 @@ namespace PimBridge.Interop
                     "The justification contains a NUL character (at character " + at + "); it would be cut there. Remove it.", 0, null, null);
         }
 
-        private static void Check(PimResult rc, IntPtr err)
+        internal static void Check(PimResult rc, IntPtr err)
         {
             if (rc != PimResult.Ok) throw ToException(rc, err);
         }
 
         /// <summary>A pim_error object as an exception (and the object freed).</summary>
-        private static PimNativeException ToException(PimResult rc, IntPtr err)
+        internal static PimNativeException ToException(PimResult rc, IntPtr err)
         {
             if (err == IntPtr.Zero) return new PimNativeException(rc, "The native call failed: " + rc, 0, null, null);
             try

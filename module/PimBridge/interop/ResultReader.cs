@@ -69,15 +69,32 @@ namespace PimBridge.Interop
         public static object[] ReadPendingRequests(string json)
         {
             var items = new List<object>();
-            ReadArray(json, RequestNames, fields => items.Add(ToPendingRequest(fields)));
+            ReadArray(json, RequestNames, (fields, raw) =>
+            {
+                object item = ToPendingRequest(fields);
+                if (item is PendingRequest request && raw != null) SourceJson.AddOrUpdate(request, raw);
+                items.Add(item);
+            }, true);
             return items.ToArray();
+        }
+
+        // Each listed request's own JSON, as the library wrote it, for the policy to read back
+        // (every fact, ticket system and number apart): kept beside the object, not on it, so the
+        // object's properties stay as they are.
+        private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<PendingRequest, string> SourceJson =
+            new System.Runtime.CompilerServices.ConditionalWeakTable<PendingRequest, string>();
+
+        /// <summary>The library's JSON for a request this reader listed; null for one made elsewhere.</summary>
+        public static string GetSourceJson(PendingRequest request)
+        {
+            return request != null && SourceJson.TryGetValue(request, out string json) ? json : null;
         }
 
         /// <summary>A JSON array of decision results.</summary>
         public static DecisionResult[] ReadDecisionResults(string json)
         {
             var items = new List<DecisionResult>();
-            ReadArray(json, DecisionNames, fields => items.Add(ToDecisionResult(fields)));
+            ReadArray(json, DecisionNames, (fields, raw) => items.Add(ToDecisionResult(fields)), false);
             return items.ToArray();
         }
 
@@ -238,7 +255,8 @@ namespace PimBridge.Interop
         // ---- reading ---------------------------------------------------------------------------
 
         /// <summary>Reads a JSON array of objects, handing each object's known fields (by index in <paramref name="names"/>) to <paramref name="each"/>.</summary>
-        private static void ReadArray(string json, byte[][] names, Action<object[]> each)
+        /// <remarks>With <paramref name="keepRaw"/>, each object's own JSON text is handed over too (else null).</remarks>
+        private static void ReadArray(string json, byte[][] names, Action<object[], string> each, bool keepRaw)
         {
             if (string.IsNullOrEmpty(json)) return;
             byte[] utf8 = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetByteCount(json));
@@ -254,6 +272,7 @@ namespace PimBridge.Interop
                         reader.Skip();
                         continue;
                     }
+                    long start = reader.TokenStartIndex;
                     var fields = new object[names.Length];
                     while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                     {
@@ -262,7 +281,8 @@ namespace PimBridge.Interop
                         if (field < 0) reader.Skip();
                         else fields[field] = PimJson.ReadValue(ref reader);
                     }
-                    each(fields);
+                    string raw = keepRaw ? Encoding.UTF8.GetString(utf8, (int)start, (int)(reader.BytesConsumed - start)) : null;
+                    each(fields, raw);
                 }
             }
             catch (JsonException e)

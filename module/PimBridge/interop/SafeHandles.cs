@@ -20,4 +20,20 @@ namespace PimBridge.Interop
         public override bool IsInvalid => handle == IntPtr.Zero;
         protected override bool ReleaseHandle() { NativeMethods.pim_op_free(handle); return true; }
     }
+
+    /// <summary>A pim_policy*, freed with pim_policy_free.</summary>
+    public sealed class PimPolicyHandle : SafeHandle
+    {
+        public PimPolicyHandle() : base(IntPtr.Zero, true) { }
+        public override bool IsInvalid => handle == IntPtr.Zero;
+        protected override bool ReleaseHandle() { NativeMethods.pim_policy_free(handle); return true; }
+    }
+
+    /// <summary>A pim_log*, freed with pim_log_free (the file is not held open between appends).</summary>
+    public sealed class PimLogHandle : SafeHandle
+    {
+        public PimLogHandle() : base(IntPtr.Zero, true) { }
+        public override bool IsInvalid => handle == IntPtr.Zero;
+        protected override bool ReleaseHandle() { NativeMethods.pim_log_free(handle); return true; }
+    }
 }

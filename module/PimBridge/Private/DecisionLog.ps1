@@ -1,0 +1,224 @@
+# The decision log (docs/policy.md, "The decision log"): every decision Approve-PimRequest,
+# Deny-PimRequest and Invoke-PimPolicy send is recorded by the native library (pim_log_*), an
+# intent line before the send and an outcome line per result. If an intent line cannot be written,
+# nothing is sent. Where the log is, and whether it is on, is the library's word
+# (pim_log_resolve_path: -LogPath, else PIMBRIDGE_DECISION_LOG, else the user's data folder; 'off'
+# switches it off). The log is never given a token: events carry names and ids only.
+
+function Resolve-PimDecisionLogPath {
+    # Where the log is: @{ Path; Source; Enabled } ($null Path when it is off). Throws a
+    # PimNativeException (InvalidInput) for a relative path.
+    param([AllowNull()] [AllowEmptyString()] [string] $LogPath)
+    # The environment variable is read here and handed over as the explicit path: on Linux and
+    # macOS, .NET keeps its own copy of the environment, so a value set in the session ($env:...)
+    # never reaches the library's getenv, which would see only the value the process started with.
+    $source = $null
+    if (-not $LogPath -and $env:PIMBRIDGE_DECISION_LOG) {
+        $LogPath = $env:PIMBRIDGE_DECISION_LOG
+        $source = 'environment'
+    }
+    $answer = [PimBridge.Interop.PimJson]::ReadObject([PimBridge.Interop.DecisionLogNative]::ResolvePath($LogPath))
+    if (-not $source) { $source = $answer['source'] }
+    @{ Path = $answer['path']; Source = $source; Enabled = [bool]$answer['enabled'] }
+}
+
+function Open-PimDecisionLog {
+    # The log this command's decisions are written to: @{ Handle; Path; Actor; Tenant }, or $null
+    # when the log is off. A folder, a read-only file or a place that cannot be written throws
+    # (LogWriteFailed) here, before anything is decided.
+    param([AllowNull()] [AllowEmptyString()] [string] $LogPath)
+    $where = Resolve-PimDecisionLogPath -LogPath $LogPath
+    if (-not $where.Enabled) {
+        Microsoft.PowerShell.Utility\Write-Verbose -Message "The decision log is off ($($where.Source)); decisions are not recorded."
+        return $null
+    }
+    $handle = [PimBridge.Interop.DecisionLogNative]::Open($where.Path)
+    Microsoft.PowerShell.Utility\Write-Verbose -Message (Format-PimInertText "Recording decisions in the decision log '$($where.Path)'.")
+    $tenant = $null
+    $context = Get-PimMgContext
+    if ($context -and $context.PSObject.Properties['TenantId'] -and $context.TenantId) { $tenant = [string]$context.TenantId }
+    @{ Handle = $handle; Path = $where.Path; Actor = $null; Tenant = $tenant }
+}
+
+function Close-PimDecisionLog {
+    param([AllowNull()] [hashtable] $Log)
+    if ($null -ne $Log -and $Log.Handle) { $Log.Handle.Dispose() }
+}
+
+function Get-PimDecisionLogActor {
+    # Who sends: the approver's UPN (else object id), read from a token's claims by the library
+    # (never the token itself); $null when no token says.
+    param([AllowNull()] [System.Collections.IDictionary] $Tokens)
+    if ($null -eq $Tokens) { return $null }
+    foreach ($service in 'graph', 'arm') {
+        $token = $Tokens[$service]
+        if (-not $token) { continue }
+        try {
+            $claims = [PimBridge.Interop.PimJson]::ReadObject([PimBridge.Interop.PimNative]::TokenInfo($token))
+            if ($claims['upn']) { return [string]$claims['upn'] }
+            if ($claims['objectId']) { return [string]$claims['objectId'] }
+        } catch {
+            # An opaque token: its claims cannot be read, so the actor stays unnamed.
+            $null = $_
+        }
+    }
+    $null
+}
+
+function New-PimDecisionLogEvent {
+    # One event for the library, as a hashtable: -Target is what ConvertTo-PimDecisionTarget made
+    # (with a Rule member when a policy decided it).
+    param(
+        [Parameter(Mandatory)] [hashtable] $Log,
+        [Parameter(Mandatory)] [ValidateSet('intent', 'outcome')] [string] $Kind,
+        [Parameter(Mandatory)] [object] $Target,
+        [Parameter(Mandatory)] [string] $Review,
+        [AllowNull()] [string] $Justification
+    )
+    $fields = @{}
+    if ($null -ne $Target.InputObject -and $Target.InputObject -isnot [string]) {
+        foreach ($name in 'PrincipalUpn', 'Scope') {
+            $has, $value = Get-PimInputValue -InputObject $Target.InputObject -Name $name
+            if ($has -and $null -ne $value -and '' -ne $value) { $fields[$name] = [string]$value }
+        }
+    }
+    $rule = $null
+    if ($Target.PSObject.Properties['Rule']) { $rule = $Target.Rule }
+    # An id given alone names the surface it points to in its intent; its outcome names the one that had it.
+    $surface = if ($Target.Surface) { $Target.Surface } else { $Target.TokenSurface }
+    @{
+        kind          = $Kind
+        tenant        = $Log.Tenant
+        actor         = $Log.Actor
+        surface       = $surface
+        approvalId    = $Target.ApprovalId
+        action        = $Review
+        principal     = if ($fields['PrincipalUpn']) { $fields['PrincipalUpn'] } elseif ($null -ne $Target.Principal) { [string]$Target.Principal } else { $null }
+        principalId   = $Target.PrincipalId
+        role          = if ($null -ne $Target.Role) { [string]$Target.Role } else { $null }
+        scope         = $fields['Scope']
+        justification = $Justification
+        rule          = $rule
+    }
+}
+
+function Write-PimDecisionIntent {
+    # Before a round is sent: one intent line per target. When one cannot be written, nothing is
+    # sent: the intents already written get an outcome (Failed, NotSent), and a PimNativeException
+    # says why (LogWriteFailed, LogTampered, or InvalidInput for an event the log refuses).
+    param(
+        [AllowNull()] [hashtable] $Log,
+        [Parameter(Mandatory)] [string] $Review,
+        [Parameter(Mandatory)] [object[]] $Targets,
+        [Parameter(Mandatory)] [string] $Justification,
+        [AllowNull()] [System.Collections.IDictionary] $Tokens
+    )
+    if ($null -eq $Log) { return }
+    # A justification the service cannot take is refused as the library refuses it (InvalidJustification),
+    # before the log sees it: the log would otherwise refuse its over-long line first, for another reason.
+    $chars = $Justification.Length
+    if ($chars -gt 4000 -and $chars -le 8000) { $chars = 0; foreach ($rune in $Justification.EnumerateRunes()) { $chars++ } }
+    if ($chars -gt 4000) {
+        throw (New-PimException -Code InvalidJustification -Message "The justification is $chars characters long; at most 4000 are allowed. Nothing was sent.")
+    }
+    if ($null -eq $Log.Actor) { $Log.Actor = Get-PimDecisionLogActor -Tokens $Tokens }
+    $written = [System.Collections.Generic.List[object]]::new()
+    foreach ($target in $Targets) {
+        $event = New-PimDecisionLogEvent -Log $Log -Kind intent -Target $target -Review $Review -Justification $Justification
+        try {
+            $null = [PimBridge.Interop.DecisionLogNative]::Append($Log.Handle, [PimBridge.Interop.PimJson]::Write($event))
+        } catch {
+            $inner = Get-PimInnerException -Exception $_.Exception
+            if ($written.Count) { Write-PimDecisionNotSent -Log $Log -Review $Review -Targets $written.ToArray() -Justification $Justification }
+            $code = if ($inner -is [PimBridge.Interop.PimNativeException]) { $inner.Code } else { [PimBridge.Interop.PimResult]::LogWriteFailed }
+            $message = "The decision log '$($Log.Path)' could not record the intent to $($Review.ToLowerInvariant()) request '$($target.ApprovalId)', so nothing was sent: $($inner.Message)"
+            throw (New-PimException -Code $code -Message $message)
+        }
+        $written.Add($target)
+    }
+}
+
+function Write-PimDecisionNotSent {
+    # Intents written for a round that was then not sent (the native call refused it, or a later
+    # intent could not be written): an outcome Failed for each, with the error's kind (NotSent when
+    # there is none), so the log does not show them as Unknown. Best effort: a line that cannot be
+    # written leaves that decision Unknown, which is what a reader should then check anyway.
+    param(
+        [AllowNull()] [hashtable] $Log,
+        [Parameter(Mandatory)] [string] $Review,
+        [Parameter(Mandatory)] [object[]] $Targets,
+        [Parameter(Mandatory)] [string] $Justification,
+        [System.Exception] $Exception
+    )
+    if ($null -eq $Log) { return }
+    $kind = 'NotSent'
+    $inner = if ($Exception) { Get-PimInnerException -Exception $Exception } else { $null }
+    if ($inner -is [PimBridge.Interop.PimNativeException]) { $kind = $inner.Code.ToString() }
+    foreach ($target in $Targets) {
+        $event = New-PimDecisionLogEvent -Log $Log -Kind outcome -Target $target -Review $Review -Justification $Justification
+        $event['result'] = 'Failed'
+        $event['error'] = $kind
+        try { $null = [PimBridge.Interop.DecisionLogNative]::Append($Log.Handle, [PimBridge.Interop.PimJson]::Write($event)) } catch { $null = $_ }
+    }
+}
+
+function Write-PimDecisionOutcome {
+    # After a result came back: its outcome line (result, error kind, the service's request-id).
+    # The decision is made by then, so a line that cannot be written is a warning, and the log
+    # shows that decision as Unknown.
+    param(
+        [AllowNull()] [hashtable] $Log,
+        [Parameter(Mandatory)] [string] $Review,
+        [Parameter(Mandatory)] [object] $Target,
+        [Parameter(Mandatory)] [string] $Justification,
+        [Parameter(Mandatory)] [PimBridge.Interop.DecisionResult] $Result
+    )
+    if ($null -eq $Log) { return }
+    $event = New-PimDecisionLogEvent -Log $Log -Kind outcome -Target $Target -Review $Review -Justification $Justification
+    if ($Result.Decision.Surface) { $event['surface'] = $Result.Decision.Surface }
+    $event['result'] = $Result.Decision.Result
+    if ($Result.ErrorKind) { $event['error'] = $Result.ErrorKind }
+    if ($Result.Error -and $Result.Error.RequestId) { $event['requestId'] = $Result.Error.RequestId }
+    try {
+        $null = [PimBridge.Interop.DecisionLogNative]::Append($Log.Handle, [PimBridge.Interop.PimJson]::Write($event))
+    } catch {
+        $inner = Get-PimInnerException -Exception $_.Exception
+        $text = "The decision log '$($Log.Path)' could not record the outcome ($($Result.Decision.Result)) of request '$($Target.ApprovalId)': $($inner.Message) The log shows it as Unknown."
+        Microsoft.PowerShell.Utility\Write-Warning -Message (Format-PimInertText $text)
+    }
+}
+
+function Get-PimDecisionLogFile {
+    # The file Get-PimDecisionLog and Test-PimDecisionLog read: -Path, else where the log is.
+    param([AllowNull()] [AllowEmptyString()] [string] $Path)
+    if ($Path) {
+        # Absolute, from the current location; a file that is not there is the library's LogReadFailed.
+        return $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($Path)
+    }
+    $where = Resolve-PimDecisionLogPath -LogPath $null
+    if (-not $where.Enabled) {
+        throw (New-PimException -Code LogReadFailed -Message 'The decision log is off (PIMBRIDGE_DECISION_LOG is off): pass -Path to read a log file.')
+    }
+    $where.Path
+}
+
+function ConvertTo-PimLocalTime {
+    # RFC 3339 text from the log as local time; $null for none.
+    param([AllowNull()] [object] $Text)
+    if ($null -eq $Text -or '' -eq $Text) { return $null }
+    $ok = $false
+    [PimBridge.Interop.ResultReader]::ToLocalDate([string]$Text, [ref]$ok)
+}
+
+function Open-PimCommandDecisionLog {
+    # A deciding command's log, opened in its begin block so that a log that cannot be written
+    # stops it before any prompt or send (a terminating error through -Cmdlet). Under -WhatIf
+    # nothing is sent, so nothing is opened (no folder or file is made): $null, as when it is off.
+    param([Parameter(Mandatory)] [System.Management.Automation.PSCmdlet] $Cmdlet, [AllowNull()] [AllowEmptyString()] [string] $LogPath, [switch] $WhatIf)
+    if ($WhatIf) { return $null }
+    try {
+        Open-PimDecisionLog -LogPath $LogPath
+    } catch {
+        $Cmdlet.ThrowTerminatingError((New-PimErrorRecord -Exception $_.Exception -TargetObject $LogPath))
+    }
+}
