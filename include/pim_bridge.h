@@ -178,7 +178,8 @@ extern "C" {
 // `https://graph.microsoft.com`), `armUri` (default `https://management.azure.com`; plain http
 // only to loopback for either), `timeoutMs` (100000),
 // `connectTimeoutMs` (30000), `maxConcurrency` (32: the most batches or Azure requests in flight;
-// a run starts with 4 and adds one per unit answered without a 429 or 503, halving on one),
+// a run starts with 8 and adds one per unit answered without a 429 or 503, halving on one, never
+// below 8),
 // `maxResponseBytes` (8388608: a larger
 // answer is cut and fails), `maxPages` (1000, per listing), `retry` (`{maxAttempts` (9),
 // `baseDelayMs` (200), `maxDelayMs` (30000), `budgetMs` (60000: one budget for a whole

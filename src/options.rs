@@ -18,8 +18,8 @@ pub struct ClientOptions {
     pub timeout_ms: u64,
     pub connect_timeout_ms: u64,
     /// The most units of decision work in flight at once (a batch of up to twenty, or one ARM
-    /// request): a run starts with four and adds one per unit the service answered without a
-    /// 429 or 503, halving on one (`decide/pace.rs`).
+    /// request): a run starts with eight and adds one per unit the service answered without a
+    /// 429 or 503, halving on one but never below eight (`decide/pace.rs`).
     pub max_concurrency: usize,
     pub retry: RetryPolicy,
     /// The largest answer read, in bytes (a page of a listing, a batch's answer): beyond it the

@@ -1,4 +1,4 @@
-//! Pacing: how many units of decision work a run keeps in flight. It starts with four and grows
+//! Pacing: how many units of decision work a run keeps in flight. It starts with eight and grows
 //! while the service answers well (`src/decide/pace.rs` has the arithmetic; here, what the service
 //! sees). The emulator's gate holds every decision, so the units in flight are counted at the
 //! gate (a batch's decisions are applied one after another: one held decision per batch).
@@ -18,7 +18,7 @@ async fn wait(env: &Env, goal: &str, timeout_ms: u64) -> u16 {
 }
 
 #[tokio::test]
-async fn a_run_starts_with_four_batches_in_flight_then_decides_each_request_once() {
+async fn a_run_starts_with_eight_batches_in_flight_then_decides_each_request_once() {
     let config = Config { scenario: Scenario::Bulk(400), gate_after: Some(0), ..Config::default() };
     let env = Env::with_config(config).await;
     let token = env.token().await;
@@ -40,10 +40,10 @@ async fn a_run_starts_with_four_batches_in_flight_then_decides_each_request_once
         out
     });
     // The bounds only tell a hang from a slow machine.
-    assert_eq!(wait(&env, "held=4", 60_000).await, 200, "four batches reached the gate");
-    // No fifth while none of the four is done. (A slow machine can only make this pass wrongly,
+    assert_eq!(wait(&env, "held=8", 60_000).await, 200, "eight batches reached the gate");
+    // No ninth while none of the eight is done. (A slow machine can only make this pass wrongly,
     // never fail wrongly; the arithmetic itself is pinned in pace.rs.)
-    assert_eq!(wait(&env, "held=5", 500).await, 408, "a run starts with four batches in flight, not maxConcurrency");
+    assert_eq!(wait(&env, "held=9", 500).await, 408, "a run starts with eight batches in flight, not maxConcurrency");
     env.emulator.set_gate(&json!({"open": true})).unwrap();
     let out = run.await.unwrap();
     assert_eq!(out.len(), 400);

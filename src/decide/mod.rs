@@ -210,10 +210,11 @@ pub(crate) async fn decide_many(
         while running.len() < pace.limit()
             && let Some(w) = waiting.next()
         {
-            running.push(run_unit(w));
+            let generation = pace.generation();
+            running.push(async move { (generation, run_unit(w).await) });
         }
-        let Some((done, pushed_back)) = running.next().await else { break };
-        pace.on_unit_done(pushed_back);
+        let Some((generation, (done, pushed_back))) = running.next().await else { break };
+        pace.on_unit_done(generation, pushed_back);
         for (index, target, result) in done {
             on_outcome(outcome(index, target, review, result));
         }
