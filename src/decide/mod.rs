@@ -117,7 +117,8 @@ pub(crate) async fn decide_many(
     let mut seen = HashSet::new();
     let (mut surfaces, mut unknown) = (BTreeSet::new(), false);
     for request in requests.iter().filter(|r| seen.insert(same_request_key(r))) {
-        match request.surface.or_else(|| request.approval_id.trim().starts_with('/').then_some(Surface::AzureResource)) {
+        match request.surface.or_else(|| request.approval_id.trim().starts_with('/').then_some(Surface::AzureResource))
+        {
             Some(surface) => {
                 surfaces.insert(surface);
             }
@@ -134,16 +135,8 @@ pub(crate) async fn decide_many(
     // The receiver is alive: the push cannot fail.
     let _ = push.send(requests);
     drop(push);
-    let setup = Setup {
-        http,
-        max_concurrency,
-        linger: None,
-        budgeting: Budgeting::Run,
-        tokens,
-        review,
-        justification,
-        cancel,
-    };
+    let setup =
+        Setup { http, max_concurrency, linger: None, budgeting: Budgeting::Run, tokens, review, justification, cancel };
     decide_stream(&setup, input, on_outcome).await
 }
 

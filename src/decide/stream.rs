@@ -120,13 +120,11 @@ pub(crate) async fn decide_stream(
     let Setup { http, tokens, review, cancel, linger, .. } = *setup;
     let run_budget = Budget::start(&http.retry);
     // Every token is checked once, at the start, against every surface.
-    let checks: HashMap<Surface, Result<()>> = Surface::ALL
-        .into_iter()
-        .map(|s| (s, tokens.for_surface(s).and_then(|t| s.check_token(t, true))))
-        .collect();
+    let checks: HashMap<Surface, Result<()>> =
+        Surface::ALL.into_iter().map(|s| (s, tokens.for_surface(s).and_then(|t| s.check_token(t, true)))).collect();
     let probe = probe_surfaces(tokens);
     let form_taken = &AtomicUsize::new(0);
-    let candidates: Vec<Surface> = probe.as_ref().map(Vec::clone).unwrap_or_default();
+    let candidates: Vec<Surface> = probe.clone().unwrap_or_default();
     let candidates = &candidates[..];
 
     let mut next_index = 0usize;
@@ -231,19 +229,18 @@ pub(crate) async fn decide_stream(
         let now = Instant::now();
         let cancelled = cancel.is_cancelled();
         let lingered = |w: Option<Instant>| w.is_some_and(|d| d <= now);
-        if !unknown.items.is_empty()
-            && (unknown.full() || !open || cancelled || lingered(unknown.deadline(linger)))
-        {
+        if !unknown.items.is_empty() && (unknown.full() || !open || cancelled || lingered(unknown.deadline(linger))) {
             running.push(find_group(setup, candidates, unknown.take(), budget_now()));
             finding += 1;
         }
         // A unit that is not full waits, once the input is closed, only for ids still looked for.
         let closed_and_settled = !open && finding == 0;
         for (surface, waiting) in batches.iter_mut() {
-            if !waiting.items.is_empty() && (closed_and_settled || cancelled || lingered(waiting.deadline(linger))) {
-                if let Some(version) = surface.batch_version() {
-                    ready_batches.push_back(Work::Batch { surface: *surface, version, chunk: waiting.take() });
-                }
+            if !waiting.items.is_empty()
+                && (closed_and_settled || cancelled || lingered(waiting.deadline(linger)))
+                && let Some(version) = surface.batch_version()
+            {
+                ready_batches.push_back(Work::Batch { surface: *surface, version, chunk: waiting.take() });
             }
         }
         // Units start as the pace allows (`pace.rs`); after a cancel each ends at once.
@@ -259,11 +256,7 @@ pub(crate) async fn decide_stream(
         if !open && running.is_empty() && idle {
             break;
         }
-        let deadline = batches
-            .values()
-            .filter_map(|w| w.deadline(linger))
-            .chain(unknown.deadline(linger))
-            .min();
+        let deadline = batches.values().filter_map(|w| w.deadline(linger)).chain(unknown.deadline(linger)).min();
         tokio::select! {
             biased;
             () = cancel.cancelled(), if !input_closed => {}

@@ -275,8 +275,9 @@ pub unsafe extern "C" fn pim_op_push(
                 )
             })?;
             let input = op.input();
-            let closed =
-                || FfiError::new(PimResult::InputClosed, "This operation's input is closed: it takes no more requests.");
+            let closed = || {
+                FfiError::new(PimResult::InputClosed, "This operation's input is closed: it takes no more requests.")
+            };
             match &*input {
                 Input::None => Err(FfiError::new(
                     PimResult::NotAStream,
