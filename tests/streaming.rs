@@ -258,3 +258,27 @@ async fn after_a_cancel_what_was_pushed_is_reported_cancelled_and_the_input_is_c
     assert!(out.iter().all(|o| o.error.as_ref().is_some_and(|e| e.kind == ErrorKind::Cancelled)), "{out:?}");
     assert!(env.decisions().await.is_empty(), "nothing was sent");
 }
+
+#[tokio::test]
+async fn ids_pushed_without_a_surface_are_found_and_decided() {
+    let env = Env::start(Scenario::Bulk(5)).await;
+    let token = env.token().await;
+    let listed = common::list_surface(&env, &token, ListOptions::default()).await;
+    let client = Arc::new(env.client_with_options(json!({"lingerMs": 0})));
+    let tokens = Tokens { graph: Some(token), arm: None };
+    let (push, out, run) = start_stream(client, tokens, Review::Deny, CancellationToken::new());
+    let bare = |r: &pim_bridge::PendingRequest| DecisionRequest {
+        approval_id: r.approval_id.to_uppercase(),
+        surface: None,
+        principal_id: None,
+    };
+    push.send(listed[..2].iter().map(bare).collect()).unwrap();
+    assert_eq!(wait(&env, "decisions=2", 60_000).await, 200, "found and decided while the input is open");
+    push.send(listed[2..].iter().map(bare).collect()).unwrap();
+    drop(push);
+    run.await.unwrap().unwrap();
+    let out = out.lock().unwrap().clone();
+    assert_eq!(out.len(), 5);
+    assert!(out.iter().all(|o| o.result == "Denied" && o.surface == listed[0].surface), "{out:?}");
+    assert_eq!(env.decisions().await.len(), 5);
+}

@@ -257,13 +257,11 @@ pub(crate) async fn decide_stream(
             break;
         }
         let deadline = batches.values().filter_map(|w| w.deadline(linger)).chain(unknown.deadline(linger)).min();
+        // Results first: a unit's future runs only while it is polled here, so a caller pushing
+        // without pause must not starve the units in flight.
         tokio::select! {
             biased;
             () = cancel.cancelled(), if !input_closed => {}
-            push = input.recv(), if open => match push {
-                Some(push) => arrived.push_back(push),
-                None => open = false,
-            },
             Some(done) = running.next(), if !running.is_empty() => match done {
                 Done::Unit(results, pushed_back) => {
                     units_running -= 1;
@@ -289,6 +287,10 @@ pub(crate) async fn decide_stream(
                         }
                     }
                 }
+            },
+            push = input.recv(), if open => match push {
+                Some(push) => arrived.push_back(push),
+                None => open = false,
             },
             () = sleep_until_or_forever(deadline) => {}
         }
