@@ -282,3 +282,37 @@ async fn ids_pushed_without_a_surface_are_found_and_decided() {
     assert!(out.iter().all(|o| o.result == "Denied" && o.surface == listed[0].surface), "{out:?}");
     assert_eq!(env.decisions().await.len(), 5);
 }
+
+#[tokio::test]
+async fn a_cancel_lets_the_unit_on_the_wire_finish_and_reports_the_rest_cancelled() {
+    // One unit in flight at a time; the emulator holds its decisions at the gate.
+    let config = Config { scenario: Scenario::Bulk(40), gate_after: Some(0), ..Config::default() };
+    let env = Env::with_config(config).await;
+    let token = env.token().await;
+    let listed = common::list_surface(&env, &token, ListOptions::default()).await;
+    let client = Arc::new(env.client_with_options(json!({
+        "maxConcurrency": 1, "lingerMs": 0,
+        "retry": {"maxAttempts": 3, "baseDelayMs": 10, "budgetMs": 60000, "cancelGraceMs": 60000}
+    })));
+    let cancel = CancellationToken::new();
+    let tokens = Tokens { graph: Some(token), arm: None };
+    let (push, out, run) = start_stream(client, tokens, Review::Approve, cancel.clone());
+    push.send(requests(&listed)).unwrap();
+    assert_eq!(wait(&env, "held=1", 60_000).await, 200, "the first unit's decisions reached the gate");
+    cancel.cancel();
+    // The batch on the wire is answered within the grace: what the service applied is reported
+    // applied; the second unit never leaves.
+    env.emulator.set_gate(&json!({"open": true})).unwrap();
+    let err = run.await.unwrap().unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Cancelled);
+    assert!(push.send(requests(&listed[..1])).is_err(), "the input is closed after a cancel");
+    let out = out.lock().unwrap().clone();
+    assert_eq!(out.len(), 40, "each request pushed reported once");
+    let approved: HashSet<String> =
+        out.iter().filter(|o| o.result == "Approved").map(|o| o.approval_id.clone()).collect();
+    let cancelled = out.iter().filter(|o| o.error.as_ref().is_some_and(|e| e.kind == ErrorKind::Cancelled)).count();
+    assert_eq!((approved.len(), cancelled), (20, 20), "{out:?}");
+    let recorded: HashSet<String> =
+        env.decisions().await.iter().map(|d| d["approvalId"].as_str().unwrap().to_string()).collect();
+    assert_eq!(recorded, approved, "reported applied = recorded applied");
+}
