@@ -68,6 +68,12 @@ enum pim_result
   PIM_RESULT_CANCELLED = 7005,
   // An input document that is not what it must be (the requests JSON, an Azure scope).
   PIM_RESULT_INVALID_INPUT = 7006,
+  // `pim_op_push` to a stream operation whose input is closed (`pim_op_close_input`), that was
+  // cancelled, or that has finished: nothing of that push is decided.
+  PIM_RESULT_INPUT_CLOSED = 7007,
+  // `pim_op_push` or `pim_op_close_input` on an operation that takes no pushes (not started by
+  // `pim_approve_stream` or `pim_deny_stream`).
+  PIM_RESULT_NOT_A_STREAM = 7008,
   // 7100s: refused before any HTTP call.
   //
   // An approval id that is not a GUID (or, for Azure, an approval path).
@@ -179,7 +185,8 @@ extern "C" {
 // only to loopback for either), `timeoutMs` (100000),
 // `connectTimeoutMs` (30000), `maxConcurrency` (32: the most batches or Azure requests in flight;
 // a run starts with 8 and adds one per unit answered without a 429 or 503, halving on one, never
-// below 8),
+// below 8), `lingerMs` (25, at most 10000: how long a batch of a stream operation that is not
+// full waits for more requests, from its first: see `pim_approve_stream`),
 // `maxResponseBytes` (8388608: a larger
 // answer is cut and fails), `maxPages` (1000, per listing), `retry` (`{maxAttempts` (9),
 // `baseDelayMs` (200), `maxDelayMs` (30000), `budgetMs` (60000: one budget for a whole
@@ -295,6 +302,51 @@ pim_result pim_deny(const pim_client *client,
                     const char *justification,
                     pim_op **op_out,
                     pim_error **err_out);
+
+// Starts approving requests that are pushed while the operation runs: the streaming form of
+// `pim_approve`. Returns at once, with the input open and no request yet.
+//
+// Push requests with `pim_op_push` (a JSON array as `pim_approve` takes, as many times as
+// needed; indexes run on across pushes) and end the input with `pim_op_close_input`: the
+// operation finishes once the input is closed and every request pushed is reported. Until then
+// it does not finish (close or cancel it, or free it, which cancels). Requests of a Graph
+// surface leave in batches of up to twenty: a batch leaves when it is full, when the client's
+// `lingerMs` (default 25) has passed since its first request, or when the input is closed; an
+// Azure request leaves at once. Results (`pim_op_take_results`, as `pim_approve`'s) come as they
+// are known; `pim_op_progress`'s total counts the requests pushed so far.
+//
+// `graph_token` and `arm_token` may each be NULL, not both; both, and `justification`, are
+// checked now and copied (a justification that cannot be sent is refused now). Unlike
+// `pim_approve`, a token that cannot decide a surface does not end the operation: each request
+// of that surface is `Failed` with why (`MissingToken`, `TokenExpired`, `MissingScope`, ...), and
+// nothing is sent for it. Each batch has its own time budget (`retry.budgetMs`) from when it
+// leaves. After `pim_op_cancel` the input is closed (`PIM_RESULT_INPUT_CLOSED` for later
+// pushes), nothing more is sent, every request pushed before is still reported (applied,
+// `Cancelled` for not sent, or `Unknown`), and the operation ends `PIM_RESULT_CANCELLED`.
+//
+// On success `*op_out` receives an operation to free with `pim_op_free`. Thread safety: the
+// operation may be pushed to, polled and cancelled from any thread.
+//
+// # Safety
+// Pointers are NULL or valid as described; `op_out` must be writable.
+pim_result pim_approve_stream(const pim_client *client,
+                              const char *graph_token,
+                              const char *arm_token,
+                              const char *justification,
+                              pim_op **op_out,
+                              pim_error **err_out);
+
+// Starts denying requests that are pushed while the operation runs. Returns at once. Arguments,
+// pushes and results as for `pim_approve_stream`.
+//
+// # Safety
+// Pointers are NULL or valid as described; `op_out` must be writable.
+pim_result pim_deny_stream(const pim_client *client,
+                           const char *graph_token,
+                           const char *arm_token,
+                           const char *justification,
+                           pim_op **op_out,
+                           pim_error **err_out);
 
 // The error's code (a `pim_result`); `PIM_RESULT_INVALID_HANDLE` if `err` is not a live error.
 pim_result pim_error_code(const pim_error *err);
@@ -512,6 +564,31 @@ pim_result pim_op_take_trace(const pim_op *op, char **json_out, pim_error **err_
 // # Safety
 // `err_out` as everywhere.
 pim_result pim_op_error(const pim_op *op, pim_error **err_out);
+
+// Pushes more requests into a stream operation (`pim_approve_stream`, `pim_deny_stream`).
+//
+// `requests_json` is a JSON array as `pim_approve` takes (`[]` is allowed and does nothing); it
+// is copied, never retained. The array is taken whole or not at all. Its requests are indexed
+// after every request pushed before (the first push's start at 0), and their results come back
+// through `pim_op_take_results` as they are known; the progress total grows by the array's length.
+// A request named again, in this push or an earlier one, is `Duplicate`.
+//
+// Returns `PIM_RESULT_INPUT_CLOSED` after `pim_op_close_input`, after `pim_op_cancel`, or once
+// the operation has finished; `PIM_RESULT_NOT_A_STREAM` for an operation that takes no pushes
+// (`pim_approve`, `pim_deny`, `pim_list_pending`); `PIM_RESULT_INVALID_INPUT` for JSON that is not
+// such an array. Nothing of a refused push is decided.
+//
+// Thread safety: pushes from several threads are each taken whole, in the order they acquire
+// the operation; push and close may race, and a push that loses is refused as closed.
+//
+// # Safety
+// `requests_json` is a NUL-terminated string; `err_out` as everywhere.
+pim_result pim_op_push(const pim_op *op, const char *requests_json, pim_error **err_out);
+
+// Closes a stream operation's input: no more pushes. The requests pushed are still decided and
+// reported; the operation finishes once every one is. Closing twice is fine;
+// `PIM_RESULT_NOT_A_STREAM` for an operation that takes no pushes. Thread safety: as `pim_op_push`.
+pim_result pim_op_close_input(const pim_op *op);
 
 // Asks the operation to stop. No request is sent after this returns; decisions already on the
 // wire are waited for a short grace (`cancelGraceMs`), so that the results say what happened to

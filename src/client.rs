@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 pub use crate::decide::Tokens;
-use crate::decide::{decide_many, single};
+use crate::decide::{decide_many, decide_pushed, single};
 use crate::error::{ErrorKind, PimError, Result};
 use crate::http::transport::Http;
 use crate::http::urls::Urls;
@@ -114,6 +114,28 @@ impl PimClient {
         let concurrency = self.options.max_concurrency;
         let requests = targets.into_iter().map(Into::into).collect();
         decide_many(&self.http, concurrency, tokens, requests, review, justification, cancel, on_outcome).await
+    }
+
+    /// Decides requests as they arrive on `input` (each message one push), until its sender is
+    /// dropped and every request is reported. Per Graph surface, a unit leaves when it holds
+    /// twenty, when `lingerMs` has passed since its first request, or at the close; an Azure
+    /// request leaves at once. Indexes run on across pushes, in arrival order; a request named
+    /// again, in any push, is `Duplicate`. A request whose surface the tokens cannot decide fails
+    /// alone (nothing is sent for it); the call does not. Each unit has its own time budget from
+    /// when it leaves. When `cancel` fires, the input is closed (later sends fail), nothing more is
+    /// sent, every request pushed before is still reported, and the call ends with `Cancelled`.
+    pub async fn decide_stream(
+        &self,
+        tokens: &Tokens,
+        input: tokio::sync::mpsc::UnboundedReceiver<Vec<DecisionRequest>>,
+        review: Review,
+        justification: &Justification,
+        cancel: &CancellationToken,
+        on_outcome: impl FnMut(DecisionOutcome),
+    ) -> Result<()> {
+        let linger = Duration::from_millis(self.options.linger_ms);
+        let concurrency = self.options.max_concurrency;
+        decide_pushed(&self.http, concurrency, linger, tokens, input, review, justification, cancel, on_outcome).await
     }
 }
 

@@ -21,6 +21,10 @@ pub struct ClientOptions {
     /// request): a run starts with eight and adds one per unit the service answered without a
     /// 429 or 503, halving on one but never below eight (`decide/pace.rs`).
     pub max_concurrency: usize,
+    /// How long a decision unit that is not full waits for more requests of its surface, from its
+    /// first, in a stream of decisions (`decide/stream.rs`): a unit leaves when it holds twenty,
+    /// when this has passed, or when the input is closed. 0 sends each push at once.
+    pub linger_ms: u64,
     pub retry: RetryPolicy,
     /// The largest answer read, in bytes (a page of a listing, a batch's answer): beyond it the
     /// answer is cut and the call fails with `ResponseTooLarge`.
@@ -40,6 +44,7 @@ impl Default for ClientOptions {
             timeout_ms: 100_000,
             connect_timeout_ms: 30_000,
             max_concurrency: 32,
+            linger_ms: 25,
             retry: RetryPolicy::default(),
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             max_pages: 1000,
@@ -56,6 +61,9 @@ impl ClientOptions {
                 ErrorKind::InvalidOptions,
                 "maxResponseBytes must be between 1024 and 1073741824.",
             ));
+        }
+        if o.linger_ms > 10_000 {
+            return Err(PimError::new(ErrorKind::InvalidOptions, "lingerMs must be between 0 and 10000."));
         }
         if o.max_pages == 0 {
             return Err(PimError::new(ErrorKind::InvalidOptions, "maxPages must be at least 1."));

@@ -224,6 +224,66 @@ fn lists_then_approves_through_the_c_abi() {
 }
 
 #[test]
+fn streams_pushed_in_pages_then_closed_through_the_c_abi() {
+    let env = emulator(pim_emulator::Scenario::Bulk(45));
+    let client = env.client();
+    let token = env.token(json!({}));
+    let mut op = null_mut();
+    assert_eq!(unsafe { pim_list_pending(client, token.as_ptr(), null(), &mut op, null_mut()) }, PimResult::Ok);
+    let (pending, _) = drain(op);
+    pim_op_free(op);
+    assert_eq!(pending.len(), 45);
+
+    let w = CString::new("Approved for the change window").unwrap();
+    assert_eq!(
+        unsafe { pim_approve_stream(client, token.as_ptr(), null(), w.as_ptr(), &mut op, null_mut()) },
+        PimResult::Ok
+    );
+    // Three pushes, the last naming the first request again: indexes run on across them.
+    let page = |from: usize, to: usize| {
+        let reqs: Vec<Value> = pending[from..to].iter().map(|p| json!({"approvalId": p["approvalId"]})).collect();
+        CString::new(Value::from(reqs).to_string()).unwrap()
+    };
+    for (from, to) in [(0, 30), (30, 45), (0, 1)] {
+        assert_eq!(unsafe { pim_op_push(op, page(from, to).as_ptr(), null_mut()) }, PimResult::Ok);
+    }
+    let bad = CString::new("[{").unwrap();
+    let mut err = null_mut();
+    assert_eq!(unsafe { pim_op_push(op, bad.as_ptr(), &mut err) }, PimResult::InvalidInput);
+    assert!(message(err).contains("requests_json"));
+    assert_eq!(pim_op_close_input(op), PimResult::Ok);
+    let mut err = null_mut();
+    assert_eq!(unsafe { pim_op_push(op, page(0, 1).as_ptr(), &mut err) }, PimResult::InputClosed);
+    assert!(message(err).contains("closed"));
+    let (results, rc) = drain(op);
+    assert_eq!(rc, PimResult::Ok);
+    let mut indexes: Vec<u64> = results.iter().map(|r| r["index"].as_u64().unwrap()).collect();
+    indexes.sort_unstable();
+    assert_eq!(indexes, (0..46).collect::<Vec<u64>>(), "each request pushed reported once");
+    assert_eq!(results.iter().filter(|r| r["result"] == "Approved").count(), 45);
+    let dup = results.iter().find(|r| r["index"] == 45).unwrap();
+    assert_eq!((dup["result"].as_str(), dup["error"]["kind"].as_str()), (Some("Failed"), Some("Duplicate")));
+    assert_eq!(env.decisions().len(), 45);
+    let (mut done, mut total) = (0, 0);
+    assert_eq!(unsafe { pim_op_progress(op, &mut done, &mut total) }, PimResult::Ok);
+    assert_eq!((done, total), (46, 46));
+    pim_op_free(op);
+
+    // An operation that takes no pushes.
+    let none = CString::new("[]").unwrap();
+    assert_eq!(
+        unsafe { pim_approve(client, token.as_ptr(), null(), none.as_ptr(), w.as_ptr(), &mut op, null_mut()) },
+        PimResult::Ok
+    );
+    assert_eq!(unsafe { pim_op_push(op, none.as_ptr(), null_mut()) }, PimResult::NotAStream);
+    assert_eq!(pim_op_close_input(op), PimResult::NotAStream);
+    drain(op);
+    pim_op_free(op);
+    assert_eq!(pim_op_close_input(op), PimResult::InvalidHandle);
+    pim_client_free(client);
+}
+
+#[test]
 fn an_operation_error_carries_the_service_details() {
     let env = emulator(pim_emulator::Scenario::Demo);
     let client = env.client();

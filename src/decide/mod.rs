@@ -11,27 +11,22 @@ mod refusal;
 mod rounds;
 pub(crate) mod single;
 mod steps;
+mod stream;
 
-use std::collections::hash_map::Entry;
-use std::collections::{BTreeSet, HashMap};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::{BTreeSet, HashSet};
+use std::time::Duration;
 
-use futures::StreamExt;
-use futures::stream::FuturesUnordered;
 use serde::Deserialize;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{ErrorKind, PimError, Result};
-use crate::http::batch::MAX_BATCH;
-use crate::http::retry::Budget;
 use crate::http::transport::Http;
 use crate::http::urls::Service;
 use crate::model::{DecisionOutcome, DecisionRequest, DecisionTarget, Review, Surface};
 use crate::token::AccessToken;
-use crate::validate::{ArmApprovalId, Justification, printable};
-use item::{Ctx, Item};
-use pace::Pace;
-use rounds::{Carrier, decide_unit};
+use crate::validate::{ArmApprovalId, Justification};
+use stream::{Budgeting, Setup, decide_stream};
 
 /// The tokens a decision run may need: Graph for directory roles and groups, ARM for Azure
 /// resources. Either may be absent when no request needs it.
@@ -97,18 +92,15 @@ impl DecisionTarget {
     }
 }
 
-/// One unit of decision work: up to twenty requests of one batching surface, or one request alone.
-enum Work {
-    Batch { surface: Surface, version: &'static str, chunk: Vec<(usize, DecisionTarget)> },
-    Single(usize, DecisionTarget),
-}
-
 /// Decides many requests, of any surfaces, with at most `max_concurrency` units of work in flight
-/// (fewer while the service pushes back: `pace.rs`) and one time budget for the whole run; `on_outcome` sees each as it completes, exactly once per
-/// request. A token that cannot decide a surface present fails the whole call before anything is
-/// sent. When `cancel` fires, nothing more is sent, decisions on the wire are waited for a short
-/// grace, every request is still reported (applied, not sent, or unknown), and the call ends with
-/// `Cancelled`.
+/// (fewer while the service pushes back: `pace.rs`) and one time budget for the whole run;
+/// `on_outcome` sees each as it completes, exactly once per request. A token that cannot decide a
+/// surface present fails the whole call before anything is sent. When `cancel` fires, nothing
+/// more is sent, decisions on the wire are waited for a short grace, every request is still
+/// reported (applied, not sent, or unknown), and the call ends with `Cancelled`.
+///
+/// This is the stream machinery (`stream.rs`) with every request pushed and the input closed
+/// before it starts.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn decide_many(
     http: &Http,
@@ -118,111 +110,64 @@ pub(crate) async fn decide_many(
     review: Review,
     justification: &Justification,
     cancel: &CancellationToken,
-    mut on_outcome: impl FnMut(DecisionOutcome),
+    on_outcome: impl FnMut(DecisionOutcome),
 ) -> Result<()> {
-    let budget = Budget::start(&http.retry);
-    // The same request twice is decided once, at its first place.
-    let mut first_at: HashMap<String, usize> = HashMap::new();
-    let (mut known, mut unknown, mut duplicates) = (Vec::new(), Vec::new(), Vec::new());
-    for (index, request) in requests.into_iter().enumerate() {
-        match first_at.entry(same_request_key(&request)) {
-            Entry::Occupied(first) => duplicates.push((index, request, *first.get())),
-            Entry::Vacant(slot) => {
-                slot.insert(index);
-                match request
-                    .surface
-                    .or_else(|| request.approval_id.trim().starts_with('/').then_some(Surface::AzureResource))
-                {
-                    Some(surface) => known.push((index, target(request, surface))),
-                    None => unknown.push((index, request)),
-                }
+    // Every token is checked against every surface present before anything is sent: a run whose
+    // requests are all known up front fails as a whole.
+    let mut seen = HashSet::new();
+    let (mut surfaces, mut unknown) = (BTreeSet::new(), false);
+    for request in requests.iter().filter(|r| seen.insert(same_request_key(r))) {
+        match request.surface.or_else(|| request.approval_id.trim().starts_with('/').then_some(Surface::AzureResource))
+        {
+            Some(surface) => {
+                surfaces.insert(surface);
             }
+            None => unknown = true,
         }
     }
-    // Every token is checked against every surface present before anything is sent.
-    let surfaces: BTreeSet<Surface> = known.iter().map(|(_, t)| t.surface).collect();
     for surface in &surfaces {
         surface.check_token(tokens.for_surface(*surface)?, true)?;
     }
-    let candidates = if unknown.is_empty() { Vec::new() } else { probe_surfaces(tokens)? };
-    for (index, request, first) in duplicates {
-        let e = PimError::new(
-            ErrorKind::Duplicate,
-            format!(
-                "The same request as #{first} of this run (approval '{}'): decided once, there; not sent again.",
-                printable(request.approval_id.trim())
-            ),
-        );
-        let surface = request.surface.unwrap_or_else(|| Surface::for_approval_id(&request.approval_id));
-        on_outcome(outcome(index, target(request, surface), review, Err(e)));
+    if unknown {
+        probe_surfaces(tokens)?;
     }
-    if !unknown.is_empty() {
-        let token = tokens.for_surface(Surface::DirectoryRole)?;
-        for (index, request, found) in find::find_surfaces(http, token, &candidates, unknown, &budget, cancel).await {
-            match found {
-                Ok(surface) => known.push((index, target(request, surface))),
-                Err(e) => on_outcome(outcome(index, target(request, candidates[0]), review, Err(e))),
-            }
-        }
-        known.sort_by_key(|(index, _)| *index);
-    }
-    let mut work: Vec<Work> = Vec::new();
-    let mut singles: Vec<Work> = Vec::new();
-    for surface in known.iter().map(|(_, t)| t.surface).collect::<BTreeSet<_>>() {
-        let mine = known.iter().filter(|(_, t)| t.surface == surface).cloned();
-        match surface.batch_version() {
-            Some(version) => {
-                let mine: Vec<(usize, DecisionTarget)> = mine.collect();
-                work.extend(mine.chunks(MAX_BATCH).map(|chunk| Work::Batch {
-                    surface,
-                    version,
-                    chunk: chunk.to_vec(),
-                }));
-            }
-            None => singles.extend(mine.map(|(index, target)| Work::Single(index, target))),
-        }
-    }
-    work.extend(singles);
-    let budget = &budget;
-    let form_taken = &std::sync::atomic::AtomicUsize::new(0);
-    let run_unit = |w: Work| async move {
-        let (surface, carrier, chunk) = match w {
-            Work::Batch { surface, version, chunk } => (surface, Carrier::Batch(version), chunk),
-            Work::Single(index, target) => (target.surface, Carrier::Direct, vec![(index, target)]),
-        };
-        let token = match tokens.for_surface(surface) {
-            Ok(token) => token,
-            Err(e) => return (chunk.into_iter().map(|(i, t)| (i, t, Err(e.clone()))).collect(), false),
-        };
-        let me = token.claims().and_then(|c| c.object_id);
-        let pushed_back = AtomicBool::new(false);
-        let ctx = Ctx { http, review, justification, me: me.as_deref(), form_taken, pushed_back: &pushed_back };
-        let items = chunk.into_iter().map(|(index, target)| Item::new(index, target, &ctx)).collect();
-        let done = decide_unit(&ctx, token, carrier, items, budget, cancel).await;
-        (done, pushed_back.load(Ordering::Relaxed))
+    let (push, input) = mpsc::unbounded_channel();
+    // The receiver is alive: the push cannot fail.
+    let _ = push.send(requests);
+    drop(push);
+    let setup =
+        Setup { http, max_concurrency, linger: None, budgeting: Budgeting::Run, tokens, review, justification, cancel };
+    decide_stream(&setup, input, on_outcome).await
+}
+
+/// Decides requests as they are pushed on `input` (each message a push of one or more), until it
+/// is closed: units leave when full, after `linger` from their first request, or at the close
+/// (`stream.rs`). Indexes run on across pushes. A request whose surface the tokens cannot decide
+/// fails alone, with why; nothing is sent for it. Each unit has its own time budget, from when it
+/// leaves. `on_outcome` sees each request once, as it is known.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn decide_pushed(
+    http: &Http,
+    max_concurrency: usize,
+    linger: Duration,
+    tokens: &Tokens,
+    input: mpsc::UnboundedReceiver<Vec<DecisionRequest>>,
+    review: Review,
+    justification: &Justification,
+    cancel: &CancellationToken,
+    on_outcome: impl FnMut(DecisionOutcome),
+) -> Result<()> {
+    let setup = Setup {
+        http,
+        max_concurrency,
+        linger: Some(linger),
+        budgeting: Budgeting::PerUnit,
+        tokens,
+        review,
+        justification,
+        cancel,
     };
-    let mut pace = Pace::new(max_concurrency);
-    let mut waiting = work.into_iter();
-    let mut running = FuturesUnordered::new();
-    // Every unit runs to its end, even after a cancel (each then stops at once, or after the
-    // grace for decisions on the wire): each request is reported once, as what happened to it.
-    loop {
-        while running.len() < pace.limit()
-            && let Some(w) = waiting.next()
-        {
-            let generation = pace.generation();
-            running.push(async move { (generation, run_unit(w).await) });
-        }
-        let Some((generation, (done, pushed_back))) = running.next().await else { break };
-        pace.on_unit_done(generation, pushed_back);
-        for (index, target, result) in done {
-            on_outcome(outcome(index, target, review, result));
-        }
-    }
-    if cancel.is_cancelled() {
-        return Err(PimError::cancelled());
-    }
-    Ok(())
+    decide_stream(&setup, input, on_outcome).await
 }
 
 /// The Graph surfaces an id without a surface is looked for on: those the Graph token may decide.

@@ -1,5 +1,6 @@
 //! The `pim_client` object (configuration, HTTP connection pool and its own async runtime), and
-//! the operations started on it: list, approve and deny. Each returns an operation at once.
+//! the operations started on it: list, approve and deny (all at once, or streamed). Each returns an
+//! operation at once.
 
 use std::ffi::c_char;
 use std::sync::Arc;
@@ -7,7 +8,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::error::{ffi_call, pim_error};
-use super::op::{pim_op, start_op};
+use super::op::{pim_op, start_op, start_stream_op};
 use super::out::{check_out, write_out};
 use super::panic::ffi_value;
 use super::registry::{Kind, lookup, register, unregister};
@@ -64,7 +65,8 @@ unsafe fn start_on(
 /// only to loopback for either), `timeoutMs` (100000),
 /// `connectTimeoutMs` (30000), `maxConcurrency` (32: the most batches or Azure requests in flight;
 /// a run starts with 8 and adds one per unit answered without a 429 or 503, halving on one, never
-/// below 8),
+/// below 8), `lingerMs` (25, at most 10000: how long a batch of a stream operation that is not
+/// full waits for more requests, from its first: see `pim_approve_stream`),
 /// `maxResponseBytes` (8388608: a larger
 /// answer is cut and fails), `maxPages` (1000, per listing), `retry` (`{maxAttempts` (9),
 /// `baseDelayMs` (200), `maxDelayMs` (30000), `budgetMs` (60000: one budget for a whole
@@ -265,6 +267,21 @@ fn outcome_json(mut outcome: DecisionOutcome) -> Option<Value> {
     Some(v)
 }
 
+/// The tokens of a decision operation: either may be NULL, not both.
+///
+/// # Safety
+/// Each token is NULL or a NUL-terminated string.
+unsafe fn decision_tokens(graph_token: *const c_char, arm_token: *const c_char) -> Result<Tokens, FfiError> {
+    // SAFETY: forwarded contract.
+    let tokens = unsafe {
+        Tokens { graph: read_opt_token(graph_token, "graph_token")?, arm: read_opt_token(arm_token, "arm_token")? }
+    };
+    if tokens.graph.is_none() && tokens.arm.is_none() {
+        return Err(FfiError::new(PimResult::MissingToken, "No access token was given (both tokens are NULL)."));
+    }
+    Ok(tokens)
+}
+
 /// Shared body of `pim_approve` and `pim_deny`.
 ///
 /// # Safety
@@ -283,16 +300,7 @@ unsafe fn decide(
     // SAFETY: the caller's contract covers every pointer used inside.
     unsafe {
         start_on(client, op_out, err_out, |client| {
-            let tokens = Tokens {
-                graph: read_opt_token(graph_token, "graph_token")?,
-                arm: read_opt_token(arm_token, "arm_token")?,
-            };
-            if tokens.graph.is_none() && tokens.arm.is_none() {
-                return Err(FfiError::new(
-                    PimResult::MissingToken,
-                    "No access token was given (both tokens are NULL).",
-                ));
-            }
+            let tokens = decision_tokens(graph_token, arm_token)?;
             let justification = Justification::parse(&read_str(justification, "justification")?)?;
             let targets = DecisionRequest::list_from_json(&read_str(requests_json, "requests_json")?).map_err(|e| {
                 FfiError::new(
@@ -373,4 +381,93 @@ pub unsafe extern "C" fn pim_deny(
 ) -> PimResult {
     // SAFETY: forwarded contract.
     unsafe { decide(Review::Deny, client, graph_token, arm_token, requests_json, justification, op_out, err_out) }
+}
+
+/// Shared body of `pim_approve_stream` and `pim_deny_stream`.
+///
+/// # Safety
+/// As those functions.
+unsafe fn decide_stream(
+    review: Review,
+    client: *const pim_client,
+    graph_token: *const c_char,
+    arm_token: *const c_char,
+    justification: *const c_char,
+    op_out: *mut *mut pim_op,
+    err_out: *mut *mut pim_error,
+) -> PimResult {
+    // SAFETY: the caller's contract covers every pointer used inside.
+    unsafe {
+        start_on(client, op_out, err_out, |client| {
+            let tokens = decision_tokens(graph_token, arm_token)?;
+            let justification = Justification::parse(&read_str(justification, "justification")?)?;
+            let core = client.core.clone();
+            let (push, input) = tokio::sync::mpsc::unbounded_channel();
+            start_stream_op(&client.runtime, client.trace, push, move |shared| async move {
+                let cancel = shared.cancel.clone();
+                core.decide_stream(&tokens, input, review, &justification, &cancel, |outcome| {
+                    shared.push(outcome_json(outcome));
+                })
+                .await?;
+                Ok(())
+            })
+        })
+    }
+}
+
+/// Starts approving requests that are pushed while the operation runs: the streaming form of
+/// `pim_approve`. Returns at once, with the input open and no request yet.
+///
+/// Push requests with `pim_op_push` (a JSON array as `pim_approve` takes, as many times as
+/// needed; indexes run on across pushes) and end the input with `pim_op_close_input`: the
+/// operation finishes once the input is closed and every request pushed is reported. Until then
+/// it does not finish (close or cancel it, or free it, which cancels). Requests of a Graph
+/// surface leave in batches of up to twenty: a batch leaves when it is full, when the client's
+/// `lingerMs` (default 25) has passed since its first request, or when the input is closed; an
+/// Azure request leaves at once. Results (`pim_op_take_results`, as `pim_approve`'s) come as they
+/// are known; `pim_op_progress`'s total counts the requests pushed so far.
+///
+/// `graph_token` and `arm_token` may each be NULL, not both; both, and `justification`, are
+/// checked now and copied (a justification that cannot be sent is refused now). Unlike
+/// `pim_approve`, a token that cannot decide a surface does not end the operation: each request
+/// of that surface is `Failed` with why (`MissingToken`, `TokenExpired`, `MissingScope`, ...), and
+/// nothing is sent for it. Each batch has its own time budget (`retry.budgetMs`) from when it
+/// leaves. After `pim_op_cancel` the input is closed (`PIM_RESULT_INPUT_CLOSED` for later
+/// pushes), nothing more is sent, every request pushed before is still reported (applied,
+/// `Cancelled` for not sent, or `Unknown`), and the operation ends `PIM_RESULT_CANCELLED`.
+///
+/// On success `*op_out` receives an operation to free with `pim_op_free`. Thread safety: the
+/// operation may be pushed to, polled and cancelled from any thread.
+///
+/// # Safety
+/// Pointers are NULL or valid as described; `op_out` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pim_approve_stream(
+    client: *const pim_client,
+    graph_token: *const c_char,
+    arm_token: *const c_char,
+    justification: *const c_char,
+    op_out: *mut *mut pim_op,
+    err_out: *mut *mut pim_error,
+) -> PimResult {
+    // SAFETY: forwarded contract.
+    unsafe { decide_stream(Review::Approve, client, graph_token, arm_token, justification, op_out, err_out) }
+}
+
+/// Starts denying requests that are pushed while the operation runs. Returns at once. Arguments,
+/// pushes and results as for `pim_approve_stream`.
+///
+/// # Safety
+/// Pointers are NULL or valid as described; `op_out` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pim_deny_stream(
+    client: *const pim_client,
+    graph_token: *const c_char,
+    arm_token: *const c_char,
+    justification: *const c_char,
+    op_out: *mut *mut pim_op,
+    err_out: *mut *mut pim_error,
+) -> PimResult {
+    // SAFETY: forwarded contract.
+    unsafe { decide_stream(Review::Deny, client, graph_token, arm_token, justification, op_out, err_out) }
 }

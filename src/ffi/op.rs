@@ -8,6 +8,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 use serde_json::Value;
+use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
 use super::error::{ffi_call, pim_error};
@@ -15,8 +16,9 @@ use super::out::{check_out, write_out};
 use super::panic::ffi_value;
 use super::registry::{Kind, lookup, register, unregister};
 use super::result::{FfiError, PimResult};
-use super::strings::ffi_json;
+use super::strings::{ffi_json, read_str};
 use crate::http::trace::{DEFAULT_TRACE_CAPACITY, Trace, TraceLevel};
+use crate::model::DecisionRequest;
 
 /// One running or finished list, approve or deny operation. Opaque.
 pub struct pim_op {
@@ -34,6 +36,16 @@ struct OpState {
     outcome: Option<Result<(), FfiError>>,
 }
 
+/// Where a stream operation's input stands.
+enum Input {
+    /// Not a stream: its requests were all given when it started.
+    None,
+    /// Open: each push is one message to the running decisions.
+    Open(UnboundedSender<Vec<DecisionRequest>>),
+    /// Closed by `pim_op_close_input`.
+    Closed,
+}
+
 /// An operation, shared by its task and by C's handle.
 pub(crate) struct OpShared {
     state: Mutex<OpState>,
@@ -41,6 +53,7 @@ pub(crate) struct OpShared {
     pub(crate) cancel: CancellationToken,
     /// What it did on the wire, when its client asked for a trace (`pim_client_with_trace`).
     trace: Option<Arc<Trace>>,
+    input: Mutex<Input>,
 }
 
 impl OpShared {
@@ -55,6 +68,10 @@ impl OpShared {
             st.results.push(v);
             st.done += 1;
         }
+    }
+
+    fn input(&self) -> MutexGuard<'_, Input> {
+        self.input.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Sets the total once it is known.
@@ -95,12 +112,40 @@ pub(crate) fn start_op<F>(
 where
     F: Future<Output = Result<(), FfiError>> + Send + 'static,
 {
+    start_op_with(runtime, total, trace, Input::None, work)
+}
+
+/// Like [`start_op`], for an operation whose requests are pushed while it runs
+/// (`pim_op_push`) into `input`, until `pim_op_close_input`.
+pub(crate) fn start_stream_op<F>(
+    runtime: &tokio::runtime::Runtime,
+    trace: Option<TraceLevel>,
+    input: UnboundedSender<Vec<DecisionRequest>>,
+    work: impl FnOnce(Arc<OpShared>) -> F,
+) -> Result<*mut pim_op, FfiError>
+where
+    F: Future<Output = Result<(), FfiError>> + Send + 'static,
+{
+    start_op_with(runtime, 0, trace, Input::Open(input), work)
+}
+
+fn start_op_with<F>(
+    runtime: &tokio::runtime::Runtime,
+    total: u64,
+    trace: Option<TraceLevel>,
+    input: Input,
+    work: impl FnOnce(Arc<OpShared>) -> F,
+) -> Result<*mut pim_op, FfiError>
+where
+    F: Future<Output = Result<(), FfiError>> + Send + 'static,
+{
     let trace = trace.map(|level| Trace::new(level, DEFAULT_TRACE_CAPACITY));
     let shared = Arc::new(OpShared {
         state: Mutex::new(OpState { total, ..OpState::default() }),
         finished: Condvar::new(),
         cancel: CancellationToken::new(),
         trace: trace.clone(),
+        input: Mutex::new(input),
     });
     let handle = register(Kind::Operation, shared.clone())?;
     let fut = work(shared.clone());
@@ -246,6 +291,91 @@ pub unsafe extern "C" fn pim_op_error(op: *const pim_op, err_out: *mut *mut pim_
     }
 }
 
+/// Pushes more requests into a stream operation (`pim_approve_stream`, `pim_deny_stream`).
+///
+/// `requests_json` is a JSON array as `pim_approve` takes (`[]` is allowed and does nothing); it
+/// is copied, never retained. The array is taken whole or not at all. Its requests are indexed
+/// after every request pushed before (the first push's start at 0), and their results come back
+/// through `pim_op_take_results` as they are known; the progress total grows by the array's length.
+/// A request named again, in this push or an earlier one, is `Duplicate`.
+///
+/// Returns `PIM_RESULT_INPUT_CLOSED` after `pim_op_close_input`, after `pim_op_cancel`, or once
+/// the operation has finished; `PIM_RESULT_NOT_A_STREAM` for an operation that takes no pushes
+/// (`pim_approve`, `pim_deny`, `pim_list_pending`); `PIM_RESULT_INVALID_INPUT` for JSON that is not
+/// such an array. Nothing of a refused push is decided.
+///
+/// Thread safety: pushes from several threads are each taken whole, in the order they acquire
+/// the operation; push and close may race, and a push that loses is refused as closed.
+///
+/// # Safety
+/// `requests_json` is a NUL-terminated string; `err_out` as everywhere.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pim_op_push(
+    op: *const pim_op,
+    requests_json: *const c_char,
+    err_out: *mut *mut pim_error,
+) -> PimResult {
+    // SAFETY: the caller's contract covers every pointer used inside.
+    unsafe {
+        ffi_call(err_out, || {
+            let op = op_of(op)?;
+            let json = read_str(requests_json, "requests_json")?;
+            let requests = DecisionRequest::list_from_json(&json).map_err(|e| {
+                FfiError::new(
+                    PimResult::InvalidInput,
+                    format!("requests_json must be a JSON array of {{\"approvalId\": \"...\"}} objects: {e}."),
+                )
+            })?;
+            let input = op.input();
+            let closed = || {
+                FfiError::new(PimResult::InputClosed, "This operation's input is closed: it takes no more requests.")
+            };
+            match &*input {
+                Input::None => Err(FfiError::new(
+                    PimResult::NotAStream,
+                    "This operation takes no pushes: start one with pim_approve_stream or pim_deny_stream.",
+                )),
+                Input::Closed => Err(closed()),
+                Input::Open(sender) => {
+                    let n = requests.len() as u64;
+                    if n == 0 {
+                        return if sender.is_closed() { Err(closed()) } else { Ok(()) };
+                    }
+                    // Counted before the send, under the input lock, so that the total is never
+                    // below what is done.
+                    op.state().total += n;
+                    sender.send(requests).map_err(|_| {
+                        op.state().total -= n;
+                        closed()
+                    })
+                }
+            }
+        })
+    }
+}
+
+/// Closes a stream operation's input: no more pushes. The requests pushed are still decided and
+/// reported; the operation finishes once every one is. Closing twice is fine;
+/// `PIM_RESULT_NOT_A_STREAM` for an operation that takes no pushes. Thread safety: as `pim_op_push`.
+#[unsafe(no_mangle)]
+pub extern "C" fn pim_op_close_input(op: *const pim_op) -> PimResult {
+    ffi_value(PimResult::Panic, || {
+        let op = match op_of(op) {
+            Ok(o) => o,
+            Err(e) => return e.result,
+        };
+        let mut input = op.input();
+        match &*input {
+            Input::None => PimResult::NotAStream,
+            _ => {
+                // Dropping the sender is what the running decisions see as the close.
+                *input = Input::Closed;
+                PimResult::Ok
+            }
+        }
+    })
+}
+
 /// Asks the operation to stop. No request is sent after this returns; decisions already on the
 /// wire are waited for a short grace (`cancelGraceMs`), so that the results say what happened to
 /// each request: applied, not sent (`Cancelled`), or `Unknown`. Keep taking results until
@@ -268,6 +398,9 @@ pub extern "C" fn pim_op_free(op: *mut pim_op) {
     ffi_value((), || {
         if let Some(o) = unregister::<OpShared>(op as usize, Kind::Operation) {
             o.cancel.cancel();
+            if !matches!(*o.input(), Input::None) {
+                *o.input() = Input::Closed;
+            }
         }
     })
 }

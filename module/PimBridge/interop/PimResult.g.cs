@@ -29,6 +29,12 @@ namespace PimBridge.Interop
         Cancelled = 7005,
         // An input document that is not what it must be (the requests JSON, an Azure scope).
         InvalidInput = 7006,
+        // `pim_op_push` to a stream operation whose input is closed (`pim_op_close_input`), that was
+        // cancelled, or that has finished: nothing of that push is decided.
+        InputClosed = 7007,
+        // `pim_op_push` or `pim_op_close_input` on an operation that takes no pushes (not started by
+        // `pim_approve_stream` or `pim_deny_stream`).
+        NotAStream = 7008,
         // 7100s: refused before any HTTP call.
         //
         // An approval id that is not a GUID (or, for Azure, an approval path).
