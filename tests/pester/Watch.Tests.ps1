@@ -46,9 +46,11 @@ Describe 'Watch-PimPending' {
         $ps = [powershell]::Create()
         $output = [System.Management.Automation.PSDataCollection[psobject]]::new()
         try {
-            $null = $ps.AddScript("Import-Module '$ModulePath'").AddStatement()
             $watch = @{ Interval = [timespan]::FromMilliseconds(100); Surface = 'DirectoryRole'; GraphUri = $Emu.Uri; AccessToken = $Token }
-            $null = $ps.AddCommand('Watch-PimPending').AddParameters($watch)
+            # One script, not a batch (AddStatement): BeginInvoke queues a batch's next statement on
+            # the thread pool, and Stop() then Dispose() could close the runspace under it, which
+            # ends the whole process.
+            $null = $ps.AddScript("param(`$Watch) Import-Module '$ModulePath'; Watch-PimPending @Watch").AddParameter('Watch', $watch)
             $handle = $ps.BeginInvoke([System.Management.Automation.PSDataCollection[psobject]]::new(), $output)
 
             Wait-Until { $output.Count -ge $Initial.Count -or $handle.IsCompleted } 'the watch output what waits'
@@ -83,9 +85,9 @@ Describe 'Watch-PimPending' {
         # Counted and read by index, not enumerated: enumerating a collection still open waits for it to close.
         $verbose = { @(for ($i = 0; $i -lt $ps.Streams.Verbose.Count; $i++) { [string]$ps.Streams.Verbose[$i] }) }
         try {
-            $null = $ps.AddScript("Import-Module '$ModulePath'").AddStatement()
             $watch = @{ Interval = [timespan]::FromMilliseconds(100); Surface = 'DirectoryRole'; GraphUri = $Emu.Uri; AccessToken = $Token; Verbose = $true }
-            $null = $ps.AddCommand('Watch-PimPending').AddParameters($watch)
+            # One script, not a batch: see above.
+            $null = $ps.AddScript("param(`$Watch) Import-Module '$ModulePath'; Watch-PimPending @Watch").AddParameter('Watch', $watch)
             $handle = $ps.BeginInvoke([System.Management.Automation.PSDataCollection[psobject]]::new(), $output)
             Wait-Until { $output.Count -ge 1 -or $handle.IsCompleted } 'the watch output what waits'
             $before = $output.Count
