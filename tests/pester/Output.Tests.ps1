@@ -120,7 +120,7 @@ Describe 'The views' {
     It 'show decisions as a table with the columns they always had' {
         $table = @($Approved, $Failed) | Out-String -Width 250
         $table | Should -Match '(?m)^Result\s+Principal\s+Role\s+At\s+Error\s+Surface\s+Scope\s+ErrorId\s+ApprovalId\s*$'
-        $table | Should -Match 'Approved\s+Alex Wilber\s+Exchange Administrator\s+\d\d:\d\d:\d\d\s+DirectoryRole\s+Directory'
+        $table | Should -Match 'Approved\s+Alex Wilber\s+Exchange Administrator\s+\d\d:\d\d:\d\d\s+Entra\s+Directory'
     }
 }
 

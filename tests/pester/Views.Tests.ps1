@@ -1,5 +1,5 @@
 # The default views as a user's console shows them: Get-PimPending and the decisions written to a
-# host of 80 and of 200 columns (CaptureHost.cs), every line within the width, one line per request,
+# host of 80, 100, 120, 132, 160 and 200 columns (CaptureHost.cs), every line within the width, one line per request,
 # the justification kept, and more columns when there is room.
 
 BeforeAll {
@@ -33,7 +33,7 @@ AfterAll {
     Stop-Emulator $Demo
 }
 
-Describe 'The listing''s table' -ForEach @(@{ Width = 80 }, @{ Width = 200 }) {
+Describe 'The listing''s table' -ForEach @(80, 100, 120, 132, 160, 200 | ForEach-Object { @{ Width = $_ } }) {
     BeforeAll {
         # A listing sorted by age: one table, not one per surface.
         $script:Lines = Get-ConsoleText -Width $Width -Script {
@@ -50,6 +50,17 @@ Describe 'The listing''s table' -ForEach @(@{ Width = 80 }, @{ Width = 200 }) {
     It 'is one table with a Surface column, at <Width> columns' {
         @($Lines | Where-Object { $_ -match '^Surface\s+Principal\s+Role\s+For\s+Justification\b' }) | Should -HaveCount 1
         $Lines | Should -Not -Contain 'Surface: DirectoryRole'
+    }
+
+    It 'names every column it shows in full, on the header''s one line, at <Width> columns' {
+        # A column squeezed narrower than its label prints the label down the page, a letter a line.
+        $header = @($Lines | Where-Object { $_ -match '^Surface\s+Principal' })[0]
+        $rule = $Lines[[array]::IndexOf([string[]]$Lines, $header) + 1]
+        $rule | Should -Match '^[- ]+$'
+        $labels = @($header -split '\s+' | Where-Object { $_ })
+        @(($rule -split '\s+') | Where-Object { $_ }) | Should -HaveCount $labels.Count
+        $labels | Should -Not -Contain 'T'
+        foreach ($label in $labels) { $label | Should -BeIn 'Surface', 'Principal', 'Role', 'For', 'Justification', 'Requested', 'Expires', 'Ticket', 'Scope' }
     }
 
     It 'shows each request on one line with its justification, at <Width> columns' {
@@ -77,6 +88,9 @@ Describe 'The listing''s table' -ForEach @(@{ Width = 80 }, @{ Width = 200 }) {
             $header | Should -Match 'Justification\s+Requested\s+Expires\s+Ticket\s+Scope'
             ($Lines -join "`n") | Should -Match 'ServiceNow INC0012345'
             ($Lines -join "`n") | Should -Match '\d+m ago\s+in 2\dh'
+        } elseif ($Width -ge 100) {
+            $header | Should -Match 'Justification\s+Requested\s+Expires'
+            ($Lines -join "`n") | Should -Match '\d+m ago\s+in 2\dh'
         } else {
             $header | Should -Not -Match 'Requested|Scope|Ticket'
         }
@@ -96,15 +110,17 @@ Describe 'The listing''s list' {
     }
 }
 
-Describe 'The decisions'' table' -ForEach @(@{ Width = 80 }, @{ Width = 200 }) {
+Describe 'The decisions'' table' -ForEach @(80, 100, 120, 132, 160, 200 | ForEach-Object { @{ Width = $_ } }) {
     BeforeAll {
         $script:Lines = Get-ConsoleText -Width $Width -Script { param($d) $d | Out-Default } -ArgumentList (, $Decisions)
     }
 
     It 'fits <Width> columns, one line per decision, the error kept' {
         Assert-WithinWidth $Lines $Width
+        $rule = $Lines[[array]::FindIndex([string[]]$Lines, [Predicate[string]] { param($l) $l -match '^Result\s' }) + 1]
+        $rule | Should -Match '^[- ]+$' -Because 'every label is whole, on the header''s one line'
         @($Lines | Where-Object { $_ -match '^Result\s+Principal\s+Role\s+At\s+Error' }) | Should -HaveCount 1
-        @($Lines | Where-Object { $_ -match '^Approved\s+Alex Wilber\s+Exchange Administrator\s+\d\d:\d\d:\d\d(\s+DirectoryRole\s+Directory\s+\S+)?\s*$' }) | Should -HaveCount 1
+        @($Lines | Where-Object { $_ -match '^Approved\s+Alex Wilber\s+Exchange Administrator\s+\d\d:\d\d:\d\d(\s+Entra\s+Directory\b.*)?\s*$' }) | Should -HaveCount 1
         @($Lines | Where-Object { $_ -match '^Failed\s+Alex Wilber\s+Exchange Administrator\s+(\d\d:\d\d:\d\d\s+)?This request has' }) | Should -HaveCount 1
     }
 
@@ -113,6 +129,8 @@ Describe 'The decisions'' table' -ForEach @(@{ Width = 80 }, @{ Width = 200 }) {
         if ($Width -ge 200) {
             $header | Should -Match 'Error\s+Surface\s+Scope\s+ErrorId\s+ApprovalId'
             ($Lines -join "`n") | Should -Match 'PimBridge\.AlreadyDecided'
+        } elseif ($Width -ge 100) {
+            $header | Should -Match 'Error\s+Surface\s+Scope'
         } else {
             $header | Should -Not -Match 'ErrorId'
         }
