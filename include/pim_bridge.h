@@ -385,7 +385,7 @@ const char *pim_version(void);
 uint32_t pim_abi_version(void);
 
 // Reads (does not verify) a token's claims: `{audience, expiresAt, scopes, appOnly, objectId,
-// upn}`. On success `*json_out` receives a string to free with `pim_string_free`; a token that is
+// upn, tenantId}`. On success `*json_out` receives a string to free with `pim_string_free`; a token that is
 // not a readable JWT gives `PIM_RESULT_INVALID_TOKEN`. The token itself never appears in the output.
 //
 // # Safety

@@ -86,6 +86,9 @@ pub struct TokenInfo {
     pub app_only: bool,
     pub object_id: Option<String>,
     pub upn: Option<String>,
+    /// The directory (tenant) that issued the token (`tid`): what the decision log records as
+    /// the tenant when no Graph session names it.
+    pub tenant_id: Option<String>,
 }
 
 /// Graph's audience, as app id or URI.
@@ -125,6 +128,7 @@ impl TokenInfo {
             app_only: scp.is_none() && v.get("roles").is_some(),
             object_id: s("oid"),
             upn: s("upn").or_else(|| s("preferred_username")),
+            tenant_id: s("tid"),
         })
     }
 

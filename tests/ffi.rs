@@ -4,6 +4,8 @@
 use std::ffi::{CStr, CString, c_char};
 use std::ptr::{null, null_mut};
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use pim_bridge::ffi::*;
 use serde_json::{Value, json};
 
@@ -313,7 +315,12 @@ fn token_info_reads_claims_without_echoing_the_token() {
     let v: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v["scopes"], json!(["A.B"]));
     assert_eq!(v["appOnly"], false);
-    assert!(!text.contains(token.to_str().unwrap().split('.').nth(1).unwrap()));
+    // The tenant that issued it (tid), as the token's own claims say.
+    let payload = token.to_str().unwrap().split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    assert!(claims["tid"].as_str().is_some_and(|t| !t.is_empty()), "the emulator's token names its tenant");
+    assert_eq!(v["tenantId"], claims["tid"]);
+    assert!(!text.contains(payload));
     let opaque = CString::new("not-a-jwt").unwrap();
     assert_eq!(unsafe { pim_token_info(opaque.as_ptr(), &mut json_out, null_mut()) }, PimResult::InvalidToken);
 }

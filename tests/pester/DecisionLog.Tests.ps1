@@ -55,6 +55,8 @@ Describe 'Approve-PimRequest and Deny-PimRequest record each decision' {
         $lines[0].Justification | Should -BeExactly 'CAB approved'
         $lines[0].Role | Should -Be 'Exchange Administrator'
         $lines[0].Actor | Should -Not -BeNullOrEmpty
+        # A token given alone: the tenant is the one that issued it (its tid).
+        $lines[0].Tenant | Should -Be (Invoke-RestMethod "$($Emu.Uri)/_emulator/tenant").tenantId
         $lines[0].Rule | Should -BeNullOrEmpty
         (Get-Content -Raw $Log) | Should -Not -Match 'eyJ'
         (Get-Content -Raw $Log) | Should -Not -Match ([regex]::Escape((Get-EmulatorToken $Emu).Split('.')[0]))

@@ -45,24 +45,27 @@ function Close-PimDecisionLog {
     if ($null -ne $Log -and $Log.Handle) { $Log.Handle.Dispose() }
 }
 
-function Get-PimDecisionLogActor {
-    # Who sends: the approver's UPN (else object id), read from a token's claims by the library
-    # (never the token itself); $null when no token says.
+function Get-PimDecisionLogIdentity {
+    # Who sends, and in which tenant: the approver's UPN (else object id) and the token's tenant
+    # (tid), read from a token's claims by the library (never the token itself); each $null when
+    # no token says.
     param([AllowNull()] [System.Collections.IDictionary] $Tokens)
-    if ($null -eq $Tokens) { return $null }
+    $identity = @{ Actor = $null; Tenant = $null }
+    if ($null -eq $Tokens) { return $identity }
     foreach ($service in 'graph', 'arm') {
         $token = $Tokens[$service]
         if (-not $token) { continue }
         try {
             $claims = [PimBridge.Interop.PimJson]::ReadObject([PimBridge.Interop.PimNative]::TokenInfo($token))
-            if ($claims['upn']) { return [string]$claims['upn'] }
-            if ($claims['objectId']) { return [string]$claims['objectId'] }
+            if (-not $identity.Actor) { $identity.Actor = if ($claims['upn']) { [string]$claims['upn'] } elseif ($claims['objectId']) { [string]$claims['objectId'] } }
+            if (-not $identity.Tenant -and $claims['tenantId']) { $identity.Tenant = [string]$claims['tenantId'] }
         } catch {
-            # An opaque token: its claims cannot be read, so the actor stays unnamed.
+            # An opaque token: its claims cannot be read, so the actor and tenant stay unnamed.
             $null = $_
         }
+        if ($identity.Actor -and $identity.Tenant) { break }
     }
-    $null
+    $identity
 }
 
 function New-PimDecisionLogEvent {
@@ -121,7 +124,12 @@ function Write-PimDecisionIntent {
     if ($chars -gt 4000) {
         throw (New-PimException -Code InvalidJustification -Message "The justification is $chars characters long; at most 4000 are allowed. Nothing was sent.")
     }
-    if ($null -eq $Log.Actor) { $Log.Actor = Get-PimDecisionLogActor -Tokens $Tokens }
+    if ($null -eq $Log.Actor) {
+        # The tenant of a Connect-MgGraph session stays; a token given alone names its own (tid).
+        $identity = Get-PimDecisionLogIdentity -Tokens $Tokens
+        $Log.Actor = $identity.Actor
+        if (-not $Log.Tenant) { $Log.Tenant = $identity.Tenant }
+    }
     $written = [System.Collections.Generic.List[object]]::new()
     foreach ($target in $Targets) {
         $event = New-PimDecisionLogEvent -Log $Log -Kind intent -Target $target -Review $Review -Justification $Justification
