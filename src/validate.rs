@@ -134,16 +134,28 @@ pub(crate) fn is_plain_segment(s: &str) -> bool {
     !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// Shows a value in an error without flooding it: control characters and bidirectional controls
-/// are shown escaped (`\u{1b}`), never passed on raw.
+/// Shows a value in an error without flooding it: control characters, bidirectional controls and
+/// other invisible format characters are shown escaped (`\u{1b}`), never passed on raw (the
+/// module's InertText.cs follows the same rule).
 pub(crate) fn printable(s: &str) -> String {
-    let inert = |c: char| c.is_control() || matches!(c as u32, 0x200E | 0x200F | 0x202A..=0x202E | 0x2066..=0x2069);
+    let inert = |c: char| c.is_control() || is_hidden_format(c);
     let shown: String = s
         .chars()
         .take(60)
         .flat_map(|c| if inert(c) { c.escape_default().collect::<Vec<_>>() } else { vec![c] })
         .collect();
     if s.chars().count() > 60 { format!("{shown}...") } else { shown }
+}
+
+/// An invisible format character (Unicode's Cf, but the zero-width joiner and non-joiner that emoji
+/// and many scripts need), a blank-looking filler, or a line or paragraph separator: it can
+/// reorder or hide what a person is shown.
+fn is_hidden_format(c: char) -> bool {
+    matches!(c as u32,
+        0x00AD | 0x0600..=0x0605 | 0x061C | 0x06DD | 0x070F | 0x0890 | 0x0891 | 0x08E2 | 0x180E
+        | 0x200B | 0x200E | 0x200F | 0x2028..=0x202E | 0x2060..=0x2064 | 0x2066..=0x206F | 0x2800 | 0x3164
+        | 0xFEFF | 0xFFA0 | 0xFFF9..=0xFFFB | 0x110BD | 0x110CD | 0x13430..=0x1343F | 0x1BCA0..=0x1BCA3
+        | 0x1D173..=0x1D17A | 0xE0001 | 0xE0020..=0xE007F)
 }
 
 /// The portal refuses an empty reason; so do we, and we bound its size.
@@ -311,6 +323,16 @@ pub fn is_loopback(url: &Url) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn printable_escapes_what_steers_or_hides_and_keeps_joiners() {
+        assert_eq!(printable("a\u{1b}[2Jb"), "a\\u{1b}[2Jb");
+        assert_eq!(printable("zw\u{200b}sp\u{feff}"), "zw\\u{200b}sp\\u{feff}");
+        assert_eq!(printable("tag\u{e0041}"), "tag\\u{e0041}", "a tag character can carry a hidden message");
+        assert_eq!(printable("line\u{2028}sep"), "line\\u{2028}sep");
+        let emoji = "\u{1f469}\u{200d}\u{1f4bb} ok";
+        assert_eq!(printable(emoji), emoji, "the zero-width joiner of an emoji stays");
+    }
 
     #[test]
     fn approval_ids_must_be_guids() {

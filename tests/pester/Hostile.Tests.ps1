@@ -21,17 +21,23 @@ BeforeAll {
         nul       = "before$([char]0)after"
         loneEsc   = "lone$e"
         del       = "del$([char]0x7F)ete"
+        # Text a person cannot see: a zero-width space and a byte-order mark inside a role's name,
+        # and a message in tag characters (invisible, read by machines).
+        invisible = "Reader$([char]0x200B)$([char]0xFEFF)"
+        tags      = "ok$(-join ('hidden'.ToCharArray() | ForEach-Object { [char]::ConvertFromUtf32(0xE0000 + [int]$_) }))"
     }
     # What must never reach a console from the service: C0 controls (but the line feeds that end
     # the lines of a rendering), DEL, C1, bidirectional controls, line and paragraph separators.
-    $script:Unsafe = '[\x00-\x09\x0B-\x1F\x7F-\x9F\u061C\u200E\u200F\u2028-\u202E\u2066-\u2069]'
+    # ... and the invisible ones that hide text: zero-width and other format characters (but the
+    # joiners), the byte-order mark, the tag characters (as UTF-16 surrogate pairs).
+    $script:Unsafe = '[\x00-\x09\x0B-\x1F\x7F-\x9F\u00AD\u061C\u200B\u200E\u200F\u2028-\u202E\u2060-\u2064\u2066-\u206F\uFEFF\uFFF9-\uFFFB]|\uDB40[\uDC00-\uDC7F]'
 
     function Assert-Inert([string] $Text, [string] $What) {
         $plain = $Text.Replace("`r`n", "`n")
         $found = [regex]::Matches($plain, $Unsafe)
         $shown = @($found | Select-Object -First 5 | ForEach-Object {
                 $at = [math]::Max(0, $_.Index - 20)
-                'U+{0:X4} in "{1}"' -f [int]$_.Value[0], ($plain.Substring($at, [math]::Min(40, $plain.Length - $at)) -replace $Unsafe, '?')
+                'U+{0:X4} in "{1}"' -f [char]::ConvertToUtf32($_.Value, 0), ($plain.Substring($at, [math]::Min(40, $plain.Length - $at)) -replace $Unsafe, '?')
             })
         $found.Count | Should -Be 0 -Because "$What must show no control character ($($shown -join '; '))"
     }

@@ -206,6 +206,18 @@ Describe 'Inert text, in one place' {
         [object]::ReferenceEquals([PimBridge.Interop.InertText]::Sanitize($plain, $false), $plain) | Should -BeTrue -Because 'safe text is not copied'
     }
 
+    It 'writes out what could hide text: zero-width and format characters, tags, fillers, half a surrogate pair' {
+        $hidden = "zw$([char]0x200B)sp$([char]0xFEFF)bom$([char]0xFFF9)ann$([char]0x00AD)shy" +
+            "tag$([char]::ConvertFromUtf32(0xE0041))$([char]0x3164)fill$([char]0xD800)half$([char]0x2029)para"
+        [PimBridge.Interop.InertText]::Sanitize($hidden, $false) |
+            Should -BeExactly 'zw<U+200B>sp<U+FEFF>bom<U+FFF9>ann<U+00AD>shytag<U+E0041><U+3164>fill<U+D800>half<U+2029>para'
+        # What people write stays as it is: an emoji joined by U+200D, a Persian word with U+200C,
+        # accents, CJK, and an emoji with its variation selector.
+        foreach ($kept in "$([char]::ConvertFromUtf32(0x1F469))$([char]0x200D)$([char]::ConvertFromUtf32(0x1F4BB))", "می$([char]0x200C)خواهم", 'Zoë Ærø', '王小明', "$([char]0x2764)$([char]0xFE0F)") {
+            [object]::ReferenceEquals([PimBridge.Interop.InertText]::Sanitize($kept, $false), $kept) | Should -BeTrue -Because "'$kept' is what a person wrote"
+        }
+    }
+
     It 'leaves dates, durations and $null for the view, and writes other values as PowerShell does' {
         $now = [datetime]::Now
         $Pending[0].ToInertText($now) | Should -Be $now

@@ -28,19 +28,23 @@ namespace PimBridge.Interop
         }
 
         /// <summary>
-        /// The text with each character that could steer a terminal or reorder the text shown written
-        /// out as &lt;U+XXXX&gt;: the C0 controls (NUL, BS, TAB, LF, CR, ESC, ...), DEL, the C1 controls
-        /// (U+0080-U+009F, among them the 8-bit CSI U+009B), the bidirectional marks, embeddings,
-        /// overrides and isolates (U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069) and the
-        /// line and paragraph separators (U+2028, U+2029). With <paramref name="multiline"/>, line
-        /// feeds stay (CR LF counts as one). Text with none of them is returned as it is (the same
-        /// string), which is the common case and costs one scan.
+        /// The text with each character that could steer a terminal, reorder the text shown or hide
+        /// text written out as &lt;U+XXXX&gt;: the C0 controls (NUL, BS, TAB, LF, CR, ESC, ...), DEL,
+        /// the C1 controls (U+0080-U+009F, among them the 8-bit CSI U+009B), the invisible format
+        /// characters (Unicode's category Cf: the bidirectional marks, embeddings, overrides and
+        /// isolates, zero-width spaces, the byte-order mark, the tag characters U+E0020-U+E007F that
+        /// can carry a hidden message; but the zero-width joiner and non-joiner that emoji and many
+        /// scripts need), the blank-looking fillers (U+2800, U+3164, U+FFA0), the line and paragraph
+        /// separators (U+2028, U+2029), and half a surrogate pair. With <paramref name="multiline"/>,
+        /// line feeds stay (CR LF counts as one). Text with none of them is returned as it is (the
+        /// same string), which is the common case and costs one scan.
         /// </summary>
         public static string Sanitize(string text, bool multiline)
         {
             if (text == null) return null;
             int first = 0;
-            while (first < text.Length && !IsUnsafe(text[first], false)) first++;
+            int length;
+            while (first < text.Length && !IsUnsafe(text, first, false, out length)) first += length;
             if (first == text.Length) return text;
             if (multiline)
             {
@@ -49,29 +53,43 @@ namespace PimBridge.Interop
             }
             var inert = new StringBuilder(text.Length + 16);
             inert.Append(text, 0, first);
-            for (int i = first; i < text.Length; i++)
+            for (int i = first; i < text.Length; i += length)
             {
-                char c = text[i];
-                if (IsUnsafe(c, multiline))
+                if (IsUnsafe(text, i, multiline, out length))
                 {
-                    inert.Append("<U+").Append(((int)c).ToString("X4", CultureInfo.InvariantCulture)).Append('>');
+                    int codePoint = length == 2 ? char.ConvertToUtf32(text[i], text[i + 1]) : text[i];
+                    inert.Append("<U+").Append(codePoint.ToString("X4", CultureInfo.InvariantCulture)).Append('>');
                 }
                 else
                 {
-                    inert.Append(c);
+                    inert.Append(text, i, length);
                 }
             }
             return inert.ToString();
         }
 
-        private static bool IsUnsafe(char c, bool keepLineFeeds)
+        // Whether the character at index is unsafe to show; length: how many UTF-16 units it takes
+        // (2 for a surrogate pair, else 1).
+        private static bool IsUnsafe(string text, int index, bool keepLineFeeds, out int length)
         {
+            char c = text[index];
+            length = 1;
             if (c <= '\u001F') return !(keepLineFeeds && c == '\n');
             if (c < '\u007F') return false;
-            return c <= '\u009F'
-                || c == '\u061C' || c == '\u200E' || c == '\u200F'
-                || (c >= '\u2028' && c <= '\u202E')
-                || (c >= '\u2066' && c <= '\u2069');
+            if (c <= '\u009F') return true;
+            if (char.IsSurrogate(c))
+            {
+                if (!char.IsHighSurrogate(c) || index + 1 >= text.Length || !char.IsLowSurrogate(text[index + 1])) return true;
+                length = 2;
+                return IsHidden(char.ConvertToUtf32(c, text[index + 1]));
+            }
+            return IsHidden(c);
         }
+
+        private static bool IsHidden(int codePoint) =>
+            codePoint == 0x2028 || codePoint == 0x2029
+            || codePoint == 0x2800 || codePoint == 0x3164 || codePoint == 0xFFA0
+            || (codePoint != 0x200C && codePoint != 0x200D
+                && CharUnicodeInfo.GetUnicodeCategory(codePoint) == UnicodeCategory.Format);
     }
 }
