@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::error::{ffi_call, pim_error};
-use super::op::{pim_op, start_op, start_stream_op};
+use super::op::{pim_op, read_requests, start_op, start_stream_op};
 use super::out::{check_out, write_out};
 use super::panic::ffi_value;
 use super::registry::{Kind, lookup, register, unregister};
@@ -16,7 +16,7 @@ use super::result::{FfiError, PimResult};
 use super::strings::{read_opt_str, read_opt_token, read_str};
 use crate::client::{ClientOptions, ListOptions, PimClient, Tokens};
 use crate::http::trace::TraceLevel;
-use crate::model::{DecisionOutcome, DecisionRequest, ListError, PendingRequest, Review};
+use crate::model::{DecisionOutcome, ListError, PendingRequest, Review};
 use crate::validate::Justification;
 
 /// A client: configuration, HTTP connection pool and its own async runtime. Opaque.
@@ -282,17 +282,29 @@ unsafe fn decision_tokens(graph_token: *const c_char, arm_token: *const c_char) 
     Ok(tokens)
 }
 
-/// Shared body of `pim_approve` and `pim_deny`.
+/// Where a decision operation's requests come from.
+#[derive(Clone, Copy)]
+enum DecisionInput {
+    /// All at once (`pim_approve`, `pim_deny`): `requests_json`, NULL or a NUL-terminated string.
+    Listed(*const c_char),
+    /// Pushed while the operation runs (`pim_approve_stream`, `pim_deny_stream`): `pim_op_push`
+    /// until `pim_op_close_input`.
+    Pushed,
+}
+
+/// Shared body of `pim_approve`, `pim_deny`, `pim_approve_stream` and `pim_deny_stream`: checks
+/// `op_out`, looks the client up, reads the arguments in one order (the tokens, the
+/// justification, then a listed operation's `requests_json`), and starts the operation.
 ///
 /// # Safety
 /// As those functions.
 #[allow(clippy::too_many_arguments)]
 unsafe fn decide(
     review: Review,
+    input: DecisionInput,
     client: *const pim_client,
     graph_token: *const c_char,
     arm_token: *const c_char,
-    requests_json: *const c_char,
     justification: *const c_char,
     op_out: *mut *mut pim_op,
     err_out: *mut *mut pim_error,
@@ -302,21 +314,31 @@ unsafe fn decide(
         start_on(client, op_out, err_out, |client| {
             let tokens = decision_tokens(graph_token, arm_token)?;
             let justification = Justification::parse(&read_str(justification, "justification")?)?;
-            let targets = DecisionRequest::list_from_json(&read_str(requests_json, "requests_json")?).map_err(|e| {
-                FfiError::new(
-                    PimResult::InvalidInput,
-                    format!("requests_json must be a JSON array of {{\"approvalId\": \"...\"}} objects: {e}."),
-                )
-            })?;
             let core = client.core.clone();
-            start_op(&client.runtime, targets.len() as u64, client.trace, move |shared| async move {
-                let cancel = shared.cancel.clone();
-                core.decide_many(&tokens, targets, review, &justification, &cancel, |outcome| {
-                    shared.push(outcome_json(outcome));
-                })
-                .await?;
-                Ok(())
-            })
+            match input {
+                DecisionInput::Listed(requests_json) => {
+                    let targets = read_requests(requests_json)?;
+                    start_op(&client.runtime, targets.len() as u64, client.trace, move |shared| async move {
+                        let cancel = shared.cancel.clone();
+                        core.decide_many(&tokens, targets, review, &justification, &cancel, |outcome| {
+                            shared.push(outcome_json(outcome));
+                        })
+                        .await?;
+                        Ok(())
+                    })
+                }
+                DecisionInput::Pushed => {
+                    let (push, pushed) = tokio::sync::mpsc::unbounded_channel();
+                    start_stream_op(&client.runtime, client.trace, push, move |shared| async move {
+                        let cancel = shared.cancel.clone();
+                        core.decide_stream(&tokens, pushed, review, &justification, &cancel, |outcome| {
+                            shared.push(outcome_json(outcome));
+                        })
+                        .await?;
+                        Ok(())
+                    })
+                }
+            }
         })
     }
 }
@@ -361,8 +383,9 @@ pub unsafe extern "C" fn pim_approve(
     op_out: *mut *mut pim_op,
     err_out: *mut *mut pim_error,
 ) -> PimResult {
+    let input = DecisionInput::Listed(requests_json);
     // SAFETY: forwarded contract.
-    unsafe { decide(Review::Approve, client, graph_token, arm_token, requests_json, justification, op_out, err_out) }
+    unsafe { decide(Review::Approve, input, client, graph_token, arm_token, justification, op_out, err_out) }
 }
 
 /// Starts denying requests. Returns at once. Arguments and results as for `pim_approve`.
@@ -379,40 +402,9 @@ pub unsafe extern "C" fn pim_deny(
     op_out: *mut *mut pim_op,
     err_out: *mut *mut pim_error,
 ) -> PimResult {
+    let input = DecisionInput::Listed(requests_json);
     // SAFETY: forwarded contract.
-    unsafe { decide(Review::Deny, client, graph_token, arm_token, requests_json, justification, op_out, err_out) }
-}
-
-/// Shared body of `pim_approve_stream` and `pim_deny_stream`.
-///
-/// # Safety
-/// As those functions.
-unsafe fn decide_stream(
-    review: Review,
-    client: *const pim_client,
-    graph_token: *const c_char,
-    arm_token: *const c_char,
-    justification: *const c_char,
-    op_out: *mut *mut pim_op,
-    err_out: *mut *mut pim_error,
-) -> PimResult {
-    // SAFETY: the caller's contract covers every pointer used inside.
-    unsafe {
-        start_on(client, op_out, err_out, |client| {
-            let tokens = decision_tokens(graph_token, arm_token)?;
-            let justification = Justification::parse(&read_str(justification, "justification")?)?;
-            let core = client.core.clone();
-            let (push, input) = tokio::sync::mpsc::unbounded_channel();
-            start_stream_op(&client.runtime, client.trace, push, move |shared| async move {
-                let cancel = shared.cancel.clone();
-                core.decide_stream(&tokens, input, review, &justification, &cancel, |outcome| {
-                    shared.push(outcome_json(outcome));
-                })
-                .await?;
-                Ok(())
-            })
-        })
-    }
+    unsafe { decide(Review::Deny, input, client, graph_token, arm_token, justification, op_out, err_out) }
 }
 
 /// Starts approving requests that are pushed while the operation runs: the streaming form of
@@ -450,8 +442,9 @@ pub unsafe extern "C" fn pim_approve_stream(
     op_out: *mut *mut pim_op,
     err_out: *mut *mut pim_error,
 ) -> PimResult {
+    let input = DecisionInput::Pushed;
     // SAFETY: forwarded contract.
-    unsafe { decide_stream(Review::Approve, client, graph_token, arm_token, justification, op_out, err_out) }
+    unsafe { decide(Review::Approve, input, client, graph_token, arm_token, justification, op_out, err_out) }
 }
 
 /// Starts denying requests that are pushed while the operation runs. Returns at once. Arguments,
@@ -468,6 +461,7 @@ pub unsafe extern "C" fn pim_deny_stream(
     op_out: *mut *mut pim_op,
     err_out: *mut *mut pim_error,
 ) -> PimResult {
+    let input = DecisionInput::Pushed;
     // SAFETY: forwarded contract.
-    unsafe { decide_stream(Review::Deny, client, graph_token, arm_token, justification, op_out, err_out) }
+    unsafe { decide(Review::Deny, input, client, graph_token, arm_token, justification, op_out, err_out) }
 }

@@ -291,6 +291,22 @@ pub unsafe extern "C" fn pim_op_error(op: *const pim_op, err_out: *mut *mut pim_
     }
 }
 
+/// The requests of a decision operation, as `pim_approve`, `pim_deny` and `pim_op_push` read
+/// them: a JSON array of `{"approvalId": "..."}` objects, copied.
+///
+/// # Safety
+/// `requests_json` is NULL or a NUL-terminated string.
+pub(super) unsafe fn read_requests(requests_json: *const c_char) -> Result<Vec<DecisionRequest>, FfiError> {
+    // SAFETY: forwarded contract.
+    let json = unsafe { read_str(requests_json, "requests_json")? };
+    DecisionRequest::list_from_json(&json).map_err(|e| {
+        FfiError::new(
+            PimResult::InvalidInput,
+            format!("requests_json must be a JSON array of {{\"approvalId\": \"...\"}} objects: {e}."),
+        )
+    })
+}
+
 /// Pushes more requests into a stream operation (`pim_approve_stream`, `pim_deny_stream`).
 ///
 /// `requests_json` is a JSON array as `pim_approve` takes (`[]` is allowed and does nothing); it
@@ -319,13 +335,7 @@ pub unsafe extern "C" fn pim_op_push(
     unsafe {
         ffi_call(err_out, || {
             let op = op_of(op)?;
-            let json = read_str(requests_json, "requests_json")?;
-            let requests = DecisionRequest::list_from_json(&json).map_err(|e| {
-                FfiError::new(
-                    PimResult::InvalidInput,
-                    format!("requests_json must be a JSON array of {{\"approvalId\": \"...\"}} objects: {e}."),
-                )
-            })?;
+            let requests = read_requests(requests_json)?;
             let input = op.input();
             let closed = || {
                 FfiError::new(PimResult::InputClosed, "This operation's input is closed: it takes no more requests.")

@@ -12,23 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pim_bridge.h"
+#include "check.h"
 
 #define CYCLES 10000
-
-static int failures = 0;
-static int checks = 0;
-
-#define CHECK(cond, ...)                                         \
-    do {                                                         \
-        checks++;                                                \
-        if (!(cond)) {                                           \
-            failures++;                                          \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-            fprintf(stderr, __VA_ARGS__);                        \
-            fprintf(stderr, "\n");                               \
-        }                                                        \
-    } while (0)
 
 /* Every value handed out, to check none comes twice (sorted at the end). */
 static uintptr_t seen[CYCLES + 1];
@@ -165,6 +151,5 @@ int main(void) {
     strings(client);
     clients();
     pim_client_free(client);
-    printf("%d passed, %d failed\n", checks - failures, failures);
-    return failures == 0 ? 0 : 1;
+    return check_summary();
 }

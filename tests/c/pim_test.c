@@ -9,67 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pim_bridge.h"
-
-static int failures = 0;
-static int checks = 0;
-
-#define CHECK(cond, ...)                                  \
-    do {                                                  \
-        checks++;                                         \
-        if (!(cond)) {                                    \
-            failures++;                                   \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-            fprintf(stderr, __VA_ARGS__);                 \
-            fprintf(stderr, "\n");                        \
-        }                                                 \
-    } while (0)
-
-/* Polls an operation to the end and returns all its results as one string (caller frees). */
-static char *drain(pim_op *op) {
-    size_t cap = 1, len = 0;
-    char *all = calloc(1, cap);
-    for (;;) {
-        pim_result waited = pim_op_wait(op, 100);
-        char *chunk = NULL;
-        if (pim_op_take_results(op, &chunk, NULL) == PIM_RESULT_OK && chunk != NULL) {
-            size_t n = strlen(chunk);
-            char *grown = realloc(all, cap + n);
-            if (grown == NULL) {
-                pim_string_free(chunk);
-                break;
-            }
-            all = grown;
-            cap += n;
-            memcpy(all + len, chunk, n + 1);
-            len += n;
-            pim_string_free(chunk);
-        }
-        if (waited == PIM_RESULT_OK) {
-            break;
-        }
-    }
-    return all;
-}
-
-static int count(const char *haystack, const char *needle) {
-    int n = 0;
-    for (const char *p = strstr(haystack, needle); p != NULL; p = strstr(p + 1, needle)) {
-        n++;
-    }
-    return n;
-}
-
-/* Copies the value of the first "approvalId" whose principal is not `skip` (36 chars). */
-static int first_approval_id(const char *json, char out[37]) {
-    const char *p = strstr(json, "\"approvalId\":\"");
-    if (p == NULL) {
-        return 0;
-    }
-    memcpy(out, p + 14, 36);
-    out[36] = '\0';
-    return 1;
-}
+#include "check.h"
 
 static void test_version(void) {
     char expected[32];
@@ -126,13 +66,9 @@ static void test_null_and_bad_input(void) {
 }
 
 static void test_flow(const char *uri, const char *token, const char *expired) {
-    char options[512];
-    snprintf(options, sizeof options, "{\"graphUri\": \"%s\"}", uri);
     pim_client *client = NULL;
-    pim_error *err = NULL;
-    CHECK(pim_client_new(options, &client, &err) == PIM_RESULT_OK, "client");
+    CHECK(emulator_client(uri, "", &client) == PIM_RESULT_OK, "client");
     if (client == NULL) {
-        pim_error_free(err);
         return;
     }
 
@@ -177,7 +113,7 @@ static void test_flow(const char *uri, const char *token, const char *expired) {
 
     /* Approve the first, with a justification that needs escaping. */
     char id[37];
-    CHECK(first_approval_id(listed, id), "an approval id");
+    CHECK(nth_approval_id(listed, 0, id), "an approval id");
     free(listed);
     char requests[128];
     snprintf(requests, sizeof requests, "[{\"approvalId\": \"%s\"}]", id);
@@ -210,7 +146,7 @@ static void test_flow(const char *uri, const char *token, const char *expired) {
 
     /* An empty justification: refused before anything starts. */
     op = NULL;
-    err = NULL;
+    pim_error *err = NULL;
     CHECK(pim_approve(client, token, NULL, requests, "  ", &op, &err) == PIM_RESULT_INVALID_JUSTIFICATION,
           "empty justification");
     CHECK(op == NULL && err != NULL, "no op, an error");
@@ -250,14 +186,12 @@ static void test_flow(const char *uri, const char *token, const char *expired) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 4) {
-        fprintf(stderr, "usage: %s GRAPH_URI TOKEN EXPIRED_TOKEN\n", argv[0]);
+    if (!emulator_args(argc, argv)) {
         return 2;
     }
     test_version();
     test_surfaces();
     test_null_and_bad_input();
     test_flow(argv[1], argv[2], argv[3]);
-    printf("%d passed, %d failed\n", checks - failures, failures);
-    return failures == 0 ? 0 : 1;
+    return check_summary();
 }

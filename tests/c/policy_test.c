@@ -10,21 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pim_bridge.h"
-
-static int failures = 0;
-static int checks = 0;
-
-#define CHECK(cond, ...)                                               \
-    do {                                                               \
-        checks++;                                                      \
-        if (!(cond)) {                                                 \
-            failures++;                                                \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);       \
-            fprintf(stderr, __VA_ARGS__);                              \
-            fprintf(stderr, "\n");                                     \
-        }                                                              \
-    } while (0)
+#include "check.h"
 
 static const char *POLICY =
     "{\"Rules\": ["
@@ -157,6 +143,5 @@ int main(int argc, char **argv) {
     }
     policy_checks();
     log_checks(argv[1]);
-    printf("%d passed, %d failed\n", checks - failures, failures);
-    return failures == 0 ? 0 : 1;
+    return check_summary();
 }

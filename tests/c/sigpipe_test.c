@@ -18,23 +18,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "pim_bridge.h"
+#include "check.h"
 
 #define OPERATIONS 100
-
-static int failures = 0;
-static int checks = 0;
-
-#define CHECK(cond, ...)                                         \
-    do {                                                         \
-        checks++;                                                \
-        if (!(cond)) {                                           \
-            failures++;                                          \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-            fprintf(stderr, __VA_ARGS__);                        \
-            fprintf(stderr, "\n");                               \
-        }                                                        \
-    } while (0)
 
 static int listener = -1;
 static volatile int accepted = 0;
@@ -132,6 +118,5 @@ int main(void) {
     pthread_sigmask(SIG_BLOCK, NULL, &mask);
     CHECK(!sigismember(&mask, SIGPIPE), "the host thread's signal mask is untouched");
 
-    printf("%d passed, %d failed\n", checks - failures, failures);
-    return failures == 0 ? 0 : 1;
+    return check_summary();
 }

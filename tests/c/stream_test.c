@@ -11,76 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pim_bridge.h"
-
-static int failures = 0;
-static int checks = 0;
-
-#define CHECK(cond, ...)                                         \
-    do {                                                         \
-        checks++;                                                \
-        if (!(cond)) {                                           \
-            failures++;                                          \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-            fprintf(stderr, __VA_ARGS__);                        \
-            fprintf(stderr, "\n");                               \
-        }                                                        \
-    } while (0)
-
-/* Polls an operation to the end and returns all its results as one string (caller frees). */
-static char *drain(pim_op *op) {
-    size_t cap = 1, len = 0;
-    char *all = calloc(1, cap);
-    for (;;) {
-        pim_result waited = pim_op_wait(op, 100);
-        char *chunk = NULL;
-        if (pim_op_take_results(op, &chunk, NULL) == PIM_RESULT_OK && chunk != NULL) {
-            size_t n = strlen(chunk);
-            char *grown = realloc(all, cap + n);
-            if (grown == NULL) {
-                pim_string_free(chunk);
-                break;
-            }
-            all = grown;
-            cap += n;
-            memcpy(all + len, chunk, n + 1);
-            len += n;
-            pim_string_free(chunk);
-        }
-        if (waited == PIM_RESULT_OK) {
-            break;
-        }
-    }
-    return all;
-}
-
-static int count(const char *haystack, const char *needle) {
-    int n = 0;
-    for (const char *p = strstr(haystack, needle); p != NULL; p = strstr(p + 1, needle)) {
-        n++;
-    }
-    return n;
-}
-
-/* Copies the value of the n-th (from 0) "approvalId" (a GUID, 36 characters). */
-static int nth_approval_id(const char *json, int n, char out[37]) {
-    const char *p = json;
-    for (int i = 0; i <= n; i++) {
-        p = strstr(i == 0 ? p : p + 1, "\"approvalId\":\"");
-        if (p == NULL) {
-            return 0;
-        }
-    }
-    memcpy(out, p + 14, 36);
-    out[36] = '\0';
-    return 1;
-}
+#include "check.h"
 
 static void test_stream(const char *uri, const char *token) {
-    char options[512];
-    snprintf(options, sizeof options, "{\"graphUri\": \"%s\", \"lingerMs\": 10}", uri);
     pim_client *client = NULL;
-    CHECK(pim_client_new(options, &client, NULL) == PIM_RESULT_OK, "client");
+    CHECK(emulator_client(uri, ", \"lingerMs\": 10", &client) == PIM_RESULT_OK, "client");
     if (client == NULL) {
         return;
     }
@@ -164,11 +99,9 @@ static void test_stream(const char *uri, const char *token) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 4) {
-        fprintf(stderr, "usage: %s GRAPH_URI TOKEN EXPIRED_TOKEN\n", argv[0]);
+    if (!emulator_args(argc, argv)) {
         return 2;
     }
     test_stream(argv[1], argv[2]);
-    printf("%d passed, %d failed\n", checks - failures, failures);
-    return failures == 0 ? 0 : 1;
+    return check_summary();
 }

@@ -37,14 +37,14 @@ function New-CapturePowerShell([int] $Choice = 2, [int] $Width = 0) {
 
 function Invoke-CaptureHost([scriptblock] $Script, [object[]] $ArgumentList = @(), [int] $Choice = 2, [int] $Width = 0) {
     # Runs -Script (with -ArgumentList) on a capturing host (a console -Width wide, if given);
-    # returns @{ Output; Errors; Text; Prompts }.
+    # returns @{ Output; Errors; Verbose; Progress; Text; Prompts } (the streams' records).
     $capture = New-CapturePowerShell -Choice $Choice -Width $Width
     $ps = $capture.PowerShell
     try {
         $null = $ps.AddScript($Script.ToString())
         foreach ($argument in $ArgumentList) { $null = $ps.AddArgument($argument) }
         $output = @($ps.Invoke())
-        @{ Output = $output; Errors = @($ps.Streams.Error); Text = $capture.Host.Text; Prompts = $capture.Host.Prompts }
+        @{ Output = $output; Errors = @($ps.Streams.Error); Verbose = @($ps.Streams.Verbose); Progress = @($ps.Streams.Progress); Text = $capture.Host.Text; Prompts = $capture.Host.Prompts }
     } finally {
         $ps.Runspace.Dispose()
         $ps.Dispose()

@@ -19,6 +19,23 @@ BeforeAll {
         foreach ($part in $Raw.Split('.') | Where-Object Length -GT 8) { $text.Contains($part) | Should -BeFalse }
         $text | Should -Not -Match 'Bearer'
     }
+
+    function Invoke-ThrottledApproval($Emulator, [string] $Raw, [switch] $WithVerbose) {
+        # Lists and approves every directory-role request of -Emulator on a capturing host
+        # (Invoke-CaptureHost), with -Verbose only when asked; returns what Invoke-CaptureHost does.
+        $switches = if ($WithVerbose) { @{ Verbose = $true } } else { @{} }
+        Invoke-CaptureHost -ArgumentList $Emulator.Uri, $Raw, $switches -Script {
+            param($Uri, $Raw, $Switches)
+            $token = ConvertTo-SecureString $Raw -AsPlainText -Force
+            Get-PimPending -GraphUri $Uri -AccessToken $token -Surface DirectoryRole |
+                Approve-PimRequest -Justification 'Throttled' -Confirm:$false -GraphUri $Uri -AccessToken $token @Switches
+        }
+    }
+
+    function Get-ThrottledProgress($Run) {
+        # The progress records of a run that say it waits on the throttle (429, Retry-After 1).
+        @($Run.Progress | Where-Object { $_.StatusDescription -match 'Throttled by the service \(HTTP 429, Retry-After 1\.0 s\): waiting 1\.0 s$' })
+    }
 }
 
 Describe 'Tracing with -Verbose and -Debug' {
@@ -80,29 +97,14 @@ Describe 'Tracing a throttled run' {
     AfterAll { Stop-Emulator $Throttled }
 
     It 'writes the 429 and the wait with its reason, and the progress bar says it waits and how long' {
-        $capture = New-CapturePowerShell
-        $ps = $capture.PowerShell
-        try {
-            $script = {
-                param($Uri, $Raw)
-                $token = ConvertTo-SecureString $Raw -AsPlainText -Force
-                Get-PimPending -GraphUri $Uri -AccessToken $token -Surface DirectoryRole |
-                    Approve-PimRequest -Justification 'Throttled' -Confirm:$false -GraphUri $Uri -AccessToken $token -Verbose
-            }
-            $null = $ps.AddScript($script.ToString()).AddArgument($Throttled.Uri).AddArgument($ThrottledRaw)
-            $out = @($ps.Invoke())
-            @($out.Result | Where-Object { $_ -eq 'Approved' }) | Should -HaveCount 3
-            $verbose = @($ps.Streams.Verbose.Message)
-            @($verbose -match '^  \$batch item \d+: PATCH /roleManagement/\S+: 429 \(request-id [^,]+, Retry-After 1\.0 s\)$').Count | Should -Be 1 -Because ($verbose -join "`n")
-            $wait = 'Waiting 1\.0 s before trying again: throttled by the service \(HTTP 429, Retry-After 1\.0 s\)'
-            @($verbose -match "^$wait").Count | Should -Be 1
-            $progress = @($ps.Streams.Progress | Where-Object { $_.StatusDescription -match 'Throttled by the service \(HTTP 429, Retry-After 1\.0 s\): waiting 1\.0 s$' })
-            $progress.Count | Should -BeGreaterThan 0 -Because (@($ps.Streams.Progress.StatusDescription) -join "`n")
-            Assert-NoToken ($verbose + @($ps.Streams.Progress.StatusDescription)) $ThrottledRaw
-        } finally {
-            $ps.Runspace.Dispose()
-            $ps.Dispose()
-        }
+        $run = Invoke-ThrottledApproval $Throttled $ThrottledRaw -WithVerbose
+        @($run.Output.Result | Where-Object { $_ -eq 'Approved' }) | Should -HaveCount 3
+        $verbose = @($run.Verbose.Message)
+        @($verbose -match '^  \$batch item \d+: PATCH /roleManagement/\S+: 429 \(request-id [^,]+, Retry-After 1\.0 s\)$').Count | Should -Be 1 -Because ($verbose -join "`n")
+        $wait = 'Waiting 1\.0 s before trying again: throttled by the service \(HTTP 429, Retry-After 1\.0 s\)'
+        @($verbose -match "^$wait").Count | Should -Be 1
+        (Get-ThrottledProgress $run).Count | Should -BeGreaterThan 0 -Because (@($run.Progress.StatusDescription) -join "`n")
+        Assert-NoToken ($verbose + @($run.Progress.StatusDescription)) $ThrottledRaw
     }
 }
 
@@ -114,24 +116,9 @@ Describe 'A throttled run without -Verbose' {
     AfterAll { Stop-Emulator $Quiet }
 
     It 'still says the wait in the progress bar, and writes no trace' {
-        $capture = New-CapturePowerShell
-        $ps = $capture.PowerShell
-        try {
-            $script = {
-                param($Uri, $Raw)
-                $token = ConvertTo-SecureString $Raw -AsPlainText -Force
-                Get-PimPending -GraphUri $Uri -AccessToken $token -Surface DirectoryRole |
-                    Approve-PimRequest -Justification 'Throttled' -Confirm:$false -GraphUri $Uri -AccessToken $token
-            }
-            $null = $ps.AddScript($script.ToString()).AddArgument($Quiet.Uri).AddArgument($QuietRaw)
-            $out = @($ps.Invoke())
-            @($out.Result | Where-Object { $_ -eq 'Approved' }) | Should -HaveCount 2
-            @($ps.Streams.Verbose) | Should -HaveCount 0
-            $progress = @($ps.Streams.Progress | Where-Object { $_.StatusDescription -match 'Throttled by the service \(HTTP 429, Retry-After 1\.0 s\): waiting 1\.0 s$' })
-            $progress.Count | Should -BeGreaterThan 0 -Because (@($ps.Streams.Progress.StatusDescription) -join "`n")
-        } finally {
-            $ps.Runspace.Dispose()
-            $ps.Dispose()
-        }
+        $run = Invoke-ThrottledApproval $Quiet $QuietRaw
+        @($run.Output.Result | Where-Object { $_ -eq 'Approved' }) | Should -HaveCount 2
+        @($run.Verbose) | Should -HaveCount 0
+        (Get-ThrottledProgress $run).Count | Should -BeGreaterThan 0 -Because (@($run.Progress.StatusDescription) -join "`n")
     }
 }

@@ -164,3 +164,41 @@ function Get-PimPolicyInput {
     Microsoft.PowerShell.Utility\Write-Verbose -Message 'No requests were piped in: reading every request waiting on you.'
     , @(Get-PimPending @list)
 }
+
+function Open-PimCommandPolicy {
+    # A policy command's policy (Test-PimPolicy, Invoke-PimPolicy), loaded in its begin block so
+    # that a policy that cannot be used stops it before any input is read: a terminating error
+    # through -Cmdlet, its target the path.
+    param(
+        [Parameter(Mandatory)] [System.Management.Automation.PSCmdlet] $Cmdlet,
+        [Parameter(Mandatory)] [string] $Path,
+        [switch] $Force
+    )
+    try {
+        Import-PimPolicy -Path $Path -Force:$Force
+    } catch {
+        $Cmdlet.ThrowTerminatingError((New-PimErrorRecord -Exception $_.Exception -TargetObject $Path))
+    }
+}
+
+function Get-PimCommandPolicyResult {
+    # What a policy command evaluates once its input ends: the requests (Get-PimPolicyInput), the
+    # caller (Get-PimPolicyCallerId) and one PimBridge.PolicyResult per request, output as each is
+    # made; nothing when there is no request (the caller is then not looked up). A failure of the
+    # lookup or the evaluation is a terminating error through -Cmdlet.
+    param(
+        [Parameter(Mandatory)] [System.Management.Automation.PSCmdlet] $Cmdlet,
+        [Parameter(Mandatory)] [PimBridge.Interop.PimPolicyHandle] $Policy,
+        [Parameter(Mandatory)] [AllowEmptyCollection()] [System.Collections.Generic.List[object]] $Piped,
+        [Parameter(Mandatory)] [bool] $ExpectingInput,
+        [Parameter(Mandatory)] [System.Collections.IDictionary] $Connection
+    )
+    $requests = Get-PimPolicyInput -Piped $Piped -ExpectingInput $ExpectingInput -Connection $Connection
+    if (@($requests).Count -eq 0) { return }
+    try {
+        $caller = Get-PimPolicyCallerId -Connection $Connection
+        Invoke-PimPolicyEvaluation -Policy $Policy -Requests @($requests) -CallerId $caller
+    } catch {
+        $Cmdlet.ThrowTerminatingError((New-PimErrorRecord -Exception $_.Exception))
+    }
+}

@@ -130,11 +130,7 @@ function Invoke-PimPolicy {
     begin {
         $policy = $null
         $log = $null
-        try {
-            $policy = Import-PimPolicy -Path $Path -Force:$Force
-        } catch {
-            $PSCmdlet.ThrowTerminatingError((New-PimErrorRecord -Exception $_.Exception -TargetObject $Path))
-        }
+        $policy = Open-PimCommandPolicy -Cmdlet $PSCmdlet -Path $Path -Force:$Force
         $log = Open-PimCommandDecisionLog -Cmdlet $PSCmdlet -LogPath $LogPath -WhatIf:$WhatIfPreference
         $piped = [System.Collections.Generic.List[object]]::new()
     }
@@ -144,16 +140,12 @@ function Invoke-PimPolicy {
     }
 
     end {
-        $requests = Get-PimPolicyInput -Piped $piped -ExpectingInput $MyInvocation.ExpectingInput -Connection $PSBoundParameters
-        if (@($requests).Count -eq 0) {
+        # One result per request (pim_policy_evaluate's contract): none means no request.
+        $evaluate = @{ Cmdlet = $PSCmdlet; Policy = $policy; Piped = $piped; ExpectingInput = $MyInvocation.ExpectingInput; Connection = $PSBoundParameters }
+        $results = @(Get-PimCommandPolicyResult @evaluate)
+        if ($results.Count -eq 0) {
             Microsoft.PowerShell.Utility\Write-Warning -Message 'No requests wait on you; nothing was sent.'
             return
-        }
-        try {
-            $caller = Get-PimPolicyCallerId -Connection $PSBoundParameters
-            $results = @(Invoke-PimPolicyEvaluation -Policy $policy -Requests @($requests) -CallerId $caller)
-        } catch {
-            $PSCmdlet.ThrowTerminatingError((New-PimErrorRecord -Exception $_.Exception))
         }
         # The runs to send, one per action and justification, in the order first seen; the rule of each request by its approval id.
         $runs = [ordered]@{}

@@ -104,11 +104,7 @@ function Test-PimPolicy {
 
     begin {
         $policy = $null
-        try {
-            $policy = Import-PimPolicy -Path $Path -Force:$Force
-        } catch {
-            $PSCmdlet.ThrowTerminatingError((New-PimErrorRecord -Exception $_.Exception -TargetObject $Path))
-        }
+        $policy = Open-PimCommandPolicy -Cmdlet $PSCmdlet -Path $Path -Force:$Force
         $piped = [System.Collections.Generic.List[object]]::new()
     }
 
@@ -117,14 +113,8 @@ function Test-PimPolicy {
     }
 
     end {
-        $requests = Get-PimPolicyInput -Piped $piped -ExpectingInput $MyInvocation.ExpectingInput -Connection $PSBoundParameters
-        if (@($requests).Count -eq 0) { return }
-        try {
-            $caller = Get-PimPolicyCallerId -Connection $PSBoundParameters
-            Invoke-PimPolicyEvaluation -Policy $policy -Requests @($requests) -CallerId $caller
-        } catch {
-            $PSCmdlet.ThrowTerminatingError((New-PimErrorRecord -Exception $_.Exception))
-        }
+        $evaluate = @{ Cmdlet = $PSCmdlet; Policy = $policy; Piped = $piped; ExpectingInput = $MyInvocation.ExpectingInput; Connection = $PSBoundParameters }
+        Get-PimCommandPolicyResult @evaluate
     }
 
     clean {
