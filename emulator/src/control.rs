@@ -1,6 +1,6 @@
 //! The control API under `/_emulator/`, for tests, benchmarks and demos: tokens, the record of
 //! decisions, request counts, the tenant's people, faults, the gate, redirects, waiting on
-//! events, the forms (`/_emulator/forms`) and ageing requests (`/_emulator/requests/{id}/expire`,
+//! events, the forms (`/_emulator/forms`), multi-stage approvals (`/_emulator/requests/{id}/stages`) and ageing requests (`/_emulator/requests/{id}/expire`,
 //! `/age`). Its answers are not delayed, faulted, gated or redirected.
 
 use std::collections::HashMap;
@@ -41,6 +41,7 @@ pub(crate) async fn route(app: &App, call: &Call<'_>) -> Answer {
         }
         (Method::POST, ["_emulator", "forms"]) => settings("/_emulator/forms", app.set_forms(&body(call))),
         (Method::POST, ["_emulator", "requests", id, "expire"]) => age(app, call, id, None),
+        (Method::POST, ["_emulator", "requests", id, "stages"]) => stages(app, call, id),
         (Method::POST, ["_emulator", "requests", id, "age"]) => {
             let b = body(call);
             let minutes = b.get("minutes").and_then(Value::as_f64).unwrap_or(0.0)
@@ -154,6 +155,75 @@ fn age(app: &App, call: &Call, id: &str, by: Option<Duration>) -> Answer {
         })
         .collect();
     Answer::json(route, StatusCode::OK, json!({ "value": value }))
+}
+
+/// `POST /_emulator/requests/{id}/stages` with `{"stages": [["LynneR"], ["MeganB", ...]], ...}`:
+/// makes a pending request's approval one of several stages, decided in order, each decidable by
+/// the people named (a mail nickname, a user principal name or an object id). The first stage is
+/// in progress; each later one starts when the one before is approved. `?surface=` as for
+/// `/expire`. Answers the request's stages.
+fn stages(app: &App, call: &Call, id: &str) -> Answer {
+    const ROUTE: &str = "/_emulator/requests/{id}/stages";
+    let bad = |m: String| Answer::error(ROUTE, StatusCode::BAD_REQUEST, "BadRequest", m);
+    let surface = match surface_query(call) {
+        Ok(s) => s,
+        Err(e) => return bad(e),
+    };
+    let b = body(call);
+    let Some(list) = b.get("stages").and_then(Value::as_array).filter(|l| !l.is_empty()) else {
+        return bad("send {\"stages\": [[approver, ...], ...]} with at least one stage".into());
+    };
+    let mut t = app.tenant();
+    let mut stages = Vec::new();
+    for (n, stage) in list.iter().enumerate() {
+        let names: Vec<&str> = stage.as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        if names.is_empty() {
+            return bad(format!("stage {n} names no approver"));
+        }
+        let mut ids = Vec::new();
+        for name in names {
+            let found = t.users.values().find(|u| {
+                u.id.eq_ignore_ascii_case(name)
+                    || u.upn.eq_ignore_ascii_case(name)
+                    || u.upn.split('@').next().is_some_and(|nick| nick.eq_ignore_ascii_case(name))
+            });
+            match found {
+                Some(u) => ids.push(u.id.clone()),
+                None => return bad(format!("no user '{name}'")),
+            }
+        }
+        stages.push(ids);
+    }
+    let found: Vec<usize> = t
+        .find_all(id)
+        .into_iter()
+        .filter(|i| surface.is_none_or(|s| t.requests[*i].surface == s) && t.requests[*i].is_pending())
+        .collect();
+    if found.is_empty() {
+        return Answer::error(ROUTE, StatusCode::NOT_FOUND, "NotFound", format!("No pending request '{id}'."));
+    }
+    let mut value = Vec::new();
+    for i in found {
+        let first = i as u64 * 100;
+        t.requests[i].set_stages(stages.clone(), first);
+        let r = &t.requests[i];
+        value.push(json!({
+            "id": r.id, "surface": format!("{:?}", r.surface),
+            "steps": r.steps.iter().map(|s| json!({"id": s.id, "status": s.status, "approvers": s.approvers})).collect::<Vec<_>>(),
+        }));
+    }
+    Answer::json(ROUTE, StatusCode::OK, json!({ "value": value }))
+}
+
+/// `?surface=directory|group|arm`: one surface, or `None` for every one.
+fn surface_query(call: &Call) -> Result<Option<Surface>, String> {
+    match call.query.get("surface").map(|s| s.to_ascii_lowercase()) {
+        None => Ok(None),
+        Some(s) if s == "directory" => Ok(Some(Surface::Directory)),
+        Some(s) if s == "group" => Ok(Some(Surface::Group)),
+        Some(s) if s == "arm" => Ok(Some(Surface::Arm)),
+        Some(other) => Err(format!("Unknown surface '{other}'.")),
+    }
 }
 
 /// `GET /_emulator/tenant`: the tenant id, the default approver and the people (by display name,

@@ -190,9 +190,38 @@ impl Request {
         if self.surface == Surface::Group && group_uses_approval_id { &self.id } else { &s.id }
     }
 
-    /// The index of the step (stage) addressed by this id, compared without case.
+    /// The index of the step (stage) addressed by this id, compared without case. When several
+    /// stages show the same id (a multi-stage group approval under `group.stageId=approvalId`), the
+    /// one in progress is addressed, else the first.
     pub fn step_index(&self, step_id: &str, group_uses_approval_id: bool) -> Option<usize> {
-        self.steps.iter().position(|s| self.stage_id(s, group_uses_approval_id).eq_ignore_ascii_case(step_id))
+        let by_id = |s: &&Step| self.stage_id(s, group_uses_approval_id).eq_ignore_ascii_case(step_id);
+        let position = |s: &Step| self.steps.iter().position(|x| std::ptr::eq(x, s));
+        self.steps
+            .iter()
+            .filter(by_id)
+            .find(|s| s.status == "InProgress")
+            .and_then(position)
+            .or_else(|| self.steps.iter().position(|s| by_id(&s)))
+    }
+
+    /// Makes its approval one of several stages, decided in order: stage `n` may be decided by
+    /// `stages[n]`. The first is `InProgress`, the others wait as `NotStarted` (ARM's stage enum;
+    /// Graph publishes no status for a stage not reached yet: the emulator's choice) until the one
+    /// before is approved. Stage ids follow `stable_guid(10, ...)`.
+    pub fn set_stages(&mut self, stages: Vec<Vec<String>>, first_id: u64) {
+        self.steps = stages
+            .into_iter()
+            .enumerate()
+            .map(|(n, approvers)| Step {
+                id: stable_guid(10, first_id + n as u64),
+                status: if n == 0 { "InProgress" } else { "NotStarted" }.into(),
+                approvers,
+                review_result: "NotReviewed".into(),
+                reviewed_by: None,
+                reviewed_at: None,
+                justification: String::new(),
+            })
+            .collect();
     }
 
     /// Whether it expired unanswered.
@@ -374,6 +403,10 @@ impl Tenant {
         if step.status == "Expired" {
             return Err(Refusal::Expired);
         }
+        // A stage not reached yet takes no decision (the emulator's choice: nothing is published).
+        if step.status == "NotStarted" {
+            return Err(Refusal::NotApprover);
+        }
         if r.principal_id == caller {
             return Err(Refusal::SelfApproval);
         }
@@ -385,7 +418,12 @@ impl Tenant {
         let approval_id = r.id.clone();
         let step_id = r.stage_id(step, group_uses_approval_id).to_string();
         let r = &mut self.requests[index];
-        r.status = if approve { "Granted" } else { "Denied" }.into();
+        // Approving a stage with a later one still to come starts that one; the request waits on.
+        let next = r.steps.iter().skip(si + 1).position(|s| s.status == "NotStarted").map(|n| si + 1 + n);
+        match next {
+            Some(n) if approve => r.steps[n].status = "InProgress".into(),
+            _ => r.status = if approve { "Granted" } else { "Denied" }.into(),
+        }
         let s = &mut r.steps[si];
         s.review_result = result.into();
         s.status = "Completed".into();
@@ -469,6 +507,21 @@ mod tests {
         assert!(matches!(t.apply_decision(0, &own, &me, true, String::new(), true), Err(Refusal::NoStage(_))));
         t.apply_decision(0, "R1", &me, true, String::new(), true).unwrap();
         assert_eq!(t.decisions[0].step_id, "r1");
+    }
+
+    #[test]
+    fn stages_are_decided_in_order_and_the_last_approval_grants() {
+        let mut t = one(true);
+        let me = t.default_approver.clone();
+        let lynne = t.user_id("LynneR");
+        t.requests[0].set_stages(vec![vec![lynne.clone()], vec![me.clone()]], 0);
+        // Under group.stageId=approvalId both stages show the approval's id: the one in progress is addressed.
+        assert_eq!(t.apply_decision(0, "R1", &me, true, String::new(), true), Err(Refusal::NotApprover));
+        t.apply_decision(0, "R1", &lynne, true, String::new(), true).unwrap();
+        assert!(t.requests[0].is_pending());
+        assert_eq!(t.requests[0].steps[1].status, "InProgress");
+        t.apply_decision(0, "R1", &me, true, String::new(), true).unwrap();
+        assert_eq!(t.requests[0].status, "Granted");
     }
 
     #[test]
