@@ -231,7 +231,14 @@ pim_result pim_client_with_trace(const pim_client *client,
 // directory roles and groups, an Azure Resource Manager token for Azure resources.
 // `options_json` may be NULL (directory roles) or `{"surface": "DirectoryRole" | "Group" |
 // "AzureResource", "armScope": "/subscriptions/..." (Azure only; default the tenant root),
-// "pageSize": N}`.
+// "pageSize": N, "includeStage": true}`.
+// `includeStage` (default false) reads, after each page, the approvals of its requests (Graph:
+// `$batch`es of twenty; ARM: one read each, a few at a time) and adds to each request `"stage":
+// "N of M"` (the approval stage that waits on the signed-in approver, the one a decision would
+// go to, of all its stages) and `"stageCount": M`. Both are absent when not asked, and for a
+// request whose approval could not be read or shows no stage open for the caller: that never
+// fails the listing, and a trace at level 2 or more says why (event `stageUnread`). Without
+// `includeStage` no approval is read.
 // On success `*op_out` receives an operation: poll it with `pim_op_wait`, take pending requests
 // (JSON objects) with `pim_op_take_results` as pages arrive, read the final outcome with
 // `pim_op_error`, and free it with `pim_op_free`. Each result is a pending request with

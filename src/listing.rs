@@ -17,11 +17,13 @@ use reqwest::{Method, Url};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
+use crate::decide::rounds::{Carrier, read_approvals};
 use crate::error::Result;
 use crate::http::batch::{BatchItem, MAX_BATCH, send_batch};
 use crate::http::cancellable;
 use crate::http::paging::{BadItem, Paging};
 use crate::http::retry::{Budget, retry};
+use crate::http::trace::{TraceEvent, TraceLevel};
 use crate::http::transport::{Http, Response, judge};
 use crate::http::urls::Service;
 use crate::model::{ListError, PendingRequest, Surface};
@@ -89,6 +91,10 @@ pub(crate) async fn list_pending(
             let mut good: Vec<&mut PendingRequest> = items.iter_mut().filter_map(|i| i.as_mut().ok()).collect();
             lookups.name(http, token, api, &mut good, &budget, cancel).await;
         }
+        if options.include_stage {
+            let mut good: Vec<&mut PendingRequest> = items.iter_mut().filter_map(|i| i.as_mut().ok()).collect();
+            fill_stages(http, token, surface, &mut good, &budget, cancel).await;
+        }
         let to_error = |b: BadItem| ListError { surface, request_id: b.id, approval_id: b.approval_id, error: b.error };
         on_page(items.into_iter().map(|i| i.map_err(to_error)).collect());
     }
@@ -148,6 +154,64 @@ fn fallbacks(asked: ListQuery) -> Vec<ListQuery> {
         tries.push(ListQuery { expand: false, top: false });
     }
     tries
+}
+
+/// ARM approval reads in flight at once when a listing reads stages (ARM has no batching).
+const STAGE_READS_IN_FLIGHT: usize = 4;
+
+/// Fills in which stage waits on me (`stage`, `stage_count`) for the requests of one page, read
+/// as a decision reads them (`decide/rounds.rs` `read_approvals`: Graph in `$batch`es of twenty,
+/// ARM one GET each, a few at a time) and picked by the same rule (`Approval::stage_of_mine`, the
+/// step a decision would go to). One attempt each: a request whose approval cannot be read, or
+/// shows no step open for me, keeps no stage, says why in the trace, and the listing goes on.
+async fn fill_stages(
+    http: &Http,
+    token: &AccessToken,
+    surface: Surface,
+    items: &mut [&mut PendingRequest],
+    budget: &Budget,
+    cancel: &CancellationToken,
+) {
+    let api = surface.api();
+    let unread = |p: &PendingRequest, reason: &str| {
+        if let Some(t) = budget.trace.as_ref().filter(|t| t.records(TraceLevel::Calls)) {
+            let reason = reason.to_string();
+            t.record(TraceEvent::StageUnread { at_ms: t.at_ms(), approval_id: p.approval_id.clone(), reason });
+        }
+    };
+    let mut reads = Vec::new();
+    for (n, p) in items.iter().enumerate() {
+        match api.approval_url(&http.urls, &p.approval_id) {
+            Ok(url) => reads.push((n, url)),
+            Err(e) => unread(p, &e.message),
+        }
+    }
+    let carrier = surface.batch_version().map_or(Carrier::Direct, Carrier::Batch);
+    for chunk in reads.chunks(MAX_BATCH) {
+        if cancel.is_cancelled() {
+            return;
+        }
+        let (replies, _) =
+            read_approvals(http, token, carrier, chunk.to_vec(), budget, cancel, STAGE_READS_IN_FLIGHT).await;
+        let mut answered = HashSet::new();
+        for (n, reply) in replies {
+            let Some(p) = items.get_mut(n) else { continue };
+            answered.insert(n);
+            let read =
+                reply.and_then(|a| if a.is_success() { a.read(|b| api.read_approval(b)) } else { Err(a.error()) });
+            match read.map(|a| a.stage_of_mine()) {
+                Ok(Some((at, of))) => {
+                    p.stage = Some(format!("{at} of {of}"));
+                    p.stage_count = u32::try_from(of).ok();
+                }
+                Ok(None) => unread(p, "its approval shows no stage open for you"),
+                Err(e) => unread(p, &format!("its approval could not be read ({})", e.message)),
+            }
+        }
+        for (n, _) in chunk.iter().filter(|(n, _)| !answered.contains(n)) {
+            unread(items[*n], "its approval read had no answer");
+        }
+    }
 }
 
 /// The names looked up during one listing, and the ids already asked for (found or not), so

@@ -49,6 +49,14 @@ pub struct PendingRequest {
     pub group_id: Option<String>,
     pub group_name: Option<String>,
     pub access_type: Option<String>,
+    /// Which approval stage waits on me, as "N of M" (the stage a decision would go to, of all the
+    /// approval's stages): read only when the listing was asked to (`includeStage`), and absent
+    /// when not asked or when the approval could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stage: Option<String>,
+    /// How many stages the approval has, with [`PendingRequest::stage`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stage_count: Option<u32>,
 }
 
 impl PendingRequest {
@@ -78,6 +86,8 @@ impl PendingRequest {
             group_id: None,
             group_name: None,
             access_type: None,
+            stage: None,
+            stage_count: None,
         }
     }
 }

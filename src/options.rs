@@ -82,11 +82,15 @@ pub struct ListOptions {
     pub arm_scope: Option<String>,
     /// Page size asked of the service (`$top`, Graph only); the service's default when absent.
     pub page_size: Option<u32>,
+    /// After each page, read the approvals of its requests and fill in which stage waits on me
+    /// (`stage`, `stageCount`): one Graph `$batch` of up to twenty reads per twenty requests, or
+    /// one ARM read per request, a few at a time. Off by default: a listing then reads no approval.
+    pub include_stage: bool,
 }
 
 impl Default for ListOptions {
     fn default() -> Self {
-        ListOptions { surface: Surface::DirectoryRole, arm_scope: None, page_size: None }
+        ListOptions { surface: Surface::DirectoryRole, arm_scope: None, page_size: None, include_stage: false }
     }
 }
 

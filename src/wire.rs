@@ -67,6 +67,15 @@ impl Approval {
         let open = || self.steps().iter().filter(|s| s.is_open_for_me());
         open().find(|s| eq(s.status.as_deref(), "InProgress")).or_else(|| open().next())
     }
+
+    /// Where the step open for me ([`Approval::step_open_for_me`], the one a decision would go
+    /// to) stands: its position among the steps, from 1, and how many steps there are, in the
+    /// order the service lists them. `None` when no step is open for me.
+    pub fn stage_of_mine(&self) -> Option<(usize, usize)> {
+        let open = self.step_open_for_me()?;
+        let n = self.steps().iter().position(|s| std::ptr::eq(s, open))?;
+        Some((n + 1, self.steps().len()))
+    }
 }
 
 /// Step statuses that plainly say a step is over, whatever its review result: `Expired` is in
@@ -180,7 +189,9 @@ mod tests {
         assert_eq!(a.step_open_for_me().map(|s| s.id.as_str()), Some("in-progress"), "InProgress first");
         let expired: Vec<&str> = a.steps().iter().filter(|s| s.is_expired()).map(|s| s.id.as_str()).collect();
         assert_eq!(expired, ["expired", "timed-out"]);
+        assert_eq!(a.stage_of_mine(), Some((3, 11)), "the open step's place among all, from 1");
         let v1: Approval = serde_json::from_str(r#"{"id":"x","stages":[{"id":"s"}]}"#).unwrap();
+        assert_eq!(v1.stage_of_mine(), None);
         assert_eq!(v1.steps().len(), 1);
         assert!(v1.step_open_for_me().is_none());
     }

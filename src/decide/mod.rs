@@ -8,7 +8,7 @@ mod find;
 mod item;
 mod pace;
 mod refusal;
-mod rounds;
+pub(crate) mod rounds;
 pub(crate) mod single;
 mod steps;
 mod stream;

@@ -12,6 +12,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use futures::StreamExt;
 use reqwest::Method;
 use tokio_util::sync::CancellationToken;
 
@@ -20,6 +21,7 @@ use super::refusal::explain_refusal;
 use crate::error::{ErrorKind, PimError, Result};
 use crate::http::batch::{BatchItem, Reply, send_batch};
 use crate::http::retry::{Attempt, Budget, Setback, retry};
+use crate::http::transport::Http;
 use crate::http::{cancellable, with_grace};
 use crate::model::DecisionTarget;
 use crate::token::AccessToken;
@@ -147,26 +149,7 @@ impl Round<'_> {
 
     /// Reads approvals; a cancel drops the reads at once (nothing is decided by reading).
     async fn read(&self, reads: Vec<(usize, reqwest::Url)>) -> (Vec<(usize, Reply)>, bool) {
-        let http = self.ctx.http;
-        match self.carrier {
-            Carrier::Batch(version) => {
-                let batch = reads.iter().map(|(n, url)| BatchItem::get(*n, http.urls.graph_relative(url, version)));
-                let (replies, reached) =
-                    send_batch(http, self.token, version, batch.collect(), self.budget, self.cancel, None).await;
-                (by_index(replies), reached)
-            }
-            Carrier::Direct => {
-                let mut out = Vec::new();
-                let mut reached = false;
-                for (n, url) in reads {
-                    let reply =
-                        cancellable(self.cancel, http.execute(self.token, Method::GET, url, None, self.budget)).await;
-                    reached |= !matches!(&reply, Err(e) if e.kind == ErrorKind::Network);
-                    out.push((n, reply));
-                }
-                (out, reached)
-            }
-        }
+        read_approvals(self.ctx.http, self.token, self.carrier, reads, self.budget, self.cancel, 1).await
     }
 
     /// Sends decisions; after a cancel, those on the wire are waited for a short grace.
@@ -193,6 +176,39 @@ impl Round<'_> {
                 }
                 (out, reached)
             }
+        }
+    }
+}
+
+/// Reads approvals, one attempt each: in one Graph `$batch` (at most twenty reads, the caller's
+/// to keep), or one GET each with at most `in_flight` at a time. Returns each reply by the index
+/// it was given, and whether the service was reached at all. A cancel drops the reads at once
+/// (nothing is decided by reading). Shared by the decision rounds and the listing's stages.
+pub(crate) async fn read_approvals(
+    http: &Http,
+    token: &AccessToken,
+    carrier: Carrier,
+    reads: Vec<(usize, reqwest::Url)>,
+    budget: &Budget,
+    cancel: &CancellationToken,
+    in_flight: usize,
+) -> (Vec<(usize, Reply)>, bool) {
+    match carrier {
+        Carrier::Batch(version) => {
+            let batch = reads.iter().map(|(n, url)| BatchItem::get(*n, http.urls.graph_relative(url, version)));
+            let (replies, reached) = send_batch(http, token, version, batch.collect(), budget, cancel, None).await;
+            (by_index(replies), reached)
+        }
+        Carrier::Direct => {
+            let out: Vec<(usize, Reply)> = futures::stream::iter(reads)
+                .map(|(n, url)| async move {
+                    (n, cancellable(cancel, http.execute(token, Method::GET, url, None, budget)).await)
+                })
+                .buffered(in_flight.max(1))
+                .collect()
+                .await;
+            let reached = out.iter().any(|(_, reply)| !matches!(reply, Err(e) if e.kind == ErrorKind::Network));
+            (out, reached)
         }
     }
 }

@@ -122,6 +122,14 @@ pub enum TraceEvent {
         #[serde(skip_serializing_if = "Option::is_none")]
         response_headers: Option<Vec<(String, String)>>,
     },
+    /// A listing asked for stages could not tell one request's stage (`includeStage`): its
+    /// approval could not be read, or shows no step open for me. The listing goes on without it.
+    StageUnread {
+        at_ms: u64,
+        approval_id: String,
+        /// Why, in a few words.
+        reason: String,
+    },
     /// A wait before trying again.
     Wait {
         at_ms: u64,

@@ -44,6 +44,12 @@ pub(crate) trait SurfaceApi: Sync {
     fn read_page(&self, body: &[u8]) -> serde_json::Result<Page<PendingRequest>>;
     /// Where and how a decision is read and sent. The id is validated here, before any URL exists.
     fn decision_route(&self, urls: &Urls, approval_id: &str, review: &ReviewBody) -> Result<DecisionRoute>;
+    /// Where the approval of `approval_id` is read (the route a decision reads first). The id is
+    /// validated here, before any URL exists.
+    fn approval_url(&self, urls: &Urls, approval_id: &str) -> Result<Url> {
+        let review = ReviewBody { review_result: "Approve", justification: "" };
+        Ok(self.decision_route(urls, approval_id, &review)?.approval)
+    }
     /// An approval as the service sends it, as steps. Graph's shape unless the surface says otherwise.
     fn read_approval(&self, body: &[u8]) -> serde_json::Result<Approval> {
         serde_json::from_slice(body)
