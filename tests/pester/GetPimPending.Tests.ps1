@@ -27,7 +27,7 @@ Describe 'Listing' {
         }
         $expected = 'ApprovalId', 'RequestId', 'Surface', 'Principal', 'PrincipalUpn', 'PrincipalId', 'Role', 'RoleId', 'Scope', 'ScopeId',
             'Justification', 'Ticket', 'CreatedAt', 'StartsAt', 'Duration', 'EndsAt', 'Action', 'Status', 'Group', 'AccessType',
-            'TicketSystem', 'TicketNumber', 'ExpiresAt'
+            'TicketSystem', 'TicketNumber', 'ExpiresAt', 'Stage'
         @($Pending[0].PSObject.Properties.Name) | Should -Be $expected
     }
 
@@ -176,5 +176,44 @@ Describe 'One request that cannot be read' {
         $errs[0].FullyQualifiedErrorId | Should -Be 'PimBridge.ServiceError,Get-PimPending'
         $errs[0].Exception.Message | Should -Match 'd0000002-0000-4000-8000-000000000000' -Because 'the error names the request'
         $errs[0].TargetObject | Should -Be 'DirectoryRole'
+    }
+}
+
+Describe '-IncludeStage' {
+    BeforeAll {
+        # An emulator of its own, so that its count of approval reads is this block's alone.
+        $script:Staged = Start-Emulator -Scenario demo
+        $script:StagedCommon = @{ GraphUri = $Staged.Uri; AccessToken = (New-TestToken $Staged) }
+        $script:Plain = @(Get-PimPending @StagedCommon -Surface DirectoryRole)
+        $script:ReadsWithout = Get-EmulatorCallCount $Staged '*roleAssignmentApprovals*'
+        # The second request becomes a two-stage approval, its first stage mine.
+        $tenant = Invoke-RestMethod -Uri "$($Staged.Uri)/_emulator/tenant"
+        $stages = [ordered]@{ stages = [object[]]@([object[]]@($tenant.defaultApprover), [object[]]@('LynneR')) } | ConvertTo-Json -Depth 4 -Compress
+        $script:TwoStage = $Plain[1].ApprovalId
+        $null = Invoke-RestMethod -Method Post -Uri "$($Staged.Uri)/_emulator/requests/$TwoStage/stages?surface=directory" -Body $stages -ContentType 'application/json'
+        $script:WithStage = @(Get-PimPending @StagedCommon -Surface DirectoryRole -IncludeStage)
+    }
+
+    AfterAll {
+        Stop-Emulator $Staged
+    }
+
+    It 'leaves Stage $null and reads no approval without it' {
+        $Plain.Count | Should -BeGreaterThan 1
+        foreach ($p in $Plain) { $p.Stage | Should -BeNullOrEmpty }
+        $ReadsWithout | Should -BeNullOrEmpty -Because 'a listing without -IncludeStage reads no approval'
+    }
+
+    It 'gives each request the stage that waits on me' {
+        $WithStage.Count | Should -Be $Plain.Count
+        ($WithStage | Where-Object ApprovalId -eq $TwoStage).Stage | Should -Be '1 of 2'
+        foreach ($p in $WithStage | Where-Object ApprovalId -ne $TwoStage) { $p.Stage | Should -Be '1 of 1' }
+        Get-EmulatorCallCount $Staged '*roleAssignmentApprovals*' | Should -Be $Plain.Count -Because 'one read per request, in one $batch'
+    }
+
+    It 'shows Stage in the list view, not in the table' {
+        $one = $WithStage | Where-Object ApprovalId -eq $TwoStage
+        ($one | Format-List | Out-String) | Should -Match '(?m)^Stage\s+: 1 of 2'
+        ($one | Out-String -Width 250) | Should -Not -Match '1 of 2'
     }
 }

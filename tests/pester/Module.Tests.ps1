@@ -77,14 +77,14 @@ Describe 'Help' {
 }
 
 Describe 'Parameters' {
-    It 'Get-PimPending takes <_>' -ForEach @('Surface', 'Role', 'Principal', 'AccessToken', 'ArmAccessToken', 'GraphUri', 'ArmUri', 'ArmScope', 'PageSize') {
+    It 'Get-PimPending takes <_>' -ForEach @('Surface', 'Role', 'Principal', 'AccessToken', 'ArmAccessToken', 'GraphUri', 'ArmUri', 'ArmScope', 'PageSize', 'IncludeStage') {
         (Get-Command Get-PimPending).Parameters.Keys | Should -Contain $_
     }
 
     It 'Get-PimPending has exactly its documented parameters' {
         $common = [System.Management.Automation.PSCmdlet]::CommonParameters
         @((Get-Command Get-PimPending).Parameters.Keys | Where-Object { $_ -notin $common } | Sort-Object) |
-            Should -Be @('AccessToken', 'ArmAccessToken', 'ArmScope', 'ArmUri', 'First', 'GraphUri', 'IncludeTotalCount', 'PageSize', 'Principal', 'Role', 'Skip', 'Surface')
+            Should -Be @('AccessToken', 'ArmAccessToken', 'ArmScope', 'ArmUri', 'First', 'GraphUri', 'IncludeStage', 'IncludeTotalCount', 'PageSize', 'Principal', 'Role', 'Skip', 'Surface')
     }
 
     It '<_> has exactly its documented parameters' -ForEach @('Approve-PimRequest', 'Deny-PimRequest') {

@@ -44,10 +44,11 @@ Describe 'PimBridge.PendingRequest' {
             PrincipalId = 'String'; Role = 'String'; RoleId = 'String'; Scope = 'String'; ScopeId = 'String'
             Justification = 'String'; Ticket = 'String'; CreatedAt = 'DateTime'; StartsAt = 'DateTime'; Duration = 'TimeSpan'
             EndsAt = 'DateTime'; Action = 'String'; Status = 'String'; Group = 'String'; AccessType = 'String'
-            TicketSystem = 'String'; TicketNumber = 'String'; ExpiresAt = 'DateTime'
+            TicketSystem = 'String'; TicketNumber = 'String'; ExpiresAt = 'DateTime'; Stage = 'String'
         }
-        # No request of the demo starts later, so StartsAt is given one here: the rest is as listed.
-        $objects = @($Pending) + [PimBridge.PendingRequest]@{ ApprovalId = 'x'; StartsAt = [datetime]::Now }
+        # No request of the demo starts later, so StartsAt is given one here, and Stage (read only with
+        # -IncludeStage): the rest is as listed.
+        $objects = @($Pending) + [PimBridge.PendingRequest]@{ ApprovalId = 'x'; StartsAt = [datetime]::Now; Stage = '1 of 1' }
         Assert-PropertyTable $objects $expected ([PimBridge.PendingRequest])
     }
 
@@ -60,7 +61,7 @@ Describe 'PimBridge.PendingRequest' {
     It 'keeps its type and properties through Select-Object and Format-List *' {
         $listed = $Pending[0] | Format-List * | Out-String
         foreach ($name in 'ApprovalId', 'Principal', 'Duration', 'AccessType') { $listed | Should -Match "(?m)^$name\s+:" }
-        @(($Pending[0] | Select-Object *).PSObject.Properties.Name).Count | Should -Be 23
+        @(($Pending[0] | Select-Object *).PSObject.Properties.Name).Count | Should -Be 24
     }
 
     It 'keeps the ticket''s system and number apart, and expires 24 hours after it was made' {

@@ -69,6 +69,13 @@ function Get-PimPending {
     .PARAMETER Skip
     Leaves out the first N requests (after -Role and -Principal).
 
+    .PARAMETER IncludeStage
+    Also reads each request's approval and fills Stage: which approval stage waits on you, as
+    "1 of 2" (the stage your decision goes to, of all the approval's stages). It costs one more
+    call per twenty requests on Graph ($batch) and one per request on Azure resources; without it
+    no approval is read and Stage is $null. A request whose approval cannot be read is listed all
+    the same, with Stage $null (-Verbose says why).
+
     .PARAMETER IncludeTotalCount
     Also outputs how many requests matched in all: the listing is then read to its end, even with -First.
 
@@ -99,6 +106,12 @@ function Get-PimPending {
 
     Lists the first five requests that wait on you, and stops listing there. -Role, -Principal and
     -ApprovalId of Approve-PimRequest complete (Tab) from the requests listed last.
+
+    .EXAMPLE
+    PS> Get-PimPending -IncludeStage | Format-Table Principal, Role, Stage, Justification
+
+    Lists what waits on you with the approval stage of each: "2 of 2" is the last stage of a
+    two-stage approval, after someone else approved the first.
 
     .EXAMPLE
     PS> Get-PimPending -Surface Group | Format-Table Principal, Group, AccessType, Duration
@@ -149,7 +162,9 @@ function Get-PimPending {
         [string] $ArmScope,
 
         [ValidateRange(1, 999)]
-        [int] $PageSize
+        [int] $PageSize,
+
+        [switch] $IncludeStage
     )
 
     # Which surfaces, with which token: the library says which service (Graph or ARM) each takes.
@@ -212,6 +227,7 @@ function Get-PimPending {
         $options = @{ surface = $step.Surface }
         if ($PageSize -and $step.Service -eq 'graph') { $options['pageSize'] = $PageSize }
         if ($ArmScope -and $step.Service -eq 'arm') { $options['armScope'] = $ArmScope }
+        if ($IncludeStage) { $options['includeStage'] = $true }
         $failure = [ref]$null
         try {
             $json = [PimBridge.Interop.PimJson]::Write($options)

@@ -53,6 +53,12 @@ namespace PimBridge
         /// so it is CreatedAt + 24 hours (null without CreatedAt).
         /// </summary>
         public DateTime? ExpiresAt { get; set; }
+        /// <summary>
+        /// Which approval stage waits on you, "N of M" (the stage a decision goes to, of all the
+        /// approval's stages); read only with Get-PimPending -IncludeStage, null otherwise and when
+        /// the approval could not be read.
+        /// </summary>
+        public string Stage { get; set; }
 
         /// <summary>A value as the views show it: text made inert, dates and durations as they are.</summary>
         public object ToInertText(object text) => InertText.Format(text, false);
@@ -71,6 +77,7 @@ namespace PimBridge
                 .Add("CreatedAt", CreatedAt).Add("StartsAt", StartsAt).Add("Duration", Duration).Add("EndsAt", EndsAt)
                 .Add("Action", Action).Add("Status", Status).Add("Group", Group).Add("AccessType", AccessType)
                 .Add("TicketSystem", TicketSystem).Add("TicketNumber", TicketNumber).Add("ExpiresAt", ExpiresAt)
+                .Add("Stage", Stage)
                 .ToInertString();
         }
     }

@@ -43,12 +43,12 @@ namespace PimBridge.Interop
         {
             "approvalId", "requestId", "surface", "principalId", "principalName", "principalUpn", "roleId", "roleName",
             "scopeId", "scopeName", "justification", "ticketSystem", "ticketNumber", "createdAt", "startsAt",
-            "duration", "durationSeconds", "endsAt", "action", "status", "groupName", "accessType", "error",
+            "duration", "durationSeconds", "endsAt", "action", "status", "groupName", "accessType", "error", "stage",
         };
         private const int ApprovalId = 0, RequestId = 1, Surface = 2, PrincipalId = 3, PrincipalName = 4, PrincipalUpn = 5,
             RoleId = 6, RoleName = 7, ScopeId = 8, ScopeName = 9, Justification = 10, TicketSystem = 11, TicketNumber = 12,
             CreatedAt = 13, StartsAt = 14, DurationText = 15, DurationSeconds = 16, EndsAt = 17, Action = 18, Status = 19,
-            GroupName = 20, AccessType = 21, RequestError = 22;
+            GroupName = 20, AccessType = 21, RequestError = 22, Stage = 23;
 
         private static readonly string[] DecisionFields = { "index", "approvalId", "surface", "result", "decidedAt", "error" };
         private const int Index = 0, DecisionApprovalId = 1, DecisionSurface = 2, Result = 3, DecidedAt = 4, DecisionError = 5;
@@ -176,6 +176,7 @@ namespace PimBridge.Interop
                 TicketNumber = ticketNumber,
                 // The service gives no expiry: approvers have 24 hours from creation (see ExpiresAt).
                 ExpiresAt = createdAt?.Add(UnansweredExpiry),
+                Stage = Text(f[Stage]),
             };
         }
 

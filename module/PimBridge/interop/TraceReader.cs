@@ -75,6 +75,10 @@ namespace PimBridge.Interop
                         {
                             case "call": ReadCall(e, lines); movedOn = true; break;
                             case "batchItem": ReadBatchItem(e, lines); movedOn = true; break;
+                            case "stageUnread":
+                                lines.Add(new TraceLine(false, "Stage of request " + Inert(Text(e, "approvalId")) +
+                                    " left empty: " + Inert(Text(e, "reason")) + "."));
+                                break;
                             case "wait":
                                 waitReason = Text(e, "reason") ?? "unsettled";
                                 waitMs = Number(e, "ms") ?? 0;
