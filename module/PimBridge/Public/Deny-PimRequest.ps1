@@ -163,8 +163,10 @@ function Deny-PimRequest {
 
     begin {
         $log = $null
-        $run = New-PimDecisionRun -Cmdlet $PSCmdlet -Justification $Justification
+        $run = $null
+        $run = New-PimDecisionRun -Cmdlet $PSCmdlet -Justification $Justification -Review Deny -Connection $PSBoundParameters
         $log = Open-PimCommandDecisionLog -Cmdlet $PSCmdlet -LogPath $LogPath -WhatIf:$WhatIfPreference
+        $run.Log = $log
     }
 
     process {
@@ -178,6 +180,9 @@ function Deny-PimRequest {
     }
 
     clean {
+        # Stopped early (Ctrl+C, -ErrorAction Stop, a downstream Select-Object -First): every
+        # request sent is accounted for on the host. Nothing to do after a run that completed.
+        Stop-PimDecisionRun -Run $run
         Close-PimDecisionLog -Log $log
     }
 }
