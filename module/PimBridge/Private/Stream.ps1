@@ -254,7 +254,16 @@ function Resolve-PimDecisionResult {
     if ($Stream.Done.ContainsKey($index)) { return }
     $target = $Stream.Targets[$index]
     if (-not $Stream.Logged.Contains($index)) {
-        Write-PimDecisionOutcome -Log $Run.Log -Review $Run.Review -Target $target -Justification $Run.Justification -Result $Result
+        if ($Stopping) {
+            # A line that cannot be written is a warning, which a stopping pipeline refuses: the host says it.
+            try {
+                Write-PimDecisionOutcome -Log $Run.Log -Review $Run.Review -Target $target -Justification $Run.Justification -Result $Result
+            } catch {
+                $Host.UI.WriteWarningLine((Format-PimInertText "The decision log could not record the outcome of request '$($target.ApprovalId)'; it shows it as Unknown."))
+            }
+        } else {
+            Write-PimDecisionOutcome -Log $Run.Log -Review $Run.Review -Target $target -Justification $Run.Justification -Result $Result
+        }
         # Noted, so that a stop before the result is handled does not log it twice.
         $null = $Stream.Logged.Add($index)
     }
