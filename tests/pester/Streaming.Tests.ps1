@@ -238,6 +238,30 @@ Describe 'A truthful stop' {
         }
     }
 
+    It 'Invoke-PimPolicy stopped with one batch applied: reports those applied, names the held as unknown' {
+        $emu = Start-Emulator -Scenario 'bulk:60'
+        try {
+            $policy = Join-Path $TestDrive 'approve-all.psd1'
+            Set-Content -LiteralPath $policy -Encoding utf8 -Value "@{ Rules = @( @{ Name = 'all'; Action = 'Approve'; Justification = 'Approved by policy {Rule}' } ) }"
+            Set-Gate $emu @{ batchesAfter = 1 }
+            $script = [scriptblock]::Create(@"
+param(`$Uri, `$TokenText, `$Sink)
+`$token = ConvertTo-SecureString `$TokenText -AsPlainText -Force
+Invoke-PimPolicy -Path '$policy' -Force -Confirm:`$false -Surface DirectoryRole -GraphUri `$Uri -AccessToken `$token |
+    ForEach-Object { `$Sink.Enqueue(`$_) }
+"@)
+            $run = Invoke-Stopped $emu 'batchesDone=1&batchesHeld=1' $script
+            $recorded = Get-EmulatorDecision $emu
+            $recorded.Count | Should -BeGreaterThan 0
+            $account = Read-StopAccount $run.Text
+            $account.Warning | Should -Match '^WARNING: Invoke-PimPolicy: stopped'
+            Assert-StopAccount $account $run.Output $recorded
+            $account.UnknownCount | Should -BeGreaterThan 0
+        } finally {
+            Stop-Emulator $emu
+        }
+    }
+
     It 'Ctrl+C at the third prompt after two "Yes": both applied, both reported' {
         $emu = Start-Emulator -Scenario 'bulk:3'
         try {

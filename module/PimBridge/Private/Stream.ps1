@@ -380,8 +380,22 @@ function Stop-PimDecisionRun {
     # one named, each whose outcome is unknown named with what to run to see it, each failed one
     # named with why, the others counted, and one warning whose numbers are those of the service's
     # answers. Does nothing for a run that completed, or that confirmed nothing.
-    param([AllowNull()] [hashtable] $Run)
-    if ($null -eq $Run -or $null -eq $Run['Streams'] -or $Run.Done) { return }
+    param(
+        [AllowNull()] [hashtable] $Run,
+        # For a run made by hand (as Invoke-PimPolicy makes them) that the stop came before: its
+        # command and review, to say that what it confirmed was not sent.
+        [System.Management.Automation.PSCmdlet] $Cmdlet,
+        [string] $Review
+    )
+    if ($null -eq $Run) { return }
+    if ($null -eq $Run['Streams']) {
+        if ($Cmdlet -and $Run['Targets'] -and $Run.Targets.Count -gt 0) {
+            $verb = if ($Review -eq 'Deny') { 'deny' } else { 'approve' }
+            $Host.UI.WriteWarningLine("$($Cmdlet.MyInvocation.MyCommand.Name): stopped; $($Run.Targets.Count) request(s) confirmed to $verb were not sent. They still wait: Get-PimPending lists them.")
+        }
+        return
+    }
+    if ($Run.Done) { return }
     $Run.Done = $true
     $open = @(foreach ($stream in $Run.Streams) { if (-not $stream.Finished) { $stream } })
     $handed = 0
