@@ -426,14 +426,15 @@ function Stop-PimDecisionRun {
     $output = @{ Applied = 0; Unknown = 0; Failed = 0; NotSent = 0; Refused = 0; Account = 0 }
     foreach ($stream in $Run.Streams) {
         foreach ($what in $stream.Done.Values) { $output[$what]++ }
-        # Without a result: not pushed, when the stream has ended (it reports every request pushed);
-        # else sent, with no answer in time.
+        # Without a result: not pushed, when the stream has ended (it reports every request pushed)
+        # or its feeder never pushed it; else sent, with no answer in time.
         $unpushed = [System.Collections.Generic.List[object]]::new()
+        $pushed = if ($stream.Feeder) { $stream.Feeder.Pushed } else { $stream.Targets.Count }
         for ($i = 0; $i -lt $stream.Targets.Count; $i++) {
             if ($stream.Done.ContainsKey($i)) { continue }
             $target = $stream.Targets[$i]
             $decision = [PimBridge.Decision]@{ ApprovalId = $target.ApprovalId; Principal = $target.Principal; Role = $target.Role; Scope = $target.Scope; RequestId = $target.RequestId }
-            if ($stream.Finished) {
+            if ($stream.Finished -or $i -ge $pushed) {
                 $decision.Result = 'Failed'
                 $account.NotSent.Add($decision)
                 $unpushed.Add($target)
