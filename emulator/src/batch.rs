@@ -57,10 +57,19 @@ pub(crate) async fn route(app: &App, call: &Call<'_>) -> Answer {
     let mut responses: Vec<Value> = Vec::with_capacity(items.len());
     // Items inherit the batch's token: one whose token is refused (401) never waits at the gate.
     let token_ok = app.minter.check(call.authorization(), token::GRAPH_AUDIENCE).is_ok();
-    for item in items {
+    let is_write = |item: &Value| {
         let method = item.get("method").and_then(Value::as_str).unwrap_or("GET").to_ascii_uppercase();
         let url = item.get("url").and_then(Value::as_str).unwrap_or_default();
-        if token_ok && Method::from_bytes(method.as_bytes()).is_ok_and(|m| CallKind::of(&m, url) == CallKind::Write) {
+        Method::from_bytes(method.as_bytes()).is_ok_and(|m| CallKind::of(&m, url) == CallKind::Write)
+    };
+    let decides = token_ok && items.iter().any(is_write);
+    if decides {
+        // A batch of decisions waits here, before any of its items is worked, while the
+        // batches' gate is closed.
+        app.gate.admit_batch().await;
+    }
+    for item in items {
+        if token_ok && is_write(item) {
             // Items are worked in order: a decision waits here while the gate is closed.
             app.gate.admit().await;
         }
@@ -69,6 +78,9 @@ pub(crate) async fn route(app: &App, call: &Call<'_>) -> Answer {
         lost |= item_lost;
         pause = pause.max(item_pause);
         responses.push(answer);
+    }
+    if decides {
+        app.gate.batch_done();
     }
     // Graph does not promise the order: answer in reverse, so a client that relies on it fails.
     responses.reverse();

@@ -241,9 +241,12 @@ fn tenant(app: &App) -> Answer {
     )
 }
 
-/// `GET /_emulator/wait?decisions=N&held=N&heldMax=N&admitted=N&timeoutMs=N`: answers once every
-/// counter named is at least (for `heldMax`, at most) its number: 200 with the counters, or 408
-/// with them when `timeoutMs` (default 30 s) passes first. Tests wait on this, not on sleeps.
+/// `GET /_emulator/wait?decisions=N&held=N&heldMax=N&admitted=N&pagesHeld=N&batchesDone=N&...&timeoutMs=N`:
+/// answers once every counter named is at least (for `heldMax`, at most) its number: 200 with the
+/// counters, or 408 with them when `timeoutMs` (default 30 s) passes first. `held` and `admitted`
+/// count decisions at the gate, `pagesHeld` and `pagesAdmitted` listing pages at theirs,
+/// `batchesHeld`, `batchesAdmitted` and `batchesDone` `$batch`es of decisions. Tests wait on this,
+/// not on sleeps.
 async fn wait(app: &App, call: &Call<'_>) -> Answer {
     const ROUTE: &str = "/_emulator/wait";
     let mut goal = HashMap::new();
@@ -256,21 +259,36 @@ async fn wait(app: &App, call: &Call<'_>) -> Answer {
                 format!("'{k}' is not a whole number."),
             );
         };
-        if !["decisions", "held", "heldMax", "admitted", "timeoutMs"].contains(&k.as_str()) {
+        if ![
+            "decisions",
+            "held",
+            "heldMax",
+            "admitted",
+            "pagesHeld",
+            "pagesAdmitted",
+            "batchesHeld",
+            "batchesAdmitted",
+            "batchesDone",
+            "timeoutMs",
+        ]
+        .contains(&k.as_str())
+        {
             return Answer::error(ROUTE, StatusCode::BAD_REQUEST, "BadRequest", format!("Cannot wait for '{k}'."));
         }
         goal.insert(k.clone(), n);
     }
     let timeout = Duration::from_millis(goal.get("timeoutMs").copied().unwrap_or(30_000).min(600_000));
-    let read = |g: &Gate| {
-        let (held, admitted) = g.counts();
-        Counters { decisions: app.tenant().decisions.len() as u64, held, admitted }
-    };
+    let read = |g: &Gate| Counters { decisions: app.tenant().decisions.len() as u64, ..g.counts() };
     let at_least = |k: &str, have: u64| goal.get(k).is_none_or(|want| have >= *want);
     let reached = |c: &Counters| {
         at_least("decisions", c.decisions)
             && at_least("held", c.held)
             && at_least("admitted", c.admitted)
+            && at_least("pagesHeld", c.pages_held)
+            && at_least("pagesAdmitted", c.pages_admitted)
+            && at_least("batchesHeld", c.batches_held)
+            && at_least("batchesAdmitted", c.batches_admitted)
+            && at_least("batchesDone", c.batches_done)
             && goal.get("heldMax").is_none_or(|max| c.held <= *max)
     };
     let (c, ok) = app.gate.wait(timeout, read, reached).await;
@@ -278,7 +296,11 @@ async fn wait(app: &App, call: &Call<'_>) -> Answer {
     Answer::json(
         ROUTE,
         status,
-        json!({"reached": ok, "decisions": c.decisions, "held": c.held, "admitted": c.admitted}),
+        json!({
+            "reached": ok, "decisions": c.decisions, "held": c.held, "admitted": c.admitted,
+            "pagesHeld": c.pages_held, "pagesAdmitted": c.pages_admitted,
+            "batchesHeld": c.batches_held, "batchesAdmitted": c.batches_admitted, "batchesDone": c.batches_done,
+        }),
     )
 }
 

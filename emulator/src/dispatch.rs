@@ -44,6 +44,10 @@ pub(crate) async fn dispatch(
         // whose token is refused (401) is answered at once and never counted as held or let through.
         app.gate.admit().await;
     }
+    if !is_control && redirect.is_none() && method == Method::GET && is_listing_path(&path) {
+        // A page of a listing waits here while the pages' gate is closed.
+        app.gate.admit_page().await;
+    }
     let mut answer = if is_control {
         control::route(&app, &call).await
     } else if let Some(to) = redirect {
@@ -72,6 +76,16 @@ pub(crate) async fn dispatch(
         app.gate.bump();
     }
     respond(answer, &request_id, client_request_id)
+}
+
+/// Whether a path is a listing of schedule requests (one page of it per GET): Graph's
+/// `filterByCurrentUser(...)` functions and plain collections of either surface, and ARM's
+/// `roleAssignmentScheduleRequests`.
+fn is_listing_path(path: &str) -> bool {
+    let last = path.rsplit('/').find(|s| !s.is_empty()).unwrap_or_default().to_ascii_lowercase();
+    last.starts_with("filterbycurrentuser")
+        || last == "roleassignmentschedulerequests"
+        || last == "assignmentschedulerequests"
 }
 
 /// The HTTP response for an answer: its body, `request-id` and `x-ms-request-id`,
@@ -110,4 +124,29 @@ fn respond(answer: Answer, request_id: &str, client_request_id: Option<&str>) ->
         h.insert("www-authenticate", HeaderValue::from_static("Bearer realm=\"\", error=\"invalid_token\""));
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_listing_path;
+
+    #[test]
+    fn listing_paths_are_the_request_collections_and_functions() {
+        for path in [
+            "/v1.0/roleManagement/directory/roleAssignmentScheduleRequests/filterByCurrentUser(on='approver')",
+            "/beta/identityGovernance/privilegedAccess/group/assignmentScheduleRequests/filterByCurrentUser(on='approver')",
+            "/v1.0/roleManagement/directory/roleAssignmentScheduleRequests",
+            "/providers/Microsoft.Authorization/roleAssignmentScheduleRequests",
+            "/subscriptions/0000/providers/Microsoft.Authorization/roleAssignmentScheduleRequests/",
+        ] {
+            assert!(is_listing_path(path), "{path}");
+        }
+        for path in [
+            "/v1.0/roleManagement/directory/roleAssignmentScheduleRequests/929cd687-a296-4f77-bdbc-b7cc22d3517e",
+            "/beta/roleManagement/directory/roleAssignmentApprovals/929cd687-a296-4f77-bdbc-b7cc22d3517e",
+            "/v1.0/$batch",
+        ] {
+            assert!(!is_listing_path(path), "{path}");
+        }
+    }
 }

@@ -4,6 +4,13 @@
 //! until the test opens the gate: "stop in the middle" then stops at a known point, however fast
 //! the machine is. A held decision whose client goes away is dropped unapplied.
 //!
+//! Listing pages have a gate of their own (`{"pagesAfter": N}`): it serves N more pages and holds
+//! every later one, unanswered, until it is opened, so that a test can hold a listing between two
+//! pages while something else happens (a decision applied before the last page is served). So do
+//! `$batch`es that carry decisions (`{"batchesAfter": N}`): a held batch waits before any of its
+//! items is worked, so a stop comes between whole batches, each applied in full or not at all,
+//! however the client cut its requests into batches.
+//!
 //! Every answered call bumps an epoch; `GET /_emulator/wait?decisions=20&held=1` waits on it until
 //! the counters reach what was asked, so tests wait on events instead of polling with sleeps.
 
@@ -13,19 +20,58 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
+/// One gate: how many it lets through before it closes, and how many wait at it.
 #[derive(Debug, Default)]
-struct State {
-    /// Decisions let through before the gate closes; None = open.
+struct Lane {
+    /// Let through before the gate closes; None = open.
     after: Option<u64>,
-    /// Decisions let through since the gate was set.
+    /// Let through since the gate was set.
     admitted: u64,
-    /// Decisions waiting at the gate now.
+    /// Waiting at the gate now.
     held: u64,
 }
 
-impl State {
+impl Lane {
     fn open_for_one(&self) -> bool {
         self.after.is_none_or(|after| self.admitted < after)
+    }
+
+    /// `N` closes the lane after N more; `null` opens it.
+    fn set(&mut self, value: &Value, what: &str) -> Result<(), String> {
+        if value.is_null() {
+            self.after = None;
+            return Ok(());
+        }
+        self.after = Some(value.as_u64().ok_or(format!("a whole number of {what}, or null"))?);
+        self.admitted = 0;
+        Ok(())
+    }
+}
+
+/// What waits at a gate: a decision, a page of a listing, or a `$batch` of decisions.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Decision,
+    Page,
+    Batch,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    decisions: Lane,
+    pages: Lane,
+    batches: Lane,
+    /// Batches of decisions whose every item was worked (their answer on its way).
+    batches_done: u64,
+}
+
+impl State {
+    fn lane(&mut self, kind: Kind) -> &mut Lane {
+        match kind {
+            Kind::Decision => &mut self.decisions,
+            Kind::Page => &mut self.pages,
+            Kind::Batch => &mut self.batches,
+        }
     }
 }
 
@@ -40,11 +86,17 @@ pub(crate) struct Counters {
     pub decisions: u64,
     pub held: u64,
     pub admitted: u64,
+    pub pages_held: u64,
+    pub pages_admitted: u64,
+    pub batches_held: u64,
+    pub batches_admitted: u64,
+    pub batches_done: u64,
 }
 
 impl Gate {
     pub fn new(after: Option<u64>) -> Gate {
-        Gate { state: Mutex::new(State { after, ..State::default() }), epoch: watch::Sender::new(0) }
+        let decisions = Lane { after, ..Lane::default() };
+        Gate { state: Mutex::new(State { decisions, ..State::default() }), epoch: watch::Sender::new(0) }
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -58,43 +110,81 @@ impl Gate {
 
     /// Waits until one decision may pass, and counts it as let through.
     pub async fn admit(&self) {
+        self.admit_one(Kind::Decision).await
+    }
+
+    /// Waits until one page of a listing may be served, and counts it as let through.
+    pub async fn admit_page(&self) {
+        self.admit_one(Kind::Page).await
+    }
+
+    /// Waits until one `$batch` that carries decisions may be worked, and counts it as let through.
+    pub async fn admit_batch(&self) {
+        self.admit_one(Kind::Batch).await
+    }
+
+    /// A `$batch` of decisions let through has had every item worked.
+    pub fn batch_done(&self) {
+        self.state().batches_done += 1;
+        self.bump();
+    }
+
+    async fn admit_one(&self, kind: Kind) {
         let mut changed = self.epoch.subscribe();
         {
             let mut s = self.state();
-            if s.open_for_one() {
-                s.admitted += 1;
+            let lane = s.lane(kind);
+            if lane.open_for_one() {
+                lane.admitted += 1;
                 return;
             }
-            s.held += 1;
+            lane.held += 1;
         }
         self.bump();
-        // Counts the decision out of `held` however the wait ends: let through, or dropped
-        // because its client went away.
-        let _held = Held(self);
+        // Counts it out of `held` however the wait ends: let through, or dropped because its
+        // client went away.
+        let _held = Held(self, kind);
         loop {
             if changed.changed().await.is_err() {
                 return;
             }
             let mut s = self.state();
-            if s.open_for_one() {
-                s.admitted += 1;
+            let lane = s.lane(kind);
+            if lane.open_for_one() {
+                lane.admitted += 1;
                 return;
             }
         }
     }
 
-    /// `{"after": N}` closes the gate after N more decisions; `{"open": true}` (or `{"after":
-    /// null}`) opens it. Returns the gate's state.
+    /// `{"after": N}` closes the decisions' gate after N more decisions, `{"pagesAfter": N}` the
+    /// pages' gate after N more pages of a listing, `{"batchesAfter": N}` the batches' gate after N
+    /// more `$batch`es of decisions; `null` for any opens it, and `{"open": true}` opens them all.
+    /// Returns the gate's state.
     pub fn set(&self, body: &Value) -> Result<Value, String> {
         {
             let mut s = self.state();
-            match (body.get("after"), body.get("open").and_then(Value::as_bool)) {
-                (_, Some(true)) | (Some(Value::Null), _) => s.after = None,
-                (Some(v), _) => {
-                    s.after = Some(v.as_u64().ok_or("\"after\" is a whole number of decisions")?);
-                    s.admitted = 0;
+            let open = body.get("open").and_then(Value::as_bool) == Some(true);
+            let (after, pages, batches) = (body.get("after"), body.get("pagesAfter"), body.get("batchesAfter"));
+            if open {
+                s.decisions.after = None;
+                s.pages.after = None;
+                s.batches.after = None;
+            } else if after.is_none() && pages.is_none() && batches.is_none() {
+                return Err(
+                    "send {\"after\": N}, {\"pagesAfter\": N}, {\"batchesAfter\": N} or {\"open\": true}".into()
+                );
+            }
+            if !open {
+                if let Some(v) = after {
+                    s.decisions.set(v, "decisions").map_err(|e| format!("\"after\" is {e}"))?;
                 }
-                (None, _) => return Err("send {\"after\": N} or {\"open\": true}".into()),
+                if let Some(v) = pages {
+                    s.pages.set(v, "pages").map_err(|e| format!("\"pagesAfter\" is {e}"))?;
+                }
+                if let Some(v) = batches {
+                    s.batches.set(v, "batches").map_err(|e| format!("\"batchesAfter\" is {e}"))?;
+                }
             }
         }
         self.bump();
@@ -103,7 +193,12 @@ impl Gate {
 
     pub fn describe(&self) -> Value {
         let s = self.state();
-        json!({"after": s.after, "admitted": s.admitted, "held": s.held})
+        json!({
+            "after": s.decisions.after, "admitted": s.decisions.admitted, "held": s.decisions.held,
+            "pagesAfter": s.pages.after, "pagesAdmitted": s.pages.admitted, "pagesHeld": s.pages.held,
+            "batchesAfter": s.batches.after, "batchesAdmitted": s.batches.admitted, "batchesHeld": s.batches.held,
+            "batchesDone": s.batches_done,
+        })
     }
 
     /// Waits until `reached` holds for the counters that `read` gives, or `timeout` passes;
@@ -128,17 +223,27 @@ impl Gate {
         }
     }
 
-    pub fn counts(&self) -> (u64, u64) {
+    /// The counters of both gates; `decisions` (the tenant's record) is the caller's to fill.
+    pub fn counts(&self) -> Counters {
         let s = self.state();
-        (s.held, s.admitted)
+        Counters {
+            decisions: 0,
+            held: s.decisions.held,
+            admitted: s.decisions.admitted,
+            pages_held: s.pages.held,
+            pages_admitted: s.pages.admitted,
+            batches_held: s.batches.held,
+            batches_admitted: s.batches.admitted,
+            batches_done: s.batches_done,
+        }
     }
 }
 
-struct Held<'a>(&'a Gate);
+struct Held<'a>(&'a Gate, Kind);
 
 impl Drop for Held<'_> {
     fn drop(&mut self) {
-        self.0.state().held -= 1;
+        self.0.state().lane(self.1).held -= 1;
         self.0.bump();
     }
 }
@@ -149,8 +254,7 @@ mod tests {
     use std::sync::Arc;
 
     fn counters(g: &Gate) -> Counters {
-        let (held, admitted) = g.counts();
-        Counters { decisions: 0, held, admitted }
+        g.counts()
     }
 
     #[tokio::test]
@@ -169,7 +273,50 @@ mod tests {
         assert!(ok && c.admitted == 2, "a dropped one leaves the gate unapplied: {c:?}");
         gate.set(&json!({"open": true})).unwrap();
         third.await.unwrap();
-        assert_eq!(gate.describe(), json!({"after": null, "admitted": 3, "held": 0}));
+        let described = gate.describe();
+        assert_eq!(
+            (&described["after"], &described["admitted"], &described["held"]),
+            (&json!(null), &json!(3), &json!(0))
+        );
         assert!(gate.set(&json!({"after": "x"})).is_err());
+    }
+
+    #[tokio::test]
+    async fn holds_pages_after_n_apart_from_decisions_until_opened() {
+        let gate = Arc::new(Gate::new(None));
+        gate.set(&json!({"pagesAfter": 1})).unwrap();
+        gate.admit_page().await;
+        let g = gate.clone();
+        let second = tokio::spawn(async move { g.admit_page().await });
+        let (c, ok) = gate.wait(Duration::from_secs(30), counters, |c| c.pages_held == 1).await;
+        assert!(ok && c.pages_admitted == 1, "the second page waits: {c:?}");
+        // Decisions pass while a page is held.
+        gate.admit().await;
+        assert_eq!(gate.counts().admitted, 1);
+        gate.set(&json!({"pagesAfter": null})).unwrap();
+        second.await.unwrap();
+        let d = gate.describe();
+        assert_eq!((&d["pagesAfter"], &d["pagesAdmitted"], &d["pagesHeld"]), (&json!(null), &json!(2), &json!(0)));
+        assert!(gate.set(&json!({"pagesAfter": -1})).is_err());
+        assert!(gate.set(&json!({})).is_err());
+    }
+
+    #[tokio::test]
+    async fn holds_batches_after_n_and_counts_those_done() {
+        let gate = Arc::new(Gate::new(None));
+        gate.set(&json!({"batchesAfter": 1})).unwrap();
+        gate.admit_batch().await;
+        gate.batch_done();
+        let g = gate.clone();
+        let second = tokio::spawn(async move { g.admit_batch().await });
+        let (c, ok) = gate.wait(Duration::from_secs(30), counters, |c| c.batches_held == 1).await;
+        assert!(ok && c.batches_admitted == 1 && c.batches_done == 1, "the second batch waits: {c:?}");
+        gate.set(&json!({"open": true})).unwrap();
+        second.await.unwrap();
+        let d = gate.describe();
+        assert_eq!(
+            (&d["batchesAfter"], &d["batchesAdmitted"], &d["batchesHeld"]),
+            (&json!(null), &json!(2), &json!(0))
+        );
     }
 }

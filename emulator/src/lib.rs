@@ -22,7 +22,7 @@
 //! | `arm/` | ARM routes: `mod` (route table, checks, handlers), `render` (ARM JSON) |
 //! | `batch` | Graph `$batch`: each item through the Graph routes |
 //! | `faults/` | `mod` (rates and counters), `schedule` (rules), `inject` (what a fault does to an answer) |
-//! | `gate`, `throttle` | holding decisions at a known point; the per-token write bucket |
+//! | `gate`, `throttle` | holding decisions (and listing pages) at a known point; the per-token write bucket |
 //! | `state/` | `model` (the tenant and its rules: who may decide, applying a decision, refusals), `scenarios` (demo, empty, bulk:N), `seed` (seed files) |
 //! | `forms` | the published forms the emulator can answer in where sources disagree (`--form`, `/_emulator/forms`) |
 //! | `token`, `tls`, `odata`, `time`, `splitmix` | self-contained helpers with no knowledge of HTTP routes |

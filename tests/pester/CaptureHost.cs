@@ -2,6 +2,11 @@
 // -Confirm prompt (answered with a fixed choice), warnings written to the host, and the lines of
 // Set-PSDebug -Trace. Loaded by TestHelpers.ps1 (Invoke-CaptureHost). Given a width, it is a
 // console of that many columns (Out-Default formats to it), as a user's terminal would be.
+//
+// A test can also act as the person at the console, at known points: before answering a prompt,
+// wait on an event (GET a URL, such as the emulator's /_emulator/wait, and keep its status), or
+// press Ctrl+C at a prompt (stop the PowerShell running the pipeline, as the console host does);
+// and wait until the host has been sent some text (WaitForText), instead of sleeping.
 
 using System;
 using System.Collections.Generic;
@@ -29,6 +34,18 @@ namespace PimBridgeTests
         public string Text => ui.Text;
         /// <summary>The captions and messages of the prompts shown so far.</summary>
         public IReadOnlyList<string> Prompts => ui.Prompts;
+
+        /// <summary>Before answering the prompt of this index (0 for the first), GET this URL and keep its status in <see cref="WaitStatus"/>.</summary>
+        public IDictionary<int, string> BeforeAnswer => ui.BeforeAnswer;
+        /// <summary>The HTTP status of each GET made before a prompt, by the prompt's index.</summary>
+        public IReadOnlyDictionary<int, int> WaitStatus => ui.WaitStatus;
+        /// <summary>At the prompt of this index (after its GET, if any), Ctrl+C: <see cref="StopTarget"/> is stopped and the prompt ends the pipeline. -1: never.</summary>
+        public int StopAtPrompt { get => ui.StopAtPrompt; set => ui.StopAtPrompt = value; }
+        /// <summary>The PowerShell whose pipeline a Ctrl+C stops.</summary>
+        public PowerShell StopTarget { get => ui.StopTarget; set => ui.StopTarget = value; }
+
+        /// <summary>Waits until the text written to the host contains <paramref name="fragment"/>; false when <paramref name="timeoutMs"/> passes first.</summary>
+        public bool WaitForText(string fragment, int timeoutMs) => ui.WaitForText(fragment, timeoutMs);
 
         public override string Name => "PimBridgeTestsCapture";
         public override Version Version => new Version(1, 0);
@@ -60,7 +77,36 @@ namespace PimBridgeTests
         public string Text { get { lock (gate) { return text.ToString(); } } }
         public IReadOnlyList<string> Prompts { get { lock (gate) { return prompts.ToArray(); } } }
 
-        private void Add(string s) { lock (gate) { text.Append(s); } }
+        public IDictionary<int, string> BeforeAnswer { get; } = new Dictionary<int, string>();
+        private readonly Dictionary<int, int> waitStatus = new Dictionary<int, int>();
+        public IReadOnlyDictionary<int, int> WaitStatus { get { lock (gate) { return new Dictionary<int, int>(waitStatus); } } }
+        public int StopAtPrompt { get; set; } = -1;
+        public PowerShell StopTarget { get; set; }
+        private static readonly System.Net.Http.HttpClient http = new System.Net.Http.HttpClient { Timeout = TimeSpan.FromMinutes(10) };
+
+        private void Add(string s)
+        {
+            lock (gate)
+            {
+                text.Append(s);
+                System.Threading.Monitor.PulseAll(gate);
+            }
+        }
+
+        public bool WaitForText(string fragment, int timeoutMs)
+        {
+            DateTime deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
+            lock (gate)
+            {
+                while (text.ToString().IndexOf(fragment, StringComparison.Ordinal) < 0)
+                {
+                    TimeSpan left = deadline - DateTime.UtcNow;
+                    if (left <= TimeSpan.Zero) return false;
+                    System.Threading.Monitor.Wait(gate, left);
+                }
+                return true;
+            }
+        }
 
         public override PSHostRawUserInterface RawUI => rawUI;
         public override string ReadLine() { return string.Empty; }
@@ -91,10 +137,27 @@ namespace PimBridgeTests
 
         public override int PromptForChoice(string caption, string message, Collection<ChoiceDescription> choices, int defaultChoice)
         {
+            int index;
             lock (gate)
             {
+                index = prompts.Count;
                 prompts.Add(caption + "\n" + message);
                 text.Append("PROMPT: " + caption + "\n" + message + "\n");
+                System.Threading.Monitor.PulseAll(gate);
+            }
+            if (BeforeAnswer.TryGetValue(index, out string url))
+            {
+                // The person waits for something to happen before answering: an event, not a sleep.
+                using (var response = http.GetAsync(url).GetAwaiter().GetResult())
+                {
+                    lock (gate) { waitStatus[index] = (int)response.StatusCode; }
+                }
+            }
+            if (index == StopAtPrompt)
+            {
+                // Ctrl+C at the prompt: the console host stops the running pipeline, and the prompt ends it.
+                StopTarget?.BeginStop(null, null);
+                throw new PipelineStoppedException();
             }
             return choice;
         }

@@ -283,11 +283,20 @@ Describe 'Stopping' {
 }
 
 Describe 'The warning after a stop' {
-    It 'says how many results came back, never more than the service applied' {
-        # The gate lets 20 decisions through and holds the rest: the stop comes with 20 applied.
-        $emu = Start-Emulator -Scenario 'bulk:300' -Extra @('--gate-after', '20')
+    It 'says how many the service applied, as its record says' {
+        # The gate lets one batch of decisions through and holds the later ones before any of
+        # their items is applied: the stop comes between whole batches, however the requests were
+        # cut into batches.
+        $emu = Start-Emulator -Scenario 'bulk:300'
+        $null = Invoke-RestMethod -Method Post -Uri "$($emu.Uri)/_emulator/gate" -Body '{"batchesAfter": 1}' -ContentType 'application/json'
         $capture = New-CapturePowerShell
-        $ps = $capture.PowerShell
+        # The module is imported first, and what is stopped runs as one script on a new PowerShell
+        # (not a batch, whose next statement BeginInvoke queues on the thread pool, under a Stop
+        # and Dispose).
+        $null = $capture.PowerShell.Invoke()
+        $ps = [powershell]::Create()
+        $ps.Runspace = $capture.PowerShell.Runspace
+        $capture.PowerShell.Dispose()
         try {
             $null = $ps.AddScript({
                 param($Uri, $TokenText)
@@ -296,13 +305,14 @@ Describe 'The warning after a stop' {
                     Approve-PimRequest -Justification 'bulk' -Confirm:$false -GraphUri $Uri -AccessToken $token
             }).AddArgument($emu.Uri).AddArgument((Get-EmulatorToken $emu))
             $handle = $ps.BeginInvoke()
-            $null = Wait-Emulator $emu 'decisions=20&held=1'
+            $null = Wait-Emulator $emu 'batchesDone=1&batchesHeld=1'
             $ps.Stop()
             $applied = (Get-EmulatorDecision $emu).Count
             $warnings = @($capture.Host.Text -split "`n" | Where-Object { $_ -like 'WARNING:*stopped*' })
             $warnings | Should -HaveCount 1
-            $warnings[0] -match 'stopped; (\d+) of 300 came back with a result' | Should -BeTrue -Because $warnings[0]
-            [int]$Matches[1] | Should -BeLessOrEqual $applied -Because "it may not claim more than the $applied the service applied"
+            $warnings[0] -match 'Of (\d+) request\(s\) confirmed: (\d+) approved by the service' | Should -BeTrue -Because $warnings[0]
+            [int]$Matches[2] | Should -Be $applied -Because "the service applied $applied"
+            [int]$Matches[1] | Should -BeLessOrEqual 300
             $warnings[0] | Should -Match 'Get-PimPending' -Because 'it says how to find out the rest'
         } finally {
             $ps.Runspace.Dispose()

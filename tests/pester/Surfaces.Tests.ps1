@@ -146,11 +146,21 @@ Describe 'One pipeline deciding all three surfaces' {
         $d.Surface | Should -Be 'AzureResource'
     }
 
-    It 'stops before sending anything when Azure requests come without an Azure token' {
-        $mixed = Get-PimPending @Both | Where-Object Principal -in 'Alex Wilber', 'Johanna Lorenz'
-        $err = { $mixed | Approve-PimRequest -Justification 'x' -Confirm:$false @Endpoints -AccessToken $GraphToken } | Should -Throw -ErrorId 'PimBridge.NotConnected,Approve-PimRequest' -PassThru
+    It 'stops with one error, and sends no Azure request, when Azure requests come without an Azure token' {
+        # Requests are sent as they are confirmed: the Graph ones piped before the first Azure one
+        # are sent, decided and output; at the Azure one the command stops with one error.
+        $mixed = @(Get-PimPending @Both | Where-Object Principal -in 'Alex Wilber', 'Johanna Lorenz')
+        $graph = @($mixed | Where-Object Surface -ne 'AzureResource')
+        $azure = @($mixed | Where-Object Surface -eq 'AzureResource')
+        $graph.Count | Should -BeGreaterThan 0
+        $azure.Count | Should -BeGreaterThan 0
+        $mixed[-1].Surface | Should -Be 'AzureResource' -Because 'the listing gives Azure requests last'
+        $out = [System.Collections.Generic.List[object]]::new()
+        $err = { $mixed | Approve-PimRequest -Justification 'x' -Confirm:$false @Endpoints -AccessToken $GraphToken | ForEach-Object { $out.Add($_) } } | Should -Throw -ErrorId 'PimBridge.NotConnected,Approve-PimRequest' -PassThru
         $err.Exception.Message | Should -Match 'Connect-AzAccount'
-        Get-EmulatorDecision $Emu | Should -HaveCount 0
+        $recorded = @(Get-EmulatorDecision $Emu)
+        @($recorded.approvalId | Sort-Object) | Should -Be @($graph.ApprovalId | Sort-Object) -Because 'no Azure request was sent'
+        @($out | Where-Object Result -eq 'Approved' | ForEach-Object ApprovalId | Sort-Object) | Should -Be @($graph.ApprovalId | Sort-Object) -Because 'the requests sent were output'
     }
 
     It 'refuses group requests with only directory-role permission, and sends nothing' {

@@ -1,5 +1,7 @@
 # What Approve-PimRequest and Deny-PimRequest share: reading pipeline input, describing a request
-# for the confirmation prompt, and deciding a whole pipeline as one native operation. Which surface
+# for the confirmation prompt, and deciding each confirmed request as it comes, through one native
+# stream operation per run (Stream.ps1), and a second round for requests refused for a session
+# token that expired under way. Which surface
 # a request belongs to is the native library's word: the surface the caller names (ResolveSurface
 # checks the name), or, for an id given alone, the library finds it.
 
@@ -154,21 +156,37 @@ function Find-PimListedRequest {
 }
 
 function New-PimDecisionRun {
-    # What one Approve-PimRequest or Deny-PimRequest gathers from its pipeline. An empty or blank
+    # What one Approve-PimRequest or Deny-PimRequest decides from its pipeline. An empty or blank
     # justification is refused at once, before any prompt or call (the library checks the rest).
-    param([Parameter(Mandatory)] [System.Management.Automation.PSCmdlet] $Cmdlet, [AllowEmptyString()] [AllowNull()] [string] $Justification)
+    # With -Review and -Connection (the command's AccessToken, GraphUri, ArmAccessToken, ArmUri),
+    # each request confirmed is sent as it comes (Add-PimDecisionInput); the decision log is set
+    # on the run as Log once it is open.
+    param(
+        [Parameter(Mandatory)] [System.Management.Automation.PSCmdlet] $Cmdlet,
+        [AllowEmptyString()] [AllowNull()] [string] $Justification,
+        [ValidateSet('Approve', 'Deny')] [string] $Review,
+        [System.Collections.IDictionary] $Connection
+    )
     if ([string]::IsNullOrWhiteSpace($Justification)) {
         $exception = New-PimException -Code InvalidJustification -Message 'No justification was given: say in -Justification why you decide, in a few words. Nothing was sent.'
         $Cmdlet.ThrowTerminatingError((New-PimErrorRecord -Exception $exception))
     }
-    @{ Targets = [System.Collections.Generic.List[object]]::new(); Received = 0 }
+    $run = @{ Targets = [System.Collections.Generic.List[object]]::new(); Received = 0 }
+    if ($Review) {
+        Initialize-PimDecisionRun -Run $run -Cmdlet $Cmdlet -Review $Review -Justification $Justification -Connection $Connection
+    }
+    $run
 }
 
 function Add-PimDecisionInput {
-    # Reads one pipeline step's input and keeps what the user confirms (ShouldProcess: -WhatIf and
-    # -Confirm apply per request). Input that cannot be decided (no id, an unknown surface, a
-    # hand-made object the prompt cannot describe) is one error record naming it, is never sent,
-    # and the rest of the pipeline goes on. -Surface is the caller's -Surface, if any.
+    # Reads one pipeline step's input and sends what the user confirms (ShouldProcess: -WhatIf and
+    # -Confirm apply per request) at once, to the run's stream (Stream.ps1); then outputs the
+    # decisions whose results are ready, without waiting for the others. Input that cannot be
+    # decided (no id, an unknown surface, a hand-made object the prompt cannot describe) is one
+    # error record naming it, is never sent, and the rest of the pipeline goes on. What stops the
+    # run (no token for a request, a decision log that cannot record it, a token the library
+    # refuses) ends the command with one terminating error, after the requests already sent are
+    # decided and output. -Surface is the caller's -Surface, if any.
     param(
         [Parameter(Mandatory)] [hashtable] $Run,
         [Parameter(Mandatory)] [System.Management.Automation.PSCmdlet] $Cmdlet,
@@ -210,13 +228,39 @@ function Add-PimDecisionInput {
         }
         if ($Cmdlet.ShouldProcess($target.Description, $Action)) {
             $Run.Targets.Add($target)
+            if ($null -ne $Run['Streams']) {
+                try {
+                    Send-PimDecisionPending -Run $Run
+                } catch [System.Management.Automation.PipelineStoppedException] {
+                    throw
+                } catch {
+                    Stop-PimDecisionRunWithError -Run $Run -Exception $_.Exception
+                }
+            }
         }
+    }
+    if ($null -ne $Run['Streams'] -and $Run.Streams.Count -gt 0) {
+        Receive-PimDecisionResult -Run $Run
+        if ($Run.TokenError) { Stop-PimDecisionRunWithError -Run $Run -Exception $Run.TokenError }
     }
 }
 
+function Stop-PimDecisionRunWithError {
+    # Ends a run on an error that stops it: the requests already sent are decided and output
+    # (their input closed), and then the error is the command's one terminating error.
+    param([Parameter(Mandatory)] [hashtable] $Run, [Parameter(Mandatory)] [System.Exception] $Exception)
+    Complete-PimDecisionStream -Run $Run
+    $Run.Done = $true
+    Close-PimDecisionProgress -Run $Run
+    $Run.Cmdlet.ThrowTerminatingError((New-PimErrorRecord -Exception $Exception))
+}
+
 function Complete-PimDecisionRun {
-    # Decides what the pipeline gathered. -Connection holds the command's AccessToken, GraphUri,
-    # ArmAccessToken and ArmUri, as given.
+    # Ends the run: sends what was confirmed and not yet sent (all of it, for a run made by hand, as
+    # Invoke-PimPolicy makes them), closes the streams' input and outputs the rest of the results
+    # as they come. -Connection holds the command's AccessToken, GraphUri, ArmAccessToken and
+    # ArmUri, as given. If the pipeline stops under way, the finally accounts for every request
+    # (Stop-PimDecisionRun).
     param(
         [Parameter(Mandatory)] [hashtable] $Run,
         [Parameter(Mandatory)] [System.Management.Automation.PSCmdlet] $Cmdlet,
@@ -229,18 +273,39 @@ function Complete-PimDecisionRun {
     if ($Run.Received -eq 0) {
         Microsoft.PowerShell.Utility\Write-Warning -Message 'No requests were given (the pipeline was empty); nothing was sent.'
     }
-    if ($Run.Targets.Count -eq 0) { return }
-    $round = @{ Cmdlet = $Cmdlet; Review = $Review; Justification = $Justification; Connection = $Connection; Log = $Log }
-    # A Connect-MgGraph token that the service refuses in the middle of a run (401: not applied) is
-    # read again once, and only the requests refused for it are sent again. A token given with
-    # -AccessToken fails as given.
-    $refused = [System.Collections.Generic.List[object]]::new()
-    $holdBack = $null
-    if (-not $Connection['AccessToken']) { $holdBack = $refused }
-    Send-PimDecisionRound @round -Targets $Run.Targets.ToArray() -Refused $holdBack
-    if ($refused.Count -gt 0) {
-        Reset-PimGraphToken -Reason "The session's token was refused for $($refused.Count) request(s)"
-        Send-PimDecisionRound @round -Targets $refused.ToArray()
+    Initialize-PimDecisionRun -Run $Run -Cmdlet $Cmdlet -Review $Review -Justification $Justification -Connection $Connection -Log $Log
+    if ($Run.Targets.Count -eq 0) {
+        $Run.Done = $true
+        return
+    }
+    try {
+        try {
+            Send-PimDecisionPending -Run $Run
+        } catch [System.Management.Automation.PipelineStoppedException] {
+            throw
+        } catch {
+            Stop-PimDecisionRunWithError -Run $Run -Exception $_.Exception
+        }
+        Complete-PimDecisionStream -Run $Run
+        $Run.Done = $true
+        Close-PimDecisionProgress -Run $Run
+        foreach ($stream in $Run.Streams) {
+            if ($stream.Failure -and $stream.Failure.Code -ne 'Cancelled') {
+                $Cmdlet.ThrowTerminatingError((New-PimErrorRecord -Exception $stream.Failure))
+            }
+        }
+        if ($Run.TokenError) { $Cmdlet.ThrowTerminatingError((New-PimErrorRecord -Exception $Run.TokenError)) }
+        if ($Run.PushFailure) { $Cmdlet.ThrowTerminatingError((New-PimErrorRecord -Exception $Run.PushFailure)) }
+        # A Connect-MgGraph token that the service refused in the middle of a run (401: not
+        # applied) is read again once, and only the requests refused for it are sent again, in one
+        # more operation. A token given with -AccessToken fails as given.
+        if ($Run.Refused.Count -gt 0) {
+            Reset-PimGraphToken -Reason "The session's token was refused for $($Run.Refused.Count) request(s)"
+            $round = @{ Cmdlet = $Cmdlet; Review = $Review; Justification = $Justification; Connection = $Connection; Log = $Log }
+            Send-PimDecisionRound @round -Targets $Run.Refused.ToArray()
+        }
+    } finally {
+        if (-not $Run.Done) { Stop-PimDecisionRun -Run $Run }
     }
 }
 
@@ -248,9 +313,10 @@ function Complete-PimDecisionRun {
 $script:PimTokenRefusals = @('Unauthorized', 'InvalidToken', 'TokenExpired', 'TokenChallenge')
 
 function Send-PimDecisionRound {
-    # Decides -Targets as one native operation and streams a PimBridge.Decision per request as it
-    # completes. Errors are written through -Cmdlet, so the caller's -ErrorAction applies. With
-    # -Refused, a Graph request the service refused for its token is put there instead.
+    # Decides -Targets as one native operation (all known up front: the second round of a run) and
+    # outputs a PimBridge.Decision per request as it completes. Errors are written through -Cmdlet,
+    # so the caller's -ErrorAction applies. With -Refused, a Graph request the service refused for
+    # its token is put there instead.
     param(
         [Parameter(Mandatory)] [System.Management.Automation.PSCmdlet] $Cmdlet,
         [Parameter(Mandatory)] [string] $Review,

@@ -28,8 +28,7 @@ function Wait-PimOperation {
 
     $finished = $false
     # The wait the progress bar shows (from the trace), until when.
-    $waitText = $null
-    $waitUntil = [datetime]::MinValue
+    $wait = @{ WaitText = $null; WaitUntil = [datetime]::MinValue; Fresh = $false }
     $received = 0
     $done = 0
     # The library's count of the work ($Total is the caller's; PowerShell's names ignore case).
@@ -37,19 +36,7 @@ function Wait-PimOperation {
     try {
         while (-not $finished) {
             $finished = [PimBridge.Interop.PimNative]::Wait($Operation, 100)
-            # The trace, drained on this (the pipeline's) thread; its text from the service is inert.
-            $trace = [PimBridge.Interop.TraceReader]::Take($Operation)
-            foreach ($line in $trace.Lines) {
-                if ($line.Debug) { Microsoft.PowerShell.Utility\Write-Debug -Message $line.Text }
-                else { Microsoft.PowerShell.Utility\Write-Verbose -Message $line.Text }
-            }
-            if ($trace.ProgressText) {
-                $waitText = $trace.ProgressText
-                $waitUntil = [datetime]::UtcNow.AddMilliseconds($trace.WaitMs)
-            }
-            # Calls made after it: the wait is over (without -Verbose calls are not traced, and
-            # the wait's length says when).
-            if ($trace.MovedOn) { $waitUntil = [datetime]::MinValue }
+            Read-PimOperationTrace -Operation $Operation -State $wait
             if ($Results -eq 'PendingRequests') {
                 $batch = [PimBridge.Interop.ResultReader]::TakePendingRequests($Operation)
             } else {
@@ -62,8 +49,9 @@ function Wait-PimOperation {
             $done, $count = [PimBridge.Interop.PimNative]::Progress($Operation)
             $status = if ($count -gt 0) { "$done of $count $DoneWord" } else { "$done so far" }
             # A wait is shown while it lasts, and at least once (a short one may be over already).
-            $waiting = -not $finished -and [datetime]::UtcNow -le $waitUntil
-            if ($waitText -and ($trace.ProgressText -or $waiting)) { $status = "$status. $waitText" }
+            $waiting = -not $finished -and [datetime]::UtcNow -le $wait.WaitUntil
+            if ($wait.WaitText -and ($wait.Fresh -or $waiting)) { $status = "$status. $($wait.WaitText)" }
+            $wait.Fresh = $false
             $progress = @{ Id = $script:PimProgressId; Activity = $Activity; Status = $status }
             if ($count -gt 0) { $progress['PercentComplete'] = [int](100 * $done / $count) }
             Microsoft.PowerShell.Utility\Write-Progress @progress
@@ -87,4 +75,27 @@ function Wait-PimOperation {
         $Operation.Dispose()
         Microsoft.PowerShell.Utility\Write-Progress -Id $script:PimProgressId -Activity $Activity -Completed
     }
+}
+
+function Read-PimOperationTrace {
+    # Takes an operation's trace since the last take, on this (the pipeline's) thread, and writes
+    # it to the verbose and debug streams (its text from the service is inert); keeps in -State the
+    # wait the progress bar shows: WaitText, WaitUntil, and Fresh (a wait began in this take).
+    # -Quiet keeps the wait only: a stopping pipeline refuses its streams.
+    param([Parameter(Mandatory)] [PimBridge.Interop.PimOpHandle] $Operation, [Parameter(Mandatory)] [hashtable] $State, [switch] $Quiet)
+    $trace = [PimBridge.Interop.TraceReader]::Take($Operation)
+    if (-not $Quiet) {
+        foreach ($line in $trace.Lines) {
+            if ($line.Debug) { Microsoft.PowerShell.Utility\Write-Debug -Message $line.Text }
+            else { Microsoft.PowerShell.Utility\Write-Verbose -Message $line.Text }
+        }
+    }
+    if ($trace.ProgressText) {
+        $State.WaitText = $trace.ProgressText
+        $State.WaitUntil = [datetime]::UtcNow.AddMilliseconds($trace.WaitMs)
+        $State.Fresh = $true
+    }
+    # Calls made after it: the wait is over (without -Verbose calls are not traced, and the wait's
+    # length says when).
+    if ($trace.MovedOn) { $State.WaitUntil = [datetime]::MinValue }
 }

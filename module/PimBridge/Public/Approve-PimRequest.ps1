@@ -9,12 +9,17 @@ function Approve-PimRequest {
     role, the scope, the duration, the justification and the ticket): answer "Yes to All" to confirm the rest, or pass
     -Confirm:$false in scripts. -WhatIf shows what would be approved and sends nothing.
 
-    The whole pipeline is approved as one operation, several requests at a time, with a progress bar;
-    one PimBridge.Decision object comes out per request as it completes, with Result 'Approved' or
-    'Failed'. A request that cannot be approved (already decided, your own, not yours to decide, not
+    Each request is sent as soon as it is confirmed, to one running operation that batches what
+    arrives close together (twenty at a time, or after a few tens of milliseconds), with a progress
+    bar: at a console a "Yes" is sent before the next prompt, and Get-PimPending | Approve-PimRequest
+    starts deciding while the listing still pages. One PimBridge.Decision object comes out per
+    request as its answer comes, with Result 'Approved', 'Failed' or 'Unknown'. A request that cannot be approved (already decided, your own, not yours to decide, not
     found) is also written as a non-terminating error with a stable ErrorId such as
     PimBridge.AlreadyDecided, so -ErrorAction works as usual. Ctrl+C stops at once: nothing more is
-    sent, and a warning says how many were decided.
+    sent, the answers to decisions already on their way are waited for a few seconds, each request
+    the service applied after the stop is named on the console, each whose answer did not come is
+    named as unknown (Get-PimDecisionLog -Result Unknown lists them), and a warning gives the
+    numbers of the service's answers.
 
     One pipeline may hold requests of every surface: directory roles and groups are decided with a
     Microsoft Graph token (-AccessToken, or the Connect-MgGraph session), Azure resource requests with
@@ -22,7 +27,8 @@ function Approve-PimRequest {
     the delegated permissions RoleAssignmentSchedule.ReadWrite.Directory (directory roles) and
     PrivilegedAssignmentSchedule.ReadWrite.AzureADGroup (groups) of a signed-in approver: an app-only
     token cannot approve or deny. A token that cannot decide a surface in the pipeline stops the
-    command before anything is sent.
+    command with one error when the first request of that surface comes, and nothing is sent for
+    it; requests sent before are still decided and output.
 
     .PARAMETER ApprovalId
     The approval id of a request: a GUID for directory roles (it equals the request id), or a
@@ -163,8 +169,10 @@ function Approve-PimRequest {
 
     begin {
         $log = $null
-        $run = New-PimDecisionRun -Cmdlet $PSCmdlet -Justification $Justification
+        $run = $null
+        $run = New-PimDecisionRun -Cmdlet $PSCmdlet -Justification $Justification -Review Approve -Connection $PSBoundParameters
         $log = Open-PimCommandDecisionLog -Cmdlet $PSCmdlet -LogPath $LogPath -WhatIf:$WhatIfPreference
+        $run.Log = $log
     }
 
     process {
@@ -178,6 +186,9 @@ function Approve-PimRequest {
     }
 
     clean {
+        # Stopped early (Ctrl+C, -ErrorAction Stop, a downstream Select-Object -First): every
+        # request sent is accounted for on the host. Nothing to do after a run that completed.
+        Stop-PimDecisionRun -Run $run
         Close-PimDecisionLog -Log $log
     }
 }

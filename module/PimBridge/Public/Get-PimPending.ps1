@@ -213,8 +213,25 @@ function Get-PimPending {
     $seen = [System.Collections.Generic.List[PimBridge.PendingRequest]]::new()
     # A service whose token was refused: its other surfaces are not listed (one error, not one per surface).
     $refusedToken = @{}
+    # Every request listed, by surface and approval id: a request is output once, however often it is listed.
+    $listedIds = [System.Collections.Generic.HashSet[string]]::new([System.StringComparer]::OrdinalIgnoreCase)
+    # The listings to make: each surface once, then again each surface whose requests were decided
+    # while it was still paging (see below).
+    $passes = [System.Collections.Generic.List[hashtable]]::new()
+    foreach ($step in $plan) { $passes.Add(@{ Step = $step; Again = $false }) }
 
-    :surfaces foreach ($step in $plan) {
+    :surfaces for ($pass = 0; $pass -lt $passes.Count; $pass++) {
+        $step = $passes[$pass].Step
+        $again = $passes[$pass].Again
+        if ($again) {
+            # The requests decided while this surface was paging may have moved the pages that
+            # followed (a service's paging is opaque: the emulator's $skiptoken, for one, is an
+            # offset into what is still pending, and may skip requests when some before it were
+            # decided). So, once every decision sent is answered, the surface is listed again, and
+            # what was not listed before is output; until a listing is not decided while it pages.
+            Wait-PimDecisionSettled
+            Microsoft.PowerShell.Utility\Write-Verbose -Message "Listing the $($step.Surface) requests again: some were decided while the listing paged, which may have moved its later pages."
+        }
         if ($refusedToken.ContainsKey($step.Service)) {
             Microsoft.PowerShell.Utility\Write-Verbose -Message "Skipping $($step.Surface) requests: the same token was refused above."
             continue
@@ -229,6 +246,10 @@ function Get-PimPending {
         if ($ArmScope -and $step.Service -eq 'arm') { $options['armScope'] = $ArmScope }
         if ($IncludeStage) { $options['includeStage'] = $true }
         $failure = [ref]$null
+        # Whether the listing's native work is over (every page read), and whether a request it
+        # output was handed to a decision while it was not.
+        $paged = $false
+        $decidedWhilePaging = $false
         try {
             $json = [PimBridge.Interop.PimJson]::Write($options)
             $operation = [PimBridge.Interop.PimNative]::ListPending($client, $step.Token, $json)
@@ -247,6 +268,7 @@ function Get-PimPending {
                     $PSCmdlet.WriteError((New-PimErrorRecord -Exception $_ -TargetObject $step.Surface))
                     return
                 }
+                if (-not $listedIds.Add("$($_.Surface)|$($_.ApprovalId)")) { return }
                 if ($rolePatterns.Count -and -not (Test-PimWildcard -Pattern $rolePatterns -Text $_.Role)) { return }
                 $seen.Add($_)
                 if ($rolePatterns.Count -and -not (Test-PimWildcard -Pattern $rolePatterns -Text $_.Role)) { return }
@@ -254,7 +276,12 @@ function Get-PimPending {
                 $page.Matched++
                 if ($page.Matched -le $paging.Skip -or $page.Output -ge $paging.First) { return }
                 $page.Output++
+                # A command further down the pipeline may decide it as it comes (Approve-PimRequest
+                # streams): if it does while pages are still to be read, they may have moved.
+                if (-not $paged) { $paged = [PimBridge.Interop.PimNative]::Wait($operation, 0) }
+                $pushes = $script:PimDecisionPushes
                 $_
+                if (-not $paged -and $script:PimDecisionPushes -ne $pushes) { $decidedWhilePaging = $true }
                 if ($page.Output -ge $paging.First -and -not $paging.IncludeTotalCount) {
                     # Stops the listing (Wait-PimOperation cancels the native work) and every surface after it.
                     $page.Stopped = $true
@@ -277,7 +304,8 @@ function Get-PimPending {
                 $PSCmdlet.WriteError($record)
             }
         } else {
-            $listed++
+            if (-not $again) { $listed++ }
+            if ($decidedWhilePaging) { $passes.Add(@{ Step = $step; Again = $true }) }
         }
     }
     if ($paging.IncludeTotalCount) {

@@ -190,6 +190,9 @@ function Invoke-PimPolicy {
     }
 
     clean {
+        # Stopped early: every run accounts for what it confirmed (Stop-PimDecisionRun).
+        $made = Microsoft.PowerShell.Utility\Get-Variable -Name runs -ValueOnly -ErrorAction Ignore
+        if ($made) { foreach ($entry in $made.Values) { Stop-PimDecisionRun -Run $entry.Run -Cmdlet $PSCmdlet -Review $entry.Review } }
         if ($null -ne $policy) { $policy.Dispose() }
         Close-PimDecisionLog -Log $log
     }

@@ -9,6 +9,7 @@
 //   NativeLibraryLocator.cs  finds the library next to this assembly and refuses another ABI
 //   PimNativeException.cs    native errors (one shape, whether an operation or one request failed)
 //   PimNative.cs             what PowerShell calls: handles, strings and exceptions, no pointers
+//   StreamFeeder.cs          requests handed to a stream operation in groups, without a prompt
 //   TraceReader.cs           an operation's trace (pim_op_take_trace) as verbose and debug lines
 //   PolicyNative.cs          policies (pim_policy_*): load, evaluate
 //   DecisionLogNative.cs     the decision log (pim_log_*): where it is, append, read, verify
@@ -29,6 +30,10 @@ namespace PimBridge.Interop
         [DllImport(Library)] internal static extern PimResult pim_list_pending(PimClientHandle client, IntPtr token, [MarshalAs(UnmanagedType.LPUTF8Str)] string options_json, out PimOpHandle op_out, out IntPtr err_out);
         [DllImport(Library)] internal static extern PimResult pim_approve(PimClientHandle client, IntPtr graph_token, IntPtr arm_token, [MarshalAs(UnmanagedType.LPUTF8Str)] string requests_json, [MarshalAs(UnmanagedType.LPUTF8Str)] string justification, out PimOpHandle op_out, out IntPtr err_out);
         [DllImport(Library)] internal static extern PimResult pim_deny(PimClientHandle client, IntPtr graph_token, IntPtr arm_token, [MarshalAs(UnmanagedType.LPUTF8Str)] string requests_json, [MarshalAs(UnmanagedType.LPUTF8Str)] string justification, out PimOpHandle op_out, out IntPtr err_out);
+        [DllImport(Library)] internal static extern PimResult pim_approve_stream(PimClientHandle client, IntPtr graph_token, IntPtr arm_token, [MarshalAs(UnmanagedType.LPUTF8Str)] string justification, out PimOpHandle op_out, out IntPtr err_out);
+        [DllImport(Library)] internal static extern PimResult pim_deny_stream(PimClientHandle client, IntPtr graph_token, IntPtr arm_token, [MarshalAs(UnmanagedType.LPUTF8Str)] string justification, out PimOpHandle op_out, out IntPtr err_out);
+        [DllImport(Library)] internal static extern PimResult pim_op_push(PimOpHandle op, [MarshalAs(UnmanagedType.LPUTF8Str)] string requests_json, out IntPtr err_out);
+        [DllImport(Library)] internal static extern PimResult pim_op_close_input(PimOpHandle op);
         [DllImport(Library)] internal static extern PimResult pim_op_wait(PimOpHandle op, uint timeout_ms);
         [DllImport(Library)] internal static extern PimResult pim_op_progress(PimOpHandle op, out ulong done_out, out ulong total_out);
         [DllImport(Library)] internal static extern PimResult pim_op_take_results(PimOpHandle op, out IntPtr json_out, out IntPtr err_out);

@@ -77,6 +77,50 @@ namespace PimBridge.Interop
             }));
         }
 
+        /// <summary>
+        /// Starts approving requests pushed while the operation runs (Push, then CloseInput); either
+        /// token may be null when no request needs it, not both. A token that cannot decide a surface
+        /// fails that surface's requests, each with why, and sends nothing for them.
+        /// </summary>
+        public static PimOpHandle ApproveStream(PimClientHandle client, SecureString graphToken, SecureString armToken, string justification)
+        {
+            RefuseNul(justification);
+            return WithOptionalToken(graphToken, g => WithOptionalToken(armToken, a =>
+            {
+                PimResult rc = NativeMethods.pim_approve_stream(client, g, a, justification, out PimOpHandle op, out IntPtr err);
+                Check(rc, err);
+                return op;
+            }));
+        }
+
+        /// <summary>Starts denying requests pushed while the operation runs; as ApproveStream.</summary>
+        public static PimOpHandle DenyStream(PimClientHandle client, SecureString graphToken, SecureString armToken, string justification)
+        {
+            RefuseNul(justification);
+            return WithOptionalToken(graphToken, g => WithOptionalToken(armToken, a =>
+            {
+                PimResult rc = NativeMethods.pim_deny_stream(client, g, a, justification, out PimOpHandle op, out IntPtr err);
+                Check(rc, err);
+                return op;
+            }));
+        }
+
+        /// <summary>
+        /// Hands more requests (a JSON array as Approve takes) to a stream operation, taken whole or
+        /// refused whole: InputClosed after CloseInput or Cancel, NotAStream for another operation.
+        /// </summary>
+        public static void Push(PimOpHandle op, string requestsJson)
+        {
+            PimResult rc = NativeMethods.pim_op_push(op, requestsJson, out IntPtr err);
+            Check(rc, err);
+        }
+
+        /// <summary>Ends a stream operation's input: what was pushed is still decided and reported. Closing twice is fine.</summary>
+        public static void CloseInput(PimOpHandle op)
+        {
+            Check(NativeMethods.pim_op_close_input(op), IntPtr.Zero);
+        }
+
         /// <summary>Waits up to timeoutMs; true once the operation has finished.</summary>
         public static bool Wait(PimOpHandle op, int timeoutMs)
         {

@@ -65,6 +65,19 @@ namespace PimBridge.Interop
         /// <summary>Takes the results a pim_approve or pim_deny operation produced since the last call.</summary>
         public static DecisionResult[] TakeDecisionResults(PimOpHandle op) => ReadDecisionResults(PimNative.TakeResults(op));
 
+        /// <summary>
+        /// Takes the results an operation produced since the last call and adds them to
+        /// <paramref name="into"/>, in one call: a pipeline stopped in the middle of a script can
+        /// lose nothing taken. Returns how many were added.
+        /// </summary>
+        public static int TakeDecisionResults(PimOpHandle op, List<DecisionResult> into)
+        {
+            if (into == null) throw new ArgumentNullException(nameof(into));
+            DecisionResult[] taken = TakeDecisionResults(op);
+            into.AddRange(taken);
+            return taken.Length;
+        }
+
         /// <summary>A JSON array of listed requests: each a PendingRequest, or a PimNativeException naming one that could not be read.</summary>
         public static object[] ReadPendingRequests(string json)
         {

@@ -1,0 +1,495 @@
+# Deciding as the pipeline goes: each request a deciding command confirms is handed at once to one
+# running native stream operation (pim_approve_stream / pim_deny_stream, then pim_op_push), results
+# that are ready are output without waiting, and the end closes the input and waits for the rest.
+# A run (New-PimDecisionRun) starts its stream lazily, at its first confirmed request, with the
+# tokens that request needs; a later request that needs another service's token starts a second
+# stream for it. When the pipeline stops early (Ctrl+C, an error with -ErrorAction Stop, Select-Object
+# -First downstream), Stop-PimDecisionRun accounts for every request handed over: the native work is
+# cancelled (nothing more is sent; decisions already on the wire are waited for), and each request
+# the service applied is named on the host (output can no longer flow), each whose outcome is
+# unknown is named with what to run to see it, and one warning gives the numbers.
+
+# Requests handed to any stream of this session so far: Get-PimPending compares it before and after
+# it outputs a request, to know whether its output was decided while it was still paging.
+$script:PimDecisionPushes = 0
+# The streams of this session whose input is open or whose results are still coming: Get-PimPending
+# waits on them (Wait-PimDecisionSettled) before it lists again.
+$script:PimDecisionStreams = [System.Collections.Generic.List[hashtable]]::new()
+# The progress bar of decisions: its own id, so that a listing's bar above it in the same pipeline stays.
+$script:PimDecisionProgressId = 4243
+# The error kinds with which the library refuses a token before sending (HTTP status 0): the token
+# cannot decide that surface (expired, not a token, app-only, no scope, none). One error per run.
+$script:PimTokenCheckKinds = @('MissingToken', 'InvalidToken', 'TokenExpired', 'MissingScope', 'AppOnlyToken')
+
+function Initialize-PimDecisionRun {
+    # Fills in what a run needs to stream (a run made by hand, as Invoke-PimPolicy makes them, has
+    # only Targets and Received): its command, review, justification, connection and log.
+    param(
+        [Parameter(Mandatory)] [hashtable] $Run,
+        [Parameter(Mandatory)] [System.Management.Automation.PSCmdlet] $Cmdlet,
+        [Parameter(Mandatory)] [ValidateSet('Approve', 'Deny')] [string] $Review,
+        [Parameter(Mandatory)] [string] $Justification,
+        [Parameter(Mandatory)] [System.Collections.IDictionary] $Connection,
+        [AllowNull()] [hashtable] $Log
+    )
+    $fields = @{
+        Cmdlet = $Cmdlet; Review = $Review; Justification = $Justification; Connection = $Connection; Log = $Log
+    }
+    foreach ($name in $fields.Keys) { if ($null -eq $Run[$name]) { $Run[$name] = $fields[$name] } }
+    if ($null -eq $Run['Streams']) {
+        # Streams: the native operations. Sent: how many of Targets were handed to one.
+        $Run['Streams'] = [System.Collections.Generic.List[hashtable]]::new()
+        $Run['Sent'] = 0
+        # Graph requests the service refused for the session's token (401, nothing applied): sent once more after the close.
+        $Run['Refused'] = [System.Collections.Generic.List[object]]::new()
+        # The first refusal of a token before anything was sent for it: one terminating error.
+        $Run['TokenError'] = $null
+        # A push that failed at the close (the feeder's): one terminating error.
+        $Run['PushFailure'] = $null
+        # After a stop, what came of the requests whose result was not output (PimBridge.Decision
+        # objects); what was output is in each stream's Done.
+        $Run['Account'] = @{
+            Applied = [System.Collections.Generic.List[object]]::new()
+            Unknown = [System.Collections.Generic.List[object]]::new()
+            Failed  = [System.Collections.Generic.List[object]]::new()
+            NotSent = [System.Collections.Generic.List[object]]::new()
+        }
+        $Run['GraphSurfaces'] = @(foreach ($info in Get-PimSurface) { if ($info.Service -eq 'graph') { $info.Name } })
+        $Run['Progress'] = @{ At = [datetime]::MinValue; WaitText = $null; WaitUntil = [datetime]::MinValue; Fresh = $false; Shown = $false }
+        $Run['Done'] = $false
+    }
+}
+
+function Find-PimDecisionStream {
+    # The run's open stream that can take -Target (one holding the token of its service); $null
+    # when none can.
+    param([Parameter(Mandatory)] [hashtable] $Run, [Parameter(Mandatory)] [object] $Target)
+    $service = if ($Target.TokenSurface) { (Get-PimSurface -Name $Target.TokenSurface).Service } else { $null }
+    foreach ($stream in $Run.Streams) {
+        if ($stream.Closed) { continue }
+        if (-not $service -or $stream.Tokens[$service]) { return $stream }
+    }
+    $null
+}
+
+function Get-PimDecisionStream {
+    # The run's stream that can take -Target, or a new one started with the tokens it needs.
+    # Throws (a PimNativeException) when there is no such token.
+    param([Parameter(Mandatory)] [hashtable] $Run, [Parameter(Mandatory)] [object] $Target)
+    $found = Find-PimDecisionStream -Run $Run -Target $Target
+    if ($found) { return $found }
+    $service = if ($Target.TokenSurface) { (Get-PimSurface -Name $Target.TokenSurface).Service } else { $null }
+    $connection = $Run.Connection
+    $uri = Resolve-PimGraphUri -GraphUri $connection['GraphUri']
+    if ($service) {
+        $tokens = Get-PimTokenSet -Surface @($Target.TokenSurface) -Connection $connection -GraphUri $uri
+    } else {
+        # An id the library could not point anywhere: whatever tokens are at hand, for it to try.
+        $tokens = Get-PimTokenSet -Surface @((Get-PimSurface).Name) -Connection $connection -GraphUri $uri -Optional
+        if (-not ($tokens['graph'] -or $tokens['arm'])) {
+            $tokens['graph'] = Get-PimServiceToken -Service graph -Connection $connection -GraphUri $uri
+        }
+    }
+    # Azure Resource Manager's address is looked for in the Connect-AzAccount session only when
+    # an Azure request is decided.
+    $armUri = Resolve-PimArmUri -ArmUri $connection['ArmUri'] -NoSession:(-not $tokens['arm'])
+    $client = Get-PimClient -GraphUri $uri -ArmUri $armUri -TraceLevel (Get-PimTraceLevel)
+    $start = "$($Run.Review)Stream"
+    $operation = [PimBridge.Interop.PimNative]::$start($client, $tokens['graph'], $tokens['arm'], $Run.Justification)
+    # Without a prompt, requests come as fast as the pipeline makes them: they are handed over in
+    # groups (a batch's worth, or after 100 ms without a new one, or 1 s at most), so that batches fill
+    # however long each request takes here. A person's "Yes" is handed over at once.
+    $feeder = $null
+    if (-not (Test-PimPromptShown -Cmdlet $Run.Cmdlet)) { $feeder = [PimBridge.Interop.StreamFeeder]::new($operation, 20, 100, 1000) }
+    $stream = @{
+        Operation = $operation
+        Feeder    = $feeder
+        Tokens    = $tokens
+        # What was handed over, by the library's index.
+        Targets   = [System.Collections.Generic.List[object]]::new()
+        # The results taken from the library and not yet handled, and, by index, what became of
+        # each handled one: Applied, Unknown or Failed (output), NotSent (the token refused before
+        # sending), Refused (kept for the second round), Account (handled after a stop).
+        Queue     = [System.Collections.Generic.List[PimBridge.Interop.DecisionResult]]::new()
+        Done      = [System.Collections.Generic.Dictionary[int, string]]::new()
+        # The results whose outcome line the decision log has.
+        Logged    = [System.Collections.Generic.HashSet[int]]::new()
+        Closed    = $false
+        Finished  = $false
+        Failure   = $null
+    }
+    $Run.Streams.Add($stream)
+    $script:PimDecisionStreams.Add($stream)
+    $services = @(foreach ($key in 'graph', 'arm') { if ($tokens[$key]) { $key } }) -join ' and '
+    Microsoft.PowerShell.Utility\Write-Verbose -Message "$($Run.Review): each confirmed request is sent as it comes (one streamed operation, $services token)."
+    $stream
+}
+
+function Send-PimDecisionPending {
+    # Hands every confirmed target not yet sent (Targets from Sent on) to a stream, those that go
+    # to the same stream together: their intent lines first (none written: nothing sent), then the
+    # push (or the stream's feeder). Throws when a target cannot be sent (no token for it, the log
+    # cannot record it, the library refuses the push); those before it were sent.
+    param([Parameter(Mandatory)] [hashtable] $Run)
+    while ($Run.Sent -lt $Run.Targets.Count) {
+        $stream = Get-PimDecisionStream -Run $Run -Target $Run.Targets[$Run.Sent]
+        $group = [System.Collections.Generic.List[object]]::new()
+        for ($i = $Run.Sent; $i -lt $Run.Targets.Count; $i++) {
+            $target = $Run.Targets[$i]
+            if ($group.Count -gt 0 -and -not [object]::ReferenceEquals((Find-PimDecisionStream -Run $Run -Target $target), $stream)) { break }
+            $group.Add($target)
+        }
+        $targets = $group.ToArray()
+        Write-PimDecisionIntent -Log $Run.Log -Review $Run.Review -Targets $targets -Justification $Run.Justification -Tokens $stream.Tokens
+        # A surface is sent only when the caller named one; for an id alone the library finds it.
+        $requests = foreach ($t in $targets) {
+            $request = @{ approvalId = $t.ApprovalId; principalId = $t.PrincipalId }
+            if ($t.Surface) { $request['surface'] = $t.Surface }
+            [PimBridge.Interop.PimJson]::Write($request)
+        }
+        # Listed before they are handed over: whatever stops the pipeline next, a target pushed is
+        # in the list (one in the list that has no result once the stream ended was not pushed).
+        $stream.Targets.AddRange($group)
+        try {
+            if ($stream.Feeder) {
+                foreach ($json in $requests) { $stream.Feeder.Add($json) }
+            } else {
+                [PimBridge.Interop.PimNative]::Push($stream.Operation, '[' + (@($requests) -join ',') + ']')
+            }
+        } catch {
+            $failure = $_.Exception
+            if (-not $stream.Feeder) { $stream.Targets.RemoveRange($stream.Targets.Count - $group.Count, $group.Count) }
+            $null = Sync-PimDecisionFeeder -Run $Run -Stream $stream
+            if (-not $stream.Feeder) { Write-PimDecisionNotSent -Log $Run.Log -Review $Run.Review -Targets $targets -Justification $Run.Justification -Exception $failure }
+            throw
+        }
+        $Run.Sent += $targets.Count
+        $script:PimDecisionPushes += $targets.Count
+    }
+}
+
+function Sync-PimDecisionFeeder {
+    # After a stream's feeder failed to push (or with -Flush, after pushing what waits): the
+    # targets it never pushed are taken off the stream (they will have no result), recorded in
+    # the decision log as not sent, and the failure is returned ($null when there is none).
+    param([Parameter(Mandatory)] [hashtable] $Run, [Parameter(Mandatory)] [hashtable] $Stream, [switch] $Flush)
+    $feeder = $Stream.Feeder
+    if ($null -eq $feeder) { return $null }
+    if ($Flush) {
+        try { $feeder.Flush() } catch { $null = $_ }
+    }
+    $failure = $feeder.Failure
+    if ($null -eq $failure) { return $null }
+    $pushed = $feeder.Pushed
+    if ($Stream.Targets.Count -gt $pushed) {
+        $lost = $Stream.Targets.GetRange($pushed, $Stream.Targets.Count - $pushed).ToArray()
+        $Stream.Targets.RemoveRange($pushed, $lost.Count)
+        Write-PimDecisionNotSent -Log $Run.Log -Review $Run.Review -Targets $lost -Justification $Run.Justification -Exception $failure
+    }
+    $failure
+}
+
+function Receive-PimDecisionResult {
+    # Takes what the run's streams have ready: their trace (verbose and debug lines, the wait the
+    # progress bar shows) and their results, each handled by Resolve-PimDecisionResult (a Decision
+    # output, an error record, a request kept for the second round). With -UntilFinished it waits,
+    # in short slices, until every stream has finished (close their input first); without, it
+    # never waits. With -Stopping, results are kept for the account instead of output.
+    param([Parameter(Mandatory)] [hashtable] $Run, [switch] $UntilFinished, [switch] $Stopping, [datetime] $Deadline = [datetime]::MaxValue)
+    do {
+        $running = $false
+        foreach ($stream in $Run.Streams) {
+            if ($stream.Finished) { continue }
+            $finished = $false
+            if ($UntilFinished) { $finished = [PimBridge.Interop.PimNative]::Wait($stream.Operation, 100) }
+            Read-PimOperationTrace -Operation $stream.Operation -State $Run.Progress -Quiet:$Stopping
+            # Taken into the stream's queue in one call, and each removed once handled: a stop
+            # that lands in between leaves it there, for the account.
+            $null = [PimBridge.Interop.ResultReader]::TakeDecisionResults($stream.Operation, $stream.Queue)
+            Resolve-PimDecisionQueue -Run $Run -Stream $stream -Stopping:$Stopping
+            if ($finished) {
+                $stream.Finished = $true
+                $stream.Failure = [PimBridge.Interop.PimNative]::GetError($stream.Operation)
+                Close-PimDecisionStream -Stream $stream
+            } else {
+                $running = $true
+            }
+        }
+        if (-not $Stopping) { Write-PimDecisionProgress -Run $Run -Force:$UntilFinished }
+    } while ($UntilFinished -and $running -and [datetime]::UtcNow -lt $Deadline)
+}
+
+function Close-PimDecisionStream {
+    # Lets go of a finished (or abandoned) stream: no longer waited on by a listing, its feeder
+    # stopped and its handle freed.
+    param([Parameter(Mandatory)] [hashtable] $Stream)
+    $null = $script:PimDecisionStreams.Remove($Stream)
+    if ($Stream.Feeder) { $Stream.Feeder.Dispose() }
+    $Stream.Operation.Dispose()
+}
+
+function Resolve-PimDecisionQueue {
+    # Handles the results in a stream's queue, in order, each removed once handled.
+    param([Parameter(Mandatory)] [hashtable] $Run, [Parameter(Mandatory)] [hashtable] $Stream, [switch] $Stopping)
+    while ($Stream.Queue.Count -gt 0) {
+        Resolve-PimDecisionResult -Run $Run -Stream $Stream -Result $Stream.Queue[0] -Stopping:$Stopping
+        $Stream.Queue.RemoveAt(0)
+    }
+}
+
+function Resolve-PimDecisionResult {
+    # One result of a stream: its outcome line in the decision log, then, as the run goes, a
+    # PimBridge.Decision named as the request piped in (and an error record when it failed); after
+    # a stop, an entry of the account instead. A request refused for the session's token (401,
+    # nothing applied) is kept for the second round; a token the library refused before sending is
+    # the run's one token error. A result already handled (a stop came before it left the queue)
+    # is not handled again.
+    param(
+        [Parameter(Mandatory)] [hashtable] $Run,
+        [Parameter(Mandatory)] [hashtable] $Stream,
+        [Parameter(Mandatory)] [PimBridge.Interop.DecisionResult] $Result,
+        [switch] $Stopping
+    )
+    $index = $Result.Index
+    if ($Stream.Done.ContainsKey($index)) { return }
+    $target = $Stream.Targets[$index]
+    if (-not $Stream.Logged.Contains($index)) {
+        if ($Stopping) {
+            # A line that cannot be written is a warning, which a stopping pipeline refuses: the host says it.
+            try {
+                Write-PimDecisionOutcome -Log $Run.Log -Review $Run.Review -Target $target -Justification $Run.Justification -Result $Result
+            } catch {
+                $Host.UI.WriteWarningLine((Format-PimInertText "The decision log could not record the outcome of request '$($target.ApprovalId)'; it shows it as Unknown."))
+            }
+        } else {
+            Write-PimDecisionOutcome -Log $Run.Log -Review $Run.Review -Target $target -Justification $Run.Justification -Result $Result
+        }
+        # Noted, so that a stop before the result is handled does not log it twice.
+        $null = $Stream.Logged.Add($index)
+    }
+    $decision = $Result.Decision
+    $decision.Principal = $target.Principal
+    $decision.Role = $target.Role
+    $decision.Scope = $target.Scope
+    $decision.RequestId = $target.RequestId
+    $kind = $Result.ErrorKind
+    $checked = $decision.Result -eq 'Failed' -and $kind -in $script:PimTokenCheckKinds -and ($null -eq $Result.Error -or $Result.Error.HttpStatus -eq 0)
+    if ($checked) {
+        # The token cannot decide this surface, and nothing was sent: said once, for the run.
+        if ($null -eq $Run.TokenError) { $Run.TokenError = $Result.Error }
+        $Stream.Done[$index] = 'NotSent'
+        return
+    }
+    if (-not $Stopping -and -not $Run.Connection['AccessToken'] -and $decision.Result -eq 'Failed' -and $kind -in $script:PimTokenRefusals -and $decision.Surface -in $Run.GraphSurfaces) {
+        # Refused for its token (nothing applied): kept for one more round with a fresh session
+        # token. A request whose outcome is unknown (OutcomeUnknown) is never sent again.
+        $Run.Refused.Add($target)
+        $Stream.Done[$index] = 'Refused'
+        return
+    }
+    # Cancelled: not sent, as the library says after a cancel.
+    $category = if ($decision.Result -in 'Approved', 'Denied') { 'Applied' } elseif ($decision.Result -eq 'Unknown') { 'Unknown' } elseif ($kind -eq 'Cancelled') { 'NotSent' } else { 'Failed' }
+    if ($Stopping) {
+        $Run.Account[$category].Add($decision)
+        $Stream.Done[$index] = 'Account'
+        return
+    }
+    $record = $null
+    if ($Result.Error) {
+        $record = New-PimErrorRecord -Exception $Result.Error -TargetObject $target.InputObject
+        $decision.ErrorId = $record.FullyQualifiedErrorId
+    }
+    # Output first, then noted: a stop refuses the output (and the account names it), or comes
+    # after the note.
+    $decision
+    $Stream.Done[$index] = if ($category -eq 'NotSent') { 'Failed' } else { $category }
+    if ($record) { $Run.Cmdlet.WriteError($record) }
+}
+
+function Write-PimDecisionProgress {
+    # The decisions' progress bar: how many of those handed over are decided, and the wait when the
+    # service throttles. While the pipeline still feeds the run it is written at most a few times a
+    # second (and at once when a wait begins); -Force writes it now.
+    param([Parameter(Mandatory)] [hashtable] $Run, [switch] $Force)
+    $state = $Run.Progress
+    $now = [datetime]::UtcNow
+    if (-not $Force -and -not $state.Fresh -and ($now - $state.At).TotalMilliseconds -lt 250) { return }
+    $done = [uint64]0
+    $count = [uint64]0
+    foreach ($stream in $Run.Streams) {
+        if ($stream.Finished) {
+            $done += $stream.Targets.Count
+            $count += $stream.Targets.Count
+            continue
+        }
+        $d, $t = [PimBridge.Interop.PimNative]::Progress($stream.Operation)
+        $done += $d
+        $count += $t
+    }
+    $status = "$done of $count decided"
+    if ($state.WaitText -and ($state.Fresh -or $now -le $state.WaitUntil)) { $status = "$status. $($state.WaitText)" }
+    $activity = '{0} PIM requests' -f $(if ($Run.Review -eq 'Approve') { 'Approving' } else { 'Denying' })
+    $progress = @{ Id = $script:PimDecisionProgressId; Activity = $activity; Status = $status }
+    if ($count -gt 0) { $progress['PercentComplete'] = [int](100 * $done / $count) }
+    Microsoft.PowerShell.Utility\Write-Progress @progress
+    $state.At = $now
+    $state.Fresh = $false
+    $state.Shown = $true
+}
+
+function Complete-PimDecisionStream {
+    # Ends the input of the run's streams (what their feeders hold is pushed first) and outputs
+    # what is left, waiting for it. A push that failed is kept in the run's PushFailure.
+    param([Parameter(Mandatory)] [hashtable] $Run)
+    foreach ($stream in $Run.Streams) {
+        if ($stream.Closed) { continue }
+        $failed = Sync-PimDecisionFeeder -Run $Run -Stream $stream -Flush
+        if ($failed -and -not $Run.PushFailure) { $Run.PushFailure = $failed }
+        [PimBridge.Interop.PimNative]::CloseInput($stream.Operation)
+        $stream.Closed = $true
+        Microsoft.PowerShell.Utility\Write-Verbose -Message "$($Run.Review): input closed after $($stream.Targets.Count) request(s); waiting for the rest of the results."
+    }
+    Receive-PimDecisionResult -Run $Run -UntilFinished
+}
+
+function Wait-PimDecisionSettled {
+    # Waits until every stream of the session has a result for each request pushed to it (their
+    # input may stay open): then no decision of this session is on its way. Get-PimPending calls
+    # it before it lists again a listing whose requests were decided while it paged.
+    foreach ($stream in @($script:PimDecisionStreams)) {
+        try {
+            # What a feeder holds is pushed now: no decision may still be on its way in here.
+            if ($stream.Feeder) { try { $stream.Feeder.Flush() } catch { $null = $_ } }
+            while (-not $stream.Finished -and -not $stream.Operation.IsClosed) {
+                $done, $total = [PimBridge.Interop.PimNative]::Progress($stream.Operation)
+                if ($done -ge $total) { break }
+                $null = [PimBridge.Interop.PimNative]::Wait($stream.Operation, 50)
+            }
+        } catch [System.ObjectDisposedException] {
+            # Let go of meanwhile: it has nothing more on its way from here.
+            $null = $_
+        }
+    }
+}
+
+function Stop-PimDecisionRun {
+    # After the pipeline stopped early (from a command's clean block, or the finally of the end):
+    # cancels the run's streams (nothing more is sent; decisions on the wire are waited for, as
+    # the library's cancelGraceMs says), takes every result, records each in the decision log, and
+    # accounts for every request confirmed on the host (output can no longer flow): each applied
+    # one named, each whose outcome is unknown named with what to run to see it, each failed one
+    # named with why, the others counted, and one warning whose numbers are those of the service's
+    # answers. Does nothing for a run that completed, or that confirmed nothing.
+    param(
+        [AllowNull()] [hashtable] $Run,
+        # For a run made by hand (as Invoke-PimPolicy makes them) that the stop came before: its
+        # command and review, to say that what it confirmed was not sent.
+        [System.Management.Automation.PSCmdlet] $Cmdlet,
+        [string] $Review
+    )
+    if ($null -eq $Run) { return }
+    if ($null -eq $Run['Streams']) {
+        if ($Cmdlet -and $Run['Targets'] -and $Run.Targets.Count -gt 0) {
+            $verb = if ($Review -eq 'Deny') { 'deny' } else { 'approve' }
+            $Host.UI.WriteWarningLine("$($Cmdlet.MyInvocation.MyCommand.Name): stopped; $($Run.Targets.Count) request(s) confirmed to $verb were not sent. They still wait: Get-PimPending lists them.")
+        }
+        return
+    }
+    if ($Run.Done) { return }
+    $Run.Done = $true
+    $open = @(foreach ($stream in $Run.Streams) { if (-not $stream.Finished) { $stream } })
+    $handed = 0
+    foreach ($stream in $Run.Streams) { $handed += $stream.Targets.Count }
+    # Confirmed, and never handed to a stream (the push before was the last).
+    $unsent = $Run.Targets.Count - $handed
+    if ($open.Count -eq 0 -and $Run.Refused.Count -eq 0 -and $unsent -le 0) {
+        Close-PimDecisionProgress -Run $Run
+        return
+    }
+    $command = $Run.Cmdlet.MyInvocation.MyCommand.Name
+    foreach ($stream in $open) {
+        # What a feeder still holds is never pushed (no result: not sent).
+        if ($stream.Feeder) { $stream.Feeder.Dispose() }
+        [PimBridge.Interop.PimNative]::Cancel($stream.Operation)
+    }
+    $waiting = 0
+    foreach ($stream in $open) { $waiting += $stream.Targets.Count - $stream.Done.Count - $stream.Queue.Count }
+    if ($waiting -gt 0) {
+        $Host.UI.WriteLine("${command}: stopping; nothing more is sent. Waiting for the answers to the decisions already on their way ($waiting request(s) without a result yet).")
+    }
+    # Results taken before the stop and not yet handled (the stop came in between), first.
+    foreach ($stream in $Run.Streams) { Resolve-PimDecisionQueue -Run $Run -Stream $stream -Stopping }
+    # The library ends a cancelled operation once the decisions on the wire are answered or their
+    # grace (cancelGraceMs) has passed; the bound here only guards against a hang.
+    Receive-PimDecisionResult -Run $Run -UntilFinished -Stopping -Deadline ([datetime]::UtcNow.AddSeconds(120))
+    $account = $Run.Account
+    $output = @{ Applied = 0; Unknown = 0; Failed = 0; NotSent = 0; Refused = 0; Account = 0 }
+    foreach ($stream in $Run.Streams) {
+        foreach ($what in $stream.Done.Values) { $output[$what]++ }
+        # Without a result: not pushed, when the stream has ended (it reports every request pushed)
+        # or its feeder never pushed it; else sent, with no answer in time.
+        $unpushed = [System.Collections.Generic.List[object]]::new()
+        $pushed = if ($stream.Feeder) { $stream.Feeder.Pushed } else { $stream.Targets.Count }
+        for ($i = 0; $i -lt $stream.Targets.Count; $i++) {
+            if ($stream.Done.ContainsKey($i)) { continue }
+            $target = $stream.Targets[$i]
+            $decision = [PimBridge.Decision]@{ ApprovalId = $target.ApprovalId; Principal = $target.Principal; Role = $target.Role; Scope = $target.Scope; RequestId = $target.RequestId }
+            if ($stream.Finished -or $i -ge $pushed) {
+                $decision.Result = 'Failed'
+                $account.NotSent.Add($decision)
+                $unpushed.Add($target)
+            } else {
+                $decision.Result = 'Unknown'
+                $account.Unknown.Add($decision)
+            }
+        }
+        # Recorded as not sent, so that the decision log does not show them as Unknown.
+        if ($unpushed.Count) { Write-PimDecisionNotSent -Log $Run.Log -Review $Run.Review -Targets $unpushed.ToArray() -Justification $Run.Justification }
+        if (-not $stream.Finished) {
+            $stream.Finished = $true
+            Close-PimDecisionStream -Stream $stream
+        }
+    }
+    # Refused for the session's token (nothing applied: Refused), and not sent again after the stop.
+    $Run.Refused.Clear()
+    foreach ($d in $account.Applied) { $Host.UI.WriteLine((Format-PimInertText "  $($d.Result): $(Format-PimDecisionName $d)")) }
+    foreach ($d in $account.Unknown) { $Host.UI.WriteLine((Format-PimInertText "  Outcome unknown: $(Format-PimDecisionName $d)")) }
+    foreach ($d in $account.Failed) { $Host.UI.WriteLine((Format-PimInertText "  Failed: $(Format-PimDecisionName $d): $($d.Error)")) }
+    $past = if ($Run.Review -eq 'Approve') { 'approved' } else { 'denied' }
+    $applied = $output.Applied + $account.Applied.Count
+    $unknown = $output.Unknown + $account.Unknown.Count
+    $failed = $output.Failed + $account.Failed.Count
+    $notSent = $output.NotSent + $output.Refused + $account.NotSent.Count + $unsent
+    $text = "${command}: stopped; nothing more is sent. Of $($Run.Targets.Count) request(s) confirmed: " +
+        "$applied $past by the service ($($output.Applied) output before the stop, $($account.Applied.Count) listed above), " +
+        "$unknown with an unknown outcome, $failed failed, $notSent not sent."
+    if ($unknown -gt 0) {
+        $see = if ($Run.Log) { 'Get-PimDecisionLog -Result Unknown lists them, and ' } else { '' }
+        $text += " A request with an unknown outcome was sent and its answer did not come: ${see}Get-PimPending shows whether it still waits."
+    }
+    if ($notSent -gt 0) { $text += ' Requests not sent still wait: Get-PimPending lists them.' }
+    $Host.UI.WriteWarningLine($text)
+    Close-PimDecisionProgress -Run $Run
+}
+
+function Close-PimDecisionProgress {
+    # Takes the decisions' progress bar down, if it was shown (a stopping pipeline may refuse it).
+    param([Parameter(Mandatory)] [hashtable] $Run)
+    if (-not $Run.Progress.Shown) { return }
+    $Run.Progress.Shown = $false
+    try {
+        Microsoft.PowerShell.Utility\Write-Progress -Id $script:PimDecisionProgressId -Activity 'PIM requests' -Completed
+    } catch {
+        $null = $_
+    }
+}
+
+function Format-PimDecisionName {
+    # A decision as a line of the account names it: who, which role, where, and the approval id.
+    param([Parameter(Mandatory)] [PimBridge.Decision] $Decision)
+    $what = if ($Decision.Principal) {
+        $where = if ($Decision.Scope) { " at $($Decision.Scope)" } else { '' }
+        "$($Decision.Principal): $($Decision.Role)$where "
+    } else { '' }
+    "$what(approval $($Decision.ApprovalId))"
+}
