@@ -1,6 +1,12 @@
 # Running a native operation: poll in short slices (so Ctrl+C is honoured), stream results as they
 # arrive, write its trace (each HTTP call and wait) to the verbose and debug streams, show progress
 # (and the wait, when the service throttles), and cancel the native work if the pipeline stops early.
+#
+# The streams are written with $PSCmdlet.WriteVerbose/WriteDebug/WriteProgress, not the cmdlets of
+# Microsoft.PowerShell.Utility: calling one of those loads that module, which a session's first
+# listing would otherwise pay for (a module import and some 350 methods compiled on pwsh's JIT).
+# They honour the preference variables as the cmdlets do as long as Wait-PimOperation is called
+# without common parameters (given -Debug itself, its WriteVerbose would ask before each line).
 
 $script:PimProgressId = 4242
 
@@ -40,8 +46,8 @@ function Wait-PimOperation {
             # The trace, drained on this (the pipeline's) thread; its text from the service is inert.
             $trace = [PimBridge.Interop.TraceReader]::Take($Operation)
             foreach ($line in $trace.Lines) {
-                if ($line.Debug) { Microsoft.PowerShell.Utility\Write-Debug -Message $line.Text }
-                else { Microsoft.PowerShell.Utility\Write-Verbose -Message $line.Text }
+                if ($line.Debug) { $PSCmdlet.WriteDebug($line.Text) }
+                else { $PSCmdlet.WriteVerbose($line.Text) }
             }
             if ($trace.ProgressText) {
                 $waitText = $trace.ProgressText
@@ -64,9 +70,9 @@ function Wait-PimOperation {
             # A wait is shown while it lasts, and at least once (a short one may be over already).
             $waiting = -not $finished -and [datetime]::UtcNow -le $waitUntil
             if ($waitText -and ($trace.ProgressText -or $waiting)) { $status = "$status. $waitText" }
-            $progress = @{ Id = $script:PimProgressId; Activity = $Activity; Status = $status }
-            if ($count -gt 0) { $progress['PercentComplete'] = [int](100 * $done / $count) }
-            Microsoft.PowerShell.Utility\Write-Progress @progress
+            $progress = [System.Management.Automation.ProgressRecord]::new($script:PimProgressId, $Activity, $status)
+            if ($count -gt 0) { $progress.PercentComplete = [int](100 * $done / $count) }
+            $PSCmdlet.WriteProgress($progress)
         }
         $Failure.Value = [PimBridge.Interop.PimNative]::GetError($Operation)
     } finally {
@@ -85,6 +91,9 @@ function Wait-PimOperation {
             }
         }
         $Operation.Dispose()
-        Microsoft.PowerShell.Utility\Write-Progress -Id $script:PimProgressId -Activity $Activity -Completed
+        # The record Write-Progress -Completed writes.
+        $progress = [System.Management.Automation.ProgressRecord]::new($script:PimProgressId, $Activity, 'Processing')
+        $progress.RecordType = 'Completed'
+        $PSCmdlet.WriteProgress($progress)
     }
 }
