@@ -111,7 +111,8 @@ function Build-ModuleLayout {
     $manifest = $manifest.Replace('{{Repository}}', $repository).Replace('{{ReleaseNotes}}', $notes)
     Set-Content -Path (Join-Path $ModuleOut 'PimBridge.psd1') -Value $manifest -NoNewline
 
-    # One psm1: Private/ and Public/ inlined in place of the dot-sourcing loop (faster import).
+    # One psm1: Private/ and Public/ inlined in place of the dot-sourcing loop, and the comments that
+    # are not help left out (faster import: pwsh parses the whole file when it imports it).
     $functions = foreach ($folder in 'Private', 'Public') {
         foreach ($file in Get-ChildItem -Path (Join-Path $Source $folder) -Filter '*.ps1' | Sort-Object Name) {
             "# ---- $folder/$($file.Name)"
@@ -120,7 +121,7 @@ function Build-ModuleLayout {
     }
     $psm1 = Get-Content -Raw (Join-Path $Source 'PimBridge.psm1')
     $inlined = [regex]::Replace($psm1, '(?s)#region functions.*?#endregion functions', { param($m) $functions -join "`n" })
-    Set-Content -Path (Join-Path $ModuleOut 'PimBridge.psm1') -Value $inlined -NoNewline
+    Set-Content -Path (Join-Path $ModuleOut 'PimBridge.psm1') -Value (Remove-ScriptComment -Text $inlined) -NoNewline
 
     Copy-Item -Path (Join-Path $Source 'PimBridge.Format.ps1xml') -Destination $ModuleOut -Force
     Copy-Item -Path (Join-Path $Source 'en-US') -Destination $ModuleOut -Recurse -Force
@@ -134,7 +135,9 @@ function Build-ModuleLayout {
         Write-Step 'Compiling PimBridge.Interop.dll'
         Remove-Item -Force -ErrorAction Ignore $interopDll
         $paths = ($interopSources | ForEach-Object { "'$($_.FullName)'" }) -join ', '
-        $compile = "Add-Type -Path $paths -OutputAssembly '$interopDll' -OutputType Library"
+        # -optimize+: release IL (without it the runtime compiles every method of the assembly with
+        # optimizations off, for good: the JSON readers of a large listing run slower).
+        $compile = "Add-Type -Path $paths -OutputAssembly '$interopDll' -OutputType Library -CompilerOptions '-optimize+'"
         Invoke-Native $Pwsh @('-NoProfile', '-NonInteractive', '-Command', $compile)
     }
 
@@ -146,6 +149,42 @@ function Build-ModuleLayout {
     New-Item -ItemType Directory -Force -Path $native, $emulator | Out-Null
     Copy-Item -Path (Join-Path $Release (Get-NativeLibraryName)) -Destination $native -Force
     Copy-Item -Path (Join-Path $Release ($IsWindows ? 'pim-emulator.exe' : 'pim-emulator')) -Destination $emulator -Force
+}
+
+function Remove-ScriptComment {
+    # The script without its line comments, as PowerShell's tokenizer finds them (never text inside
+    # a string): a comment alone on its line goes with its line. Kept: block comments (<# #>, where
+    # comment-based help lives), line comments that hold help keywords (# .SYNOPSIS), #requires, and
+    # the '# ---- Private/X.ps1' lines that say where each part of the built psm1 comes from.
+    param([Parameter(Mandatory)] [string] $Text)
+    $tokens = $null
+    $errors = $null
+    $null = [System.Management.Automation.Language.Parser]::ParseInput($Text, [ref] $tokens, [ref] $errors)
+    if ($errors) { throw "The module does not parse: $($errors[0].Message) ($($errors[0].Extent.StartLineNumber))" }
+    $kept = [System.Text.StringBuilder]::new($Text.Length)
+    $at = 0
+    foreach ($token in $tokens) {
+        if ($token.Kind -ne 'Comment') { continue }
+        $comment = $token.Text
+        if ($comment.StartsWith('<#') -or $comment -match '^#\s*(requires\b|\.[A-Za-z]|---- )') { continue }
+        $start = $token.Extent.StartOffset
+        $end = $token.Extent.EndOffset
+        $lineStart = $Text.LastIndexOf("`n", [Math]::Max(0, $start - 1)) + 1
+        if ($start -eq 0) { $lineStart = 0 }
+        if ($Text.Substring($lineStart, $start - $lineStart).Trim() -eq '') {
+            # Alone on its line: the line goes, with its end.
+            $start = $lineStart
+            if ($end -lt $Text.Length -and $Text[$end] -eq "`r") { $end++ }
+            if ($end -lt $Text.Length -and $Text[$end] -eq "`n") { $end++ }
+        } else {
+            # After code: the spaces before it go too.
+            while ($start -gt $at -and $Text[$start - 1] -in ' ', "`t") { $start-- }
+        }
+        $null = $kept.Append($Text, $at, $start - $at)
+        $at = $end
+    }
+    $null = $kept.Append($Text, $at, $Text.Length - $at)
+    $kept.ToString()
 }
 
 function Install-Pester {

@@ -51,4 +51,5 @@ foreach ($completion in @(
     Microsoft.PowerShell.Core\Register-ArgumentCompleter @completion -ScriptBlock $completer
 }
 
-Export-ModuleMember -Function 'Get-PimPending', 'Approve-PimRequest', 'Deny-PimRequest', 'Start-PimEmulator', 'Test-PimPolicy', 'Invoke-PimPolicy', 'Get-PimDecisionLog', 'Test-PimDecisionLog', 'Watch-PimPending'
+# What is exported is the manifest's FunctionsToExport alone: no Export-ModuleMember here, a cmdlet
+# less to run at import.

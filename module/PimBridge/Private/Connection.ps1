@@ -24,7 +24,10 @@ function Resolve-PimGraphUri {
     param([string] $GraphUri)
 
     if ($GraphUri) { return $GraphUri.TrimEnd('/') }
-    if ($env:PIMBRIDGE_GRAPH_URI) { return $env:PIMBRIDGE_GRAPH_URI.TrimEnd('/') }
+    # The environment read through .NET, not $env: (the Environment provider's first use is a
+    # cost on a session's first call).
+    $fromEnvironment = [Environment]::GetEnvironmentVariable('PIMBRIDGE_GRAPH_URI')
+    if ($fromEnvironment) { return $fromEnvironment.TrimEnd('/') }
     $context = Get-PimMgContext
     if ($context -and $context.PSObject.Properties['Environment'] -and $script:PimGraphHosts.ContainsKey([string]$context.Environment)) {
         return $script:PimGraphHosts[[string]$context.Environment]
@@ -48,7 +51,8 @@ function Resolve-PimArmUri {
     param([string] $ArmUri, [switch] $NoSession)
 
     if ($ArmUri) { return $ArmUri.TrimEnd('/') }
-    if ($env:PIMBRIDGE_ARM_URI) { return $env:PIMBRIDGE_ARM_URI.TrimEnd('/') }
+    $fromEnvironment = [Environment]::GetEnvironmentVariable('PIMBRIDGE_ARM_URI')
+    if ($fromEnvironment) { return $fromEnvironment.TrimEnd('/') }
     if ($NoSession) { return $null }
     $context = Get-PimAzContext
     if ($context -and $context.PSObject.Properties['Environment'] -and $context.Environment -and $context.Environment.PSObject.Properties['ResourceManagerUrl'] -and $context.Environment.ResourceManagerUrl) {

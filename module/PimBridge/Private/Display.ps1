@@ -18,3 +18,13 @@ function Format-PimInertText {
     param($Text, $Multiline)
     [PimBridge.Interop.InertText]::Format($Text, [bool]$Multiline)
 }
+
+function Write-PimVerbose {
+    # Write-Verbose without Microsoft.PowerShell.Utility, whose first cmdlet loads that module (a cost
+    # on a session's first listing). A command of its own, called without common parameters, so that
+    # it honours $VerbosePreference as Write-Verbose does: $PSCmdlet.WriteVerbose in a command called
+    # with -Debug would ask before each line.
+    [CmdletBinding()]
+    param([Parameter(Mandatory, Position = 0)] [AllowEmptyString()] [string] $Message)
+    $PSCmdlet.WriteVerbose($Message)
+}

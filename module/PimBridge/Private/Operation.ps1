@@ -1,6 +1,12 @@
 # Running a native operation: poll in short slices (so Ctrl+C is honoured), stream results as they
 # arrive, write its trace (each HTTP call and wait) to the verbose and debug streams, show progress
 # (and the wait, when the service throttles), and cancel the native work if the pipeline stops early.
+#
+# The streams are written with $PSCmdlet.WriteVerbose/WriteDebug/WriteProgress, not the cmdlets of
+# Microsoft.PowerShell.Utility: calling one of those loads that module, which a session's first
+# listing would otherwise pay for (a module import and some 350 methods compiled on pwsh's JIT).
+# They honour the preference variables as the cmdlets do as long as Wait-PimOperation is called
+# without common parameters (given -Debug itself, its WriteVerbose would ask before each line).
 
 $script:PimProgressId = 4242
 
@@ -52,9 +58,9 @@ function Wait-PimOperation {
             $waiting = -not $finished -and [datetime]::UtcNow -le $wait.WaitUntil
             if ($wait.WaitText -and ($wait.Fresh -or $waiting)) { $status = "$status. $($wait.WaitText)" }
             $wait.Fresh = $false
-            $progress = @{ Id = $script:PimProgressId; Activity = $Activity; Status = $status }
-            if ($count -gt 0) { $progress['PercentComplete'] = [int](100 * $done / $count) }
-            Microsoft.PowerShell.Utility\Write-Progress @progress
+            $progress = [System.Management.Automation.ProgressRecord]::new($script:PimProgressId, $Activity, $status)
+            if ($count -gt 0) { $progress.PercentComplete = [int](100 * $done / $count) }
+            $PSCmdlet.WriteProgress($progress)
         }
         $Failure.Value = [PimBridge.Interop.PimNative]::GetError($Operation)
     } finally {
@@ -73,7 +79,10 @@ function Wait-PimOperation {
             }
         }
         $Operation.Dispose()
-        Microsoft.PowerShell.Utility\Write-Progress -Id $script:PimProgressId -Activity $Activity -Completed
+        # The record Write-Progress -Completed writes.
+        $progress = [System.Management.Automation.ProgressRecord]::new($script:PimProgressId, $Activity, 'Processing')
+        $progress.RecordType = 'Completed'
+        $PSCmdlet.WriteProgress($progress)
     }
 }
 
@@ -81,7 +90,9 @@ function Read-PimOperationTrace {
     # Takes an operation's trace since the last take, on this (the pipeline's) thread, and writes
     # it to the verbose and debug streams (its text from the service is inert); keeps in -State the
     # wait the progress bar shows: WaitText, WaitUntil, and Fresh (a wait began in this take).
-    # -Quiet keeps the wait only: a stopping pipeline refuses its streams.
+    # -Quiet keeps the wait only: a stopping pipeline refuses its streams. The cmdlets of
+    # Microsoft.PowerShell.Utility are fine here: there are trace lines only under -Verbose or
+    # -Debug, so a plain first call does not load that module.
     param([Parameter(Mandatory)] [PimBridge.Interop.PimOpHandle] $Operation, [Parameter(Mandatory)] [hashtable] $State, [switch] $Quiet)
     $trace = [PimBridge.Interop.TraceReader]::Take($Operation)
     if (-not $Quiet) {

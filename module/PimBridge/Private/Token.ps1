@@ -95,7 +95,7 @@ function Get-PimArmToken {
     $token = if ($result.Token -is [securestring]) {
         $result.Token
     } else {
-        Microsoft.PowerShell.Security\ConvertTo-SecureString -String ([string]$result.Token) -AsPlainText -Force
+        [PimBridge.Interop.SecureText]::FromText([string]$result.Token)
     }
     $expiresAt = if ($result.PSObject.Properties['ExpiresOn'] -and $result.ExpiresOn) { [DateTimeOffset]$result.ExpiresOn } else { [DateTimeOffset]::UtcNow.AddMinutes(10) }
     $script:AzTokenCache = @{ Token = $token; ExpiresAt = $expiresAt }
@@ -135,11 +135,13 @@ function Get-PimGraphToken {
     $response = Invoke-MgGraphRequest -Method GET -Uri '/v1.0/me?$select=id' -OutputType HttpResponseMessage -ErrorAction Stop
     try {
         # The token goes from the request's header straight into a SecureString: no variable holds
-        # it, or the header, in plain text (Set-PSDebug -Trace 2 prints every value assigned).
+        # it, or the header, in plain text (Set-PSDebug -Trace 2 prints every value assigned). The
+        # interop's SecureText does what ConvertTo-SecureString -AsPlainText does, without loading
+        # Microsoft.PowerShell.Security on the session's first call.
         if (-not (Test-PimBearerHeader -Response $response)) {
             throw (New-PimException -Code MissingToken -Message $notConnected)
         }
-        $token = Microsoft.PowerShell.Security\ConvertTo-SecureString -String $response.RequestMessage.Headers.Authorization.Parameter -AsPlainText -Force
+        $token = [PimBridge.Interop.SecureText]::FromText($response.RequestMessage.Headers.Authorization.Parameter)
     } finally {
         if ($response -is [System.IDisposable]) { $response.Dispose() }
     }

@@ -168,7 +168,9 @@ function Get-PimPending {
     )
 
     # Which surfaces, with which token: the library says which service (Graph or ARM) each takes.
-    # No pipelines in here: a session's first call compiles what it runs.
+    # No pipelines in here: a session's first call compiles what it runs. Verbose text goes out
+    # through Write-PimVerbose, not Write-Verbose, which would load Microsoft.PowerShell.Utility on a
+    # session's first listing (Private/Display.ps1).
     try {
         $uri = Resolve-PimGraphUri -GraphUri $GraphUri
         $explicit = [bool]$Surface
@@ -187,7 +189,7 @@ function Get-PimPending {
         $plan = foreach ($s in $wanted) {
             $service = (Get-PimSurface -Name $s).Service
             if ($tokens[$service]) { @{ Surface = $s; Service = $service; Token = $tokens[$service] } }
-            else { Microsoft.PowerShell.Utility\Write-Verbose -Message "Skipping $s requests: no token for them is at hand." }
+            else { Write-PimVerbose "Skipping $s requests: no token for them is at hand." }
         }
         # Azure Resource Manager's address is looked for in the Connect-AzAccount session only when
         # Azure resources are listed.
@@ -233,7 +235,7 @@ function Get-PimPending {
             Microsoft.PowerShell.Utility\Write-Verbose -Message "Listing the $($step.Surface) requests again: some were decided while the listing paged, which may have moved its later pages."
         }
         if ($refusedToken.ContainsKey($step.Service)) {
-            Microsoft.PowerShell.Utility\Write-Verbose -Message "Skipping $($step.Surface) requests: the same token was refused above."
+            Write-PimVerbose "Skipping $($step.Surface) requests: the same token was refused above."
             continue
         }
         if ($page.Output -ge $paging.First -and -not $paging.IncludeTotalCount) {
@@ -257,7 +259,7 @@ function Get-PimPending {
             $failure.Value = Get-PimInnerException -Exception $_.Exception
         }
         if (-not $failure.Value) {
-            Microsoft.PowerShell.Utility\Write-Verbose -Message (Format-PimInertText "Listing the $($step.Surface) requests waiting on you at $($endpoint[$step.Service]).")
+            Write-PimVerbose (Format-PimInertText "Listing the $($step.Surface) requests waiting on you at $($endpoint[$step.Service]).")
             $waitArgs = @{
                 Operation = $operation; Results = 'PendingRequests'; Activity = "Listing $($step.Surface) requests waiting on you"
                 Failure = $failure; DoneWord = 'listed'; Stopped = ''
@@ -298,7 +300,7 @@ function Get-PimPending {
                 $PSCmdlet.ThrowTerminatingError($record)
             } elseif (-not $explicit -and $failure.Value.Code -eq 'MissingScope') {
                 # Listing every surface by default: one the token has no permission for is skipped.
-                Microsoft.PowerShell.Utility\Write-Verbose -Message (Format-PimInertText "Skipping $($step.Surface) requests: $($failure.Value.Message)")
+                Write-PimVerbose (Format-PimInertText "Skipping $($step.Surface) requests: $($failure.Value.Message)")
                 $skipped.Add($record)
             } else {
                 $PSCmdlet.WriteError($record)

@@ -13,6 +13,7 @@
 //   TraceReader.cs           an operation's trace (pim_op_take_trace) as verbose and debug lines
 //   PolicyNative.cs          policies (pim_policy_*): load, evaluate
 //   DecisionLogNative.cs     the decision log (pim_log_*): where it is, append, read, verify
+//   SecureText.cs            a session's token into a SecureString, without ConvertTo-SecureString
 
 using System;
 using System.Runtime.InteropServices;
