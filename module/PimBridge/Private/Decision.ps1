@@ -204,7 +204,7 @@ function Add-PimDecisionInput {
                 $lookup = @{ Run = $Run; Cmdlet = $Cmdlet; Id = $id }
                 $listed = Find-PimListedRequest @lookup
                 if ($listed) { $item = $listed }
-                else { Microsoft.PowerShell.Utility\Write-Verbose -Message (Format-PimInertText "The request '$id' is not among those listed as waiting on you; the prompt names it by its id.") }
+                else { Write-PimVerbose (Format-PimInertText "The request '$id' is not among those listed as waiting on you; the prompt names it by its id.") }
             }
             $target = ConvertTo-PimDecisionTarget -InputObject $item -Surface $Surface
         } catch {
@@ -357,7 +357,7 @@ function Send-PimDecisionRound {
         if ($intended) { Write-PimDecisionNotSent -Log $Log -Review $Review -Targets $Targets -Justification $Justification -Exception $_.Exception }
         $Cmdlet.ThrowTerminatingError((New-PimErrorRecord -Exception $_.Exception))
     }
-    Microsoft.PowerShell.Utility\Write-Verbose -Message "$Review`: sending $($Targets.Count) decision(s)."
+    Write-PimVerbose "$Review`: sending $($Targets.Count) decision(s)."
     $failure = [ref]$null
     $graphSurfaces = @(foreach ($info in Get-PimSurface) { if ($info.Service -eq 'graph') { $info.Name } })
     $activity = '{0} {1} PIM request(s)' -f $(if ($Review -eq 'Approve') { 'Approving' } else { 'Denying' }), $Targets.Count

@@ -29,11 +29,11 @@ function Open-PimDecisionLog {
     param([AllowNull()] [AllowEmptyString()] [string] $LogPath)
     $where = Resolve-PimDecisionLogPath -LogPath $LogPath
     if (-not $where.Enabled) {
-        Microsoft.PowerShell.Utility\Write-Verbose -Message "The decision log is off ($($where.Source)); decisions are not recorded."
+        Write-PimVerbose "The decision log is off ($($where.Source)); decisions are not recorded."
         return $null
     }
     $handle = [PimBridge.Interop.DecisionLogNative]::Open($where.Path)
-    Microsoft.PowerShell.Utility\Write-Verbose -Message (Format-PimInertText "Recording decisions in the decision log '$($where.Path)'.")
+    Write-PimVerbose (Format-PimInertText "Recording decisions in the decision log '$($where.Path)'.")
     $tenant = $null
     $context = Get-PimMgContext
     if ($context -and $context.PSObject.Properties['TenantId'] -and $context.TenantId) { $tenant = [string]$context.TenantId }

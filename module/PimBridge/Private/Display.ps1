@@ -28,3 +28,20 @@ function Write-PimVerbose {
     param([Parameter(Mandatory, Position = 0)] [AllowEmptyString()] [string] $Message)
     $PSCmdlet.WriteVerbose($Message)
 }
+
+function Write-PimProgress {
+    # Write-Progress without Microsoft.PowerShell.Utility, for the same reason as Write-PimVerbose
+    # (a session's first approve or deny would load that module for its progress bar).
+    [CmdletBinding()]
+    param(
+        [Parameter(Mandatory)] [int] $Id,
+        [Parameter(Mandatory)] [string] $Activity,
+        [string] $Status = 'Processing',
+        [int] $PercentComplete = -1,
+        [switch] $Completed
+    )
+    $record = [System.Management.Automation.ProgressRecord]::new($Id, $Activity, $Status)
+    if ($PercentComplete -ge 0) { $record.PercentComplete = $PercentComplete }
+    if ($Completed) { $record.RecordType = [System.Management.Automation.ProgressRecordType]::Completed }
+    $PSCmdlet.WriteProgress($record)
+}

@@ -121,7 +121,7 @@ function Get-PimDecisionStream {
     $Run.Streams.Add($stream)
     $script:PimDecisionStreams.Add($stream)
     $services = @(foreach ($key in 'graph', 'arm') { if ($tokens[$key]) { $key } }) -join ' and '
-    Microsoft.PowerShell.Utility\Write-Verbose -Message "$($Run.Review): each confirmed request is sent as it comes (one streamed operation, $services token)."
+    Write-PimVerbose "$($Run.Review): each confirmed request is sent as it comes (one streamed operation, $services token)."
     $stream
 }
 
@@ -331,7 +331,7 @@ function Write-PimDecisionProgress {
     $activity = '{0} PIM requests' -f $(if ($Run.Review -eq 'Approve') { 'Approving' } else { 'Denying' })
     $progress = @{ Id = $script:PimDecisionProgressId; Activity = $activity; Status = $status }
     if ($count -gt 0) { $progress['PercentComplete'] = [int](100 * $done / $count) }
-    Microsoft.PowerShell.Utility\Write-Progress @progress
+    Write-PimProgress @progress
     $state.At = $now
     $state.Fresh = $false
     $state.Shown = $true
@@ -347,7 +347,7 @@ function Complete-PimDecisionStream {
         if ($failed -and -not $Run.PushFailure) { $Run.PushFailure = $failed }
         [PimBridge.Interop.PimNative]::CloseInput($stream.Operation)
         $stream.Closed = $true
-        Microsoft.PowerShell.Utility\Write-Verbose -Message "$($Run.Review): input closed after $($stream.Targets.Count) request(s); waiting for the rest of the results."
+        Write-PimVerbose "$($Run.Review): input closed after $($stream.Targets.Count) request(s); waiting for the rest of the results."
     }
     Receive-PimDecisionResult -Run $Run -UntilFinished
 }
@@ -478,7 +478,7 @@ function Close-PimDecisionProgress {
     if (-not $Run.Progress.Shown) { return }
     $Run.Progress.Shown = $false
     try {
-        Microsoft.PowerShell.Utility\Write-Progress -Id $script:PimDecisionProgressId -Activity 'PIM requests' -Completed
+        Write-PimProgress -Id $script:PimDecisionProgressId -Activity 'PIM requests' -Completed
     } catch {
         $null = $_
     }
