@@ -239,7 +239,7 @@ function Add-PimDecisionInput {
             }
         }
     }
-    if ($null -ne $Run['Streams'] -and $Run.Streams.Count -gt 0) {
+    if ($null -ne $Run['Streams'] -and $Run.Streams.Count -gt 0 -and (Test-PimDecisionReceiveDue -Run $Run)) {
         Receive-PimDecisionResult -Run $Run
         if ($Run.TokenError) { Stop-PimDecisionRunWithError -Run $Run -Exception $Run.TokenError }
     }
@@ -392,4 +392,15 @@ function Send-PimDecisionRound {
     if ($failure.Value) {
         $Cmdlet.ThrowTerminatingError((New-PimErrorRecord -Exception $failure.Value))
     }
+}
+
+function Test-PimDecisionReceiveDue {
+    # Whether the pipeline step should take the results that are ready now: at most every 50 ms
+    # (a person answering prompts is slower than that, so each answer still sees them), since taking them
+    # (trace, results, progress) costs more than handing a request over.
+    param([Parameter(Mandatory)] [hashtable] $Run)
+    if ($null -eq $Run['ReceiveClock']) { $Run['ReceiveClock'] = [System.Diagnostics.Stopwatch]::StartNew(); return $true }
+    if ($Run.ReceiveClock.ElapsedMilliseconds -lt 50) { return $false }
+    $Run.ReceiveClock.Restart()
+    $true
 }
