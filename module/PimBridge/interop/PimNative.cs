@@ -56,25 +56,13 @@ namespace PimBridge.Interop
         /// <summary>Approves requests of any surfaces; either token may be null when no request needs it.</summary>
         public static PimOpHandle Approve(PimClientHandle client, SecureString graphToken, SecureString armToken, string requestsJson, string justification)
         {
-            RefuseNul(justification);
-            return WithOptionalToken(graphToken, g => WithOptionalToken(armToken, a =>
-            {
-                PimResult rc = NativeMethods.pim_approve(client, g, a, requestsJson, justification, out PimOpHandle op, out IntPtr err);
-                Check(rc, err);
-                return op;
-            }));
+            return StartDecision(graphToken, armToken, justification, (IntPtr g, IntPtr a, out PimOpHandle op, out IntPtr err) => NativeMethods.pim_approve(client, g, a, requestsJson, justification, out op, out err));
         }
 
         /// <summary>Denies requests of any surfaces; either token may be null when no request needs it.</summary>
         public static PimOpHandle Deny(PimClientHandle client, SecureString graphToken, SecureString armToken, string requestsJson, string justification)
         {
-            RefuseNul(justification);
-            return WithOptionalToken(graphToken, g => WithOptionalToken(armToken, a =>
-            {
-                PimResult rc = NativeMethods.pim_deny(client, g, a, requestsJson, justification, out PimOpHandle op, out IntPtr err);
-                Check(rc, err);
-                return op;
-            }));
+            return StartDecision(graphToken, armToken, justification, (IntPtr g, IntPtr a, out PimOpHandle op, out IntPtr err) => NativeMethods.pim_deny(client, g, a, requestsJson, justification, out op, out err));
         }
 
         /// <summary>
@@ -84,25 +72,13 @@ namespace PimBridge.Interop
         /// </summary>
         public static PimOpHandle ApproveStream(PimClientHandle client, SecureString graphToken, SecureString armToken, string justification)
         {
-            RefuseNul(justification);
-            return WithOptionalToken(graphToken, g => WithOptionalToken(armToken, a =>
-            {
-                PimResult rc = NativeMethods.pim_approve_stream(client, g, a, justification, out PimOpHandle op, out IntPtr err);
-                Check(rc, err);
-                return op;
-            }));
+            return StartDecision(graphToken, armToken, justification, (IntPtr g, IntPtr a, out PimOpHandle op, out IntPtr err) => NativeMethods.pim_approve_stream(client, g, a, justification, out op, out err));
         }
 
         /// <summary>Starts denying requests pushed while the operation runs; as ApproveStream.</summary>
         public static PimOpHandle DenyStream(PimClientHandle client, SecureString graphToken, SecureString armToken, string justification)
         {
-            RefuseNul(justification);
-            return WithOptionalToken(graphToken, g => WithOptionalToken(armToken, a =>
-            {
-                PimResult rc = NativeMethods.pim_deny_stream(client, g, a, justification, out PimOpHandle op, out IntPtr err);
-                Check(rc, err);
-                return op;
-            }));
+            return StartDecision(graphToken, armToken, justification, (IntPtr g, IntPtr a, out PimOpHandle op, out IntPtr err) => NativeMethods.pim_deny_stream(client, g, a, justification, out op, out err));
         }
 
         /// <summary>
@@ -212,6 +188,21 @@ namespace PimBridge.Interop
                     Marshal.PtrToStringUTF8(NativeMethods.pim_error_claims(err)));
             }
             finally { NativeMethods.pim_error_free(err); }
+        }
+
+        // One native call that starts deciding (pim_approve, pim_deny and their stream forms), with
+        // the tokens copied into unmanaged memory for it and zeroed after.
+        private delegate PimResult DecisionStart(IntPtr graphToken, IntPtr armToken, out PimOpHandle op, out IntPtr err);
+
+        private static PimOpHandle StartDecision(SecureString graphToken, SecureString armToken, string justification, DecisionStart start)
+        {
+            RefuseNul(justification);
+            return WithOptionalToken(graphToken, g => WithOptionalToken(armToken, a =>
+            {
+                PimResult rc = start(g, a, out PimOpHandle op, out IntPtr err);
+                Check(rc, err);
+                return op;
+            }));
         }
 
         /// <summary>As WithToken, but a null token is passed as NULL.</summary>
