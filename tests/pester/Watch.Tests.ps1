@@ -109,6 +109,53 @@ Describe 'Watch-PimPending' {
         @($ids | Where-Object { $_ -eq $created.approvalId }).Count | Should -Be 1
     }
 
+    It 'piped into Invoke-PimPolicy, decides a request created mid-watch while the watch goes on' {
+        # One rule, for the request this test creates alone; what waits already is left to a person.
+        $policy = Join-Path $TestDrive 'watch-policy.psd1'
+        Set-Content -LiteralPath $policy -Value "@{ Rules = @( @{ Name = 'mid-watch'; RequestJustification = '^Decided mid-watch$'; Action = 'Approve'; Justification = 'Approved by policy {Rule}' } ) }"
+        $log = Join-Path $TestDrive 'watch-decisions.jsonl'
+        $applied = @((Invoke-RestMethod -Uri "$($Emu.Uri)/_emulator/decisions").value).Count
+        $ps = [powershell]::Create()
+        $output = [System.Management.Automation.PSDataCollection[psobject]]::new()
+        try {
+            $watch = @{ Interval = [timespan]::FromMilliseconds(100); Surface = 'DirectoryRole'; GraphUri = $Emu.Uri; AccessToken = $Token }
+            $decide = @{ Path = $policy; Confirm = $false; LogPath = $log; GraphUri = $Emu.Uri; AccessToken = $Token }
+            # One script, not a batch: see above.
+            $null = $ps.AddScript("param(`$Watch, `$Decide) Import-Module '$ModulePath'; Watch-PimPending @Watch | Invoke-PimPolicy @Decide").AddParameter('Watch', $watch).AddParameter('Decide', $decide)
+            $listed = Get-ListCount
+            $handle = $ps.BeginInvoke([System.Management.Automation.PSDataCollection[psobject]]::new(), $output)
+            # Two whole listings: what waited was output to the policy (and left to a person).
+            Wait-Until { (Get-ListCount) -ge $listed + 2 -or $handle.IsCompleted } 'the watch listed twice'
+            # A watch's new request comes a poll or more after the last: more than a second here, so
+            # that Invoke-PimPolicy waits for its result and outputs the Decision with it.
+            Start-Sleep -Milliseconds 1100
+            $created = New-DirectoryRequest -Upn $Requester.userPrincipalName -UserId $Requester.id -RoleId '29232cdf-9323-42fd-ade2-1d097af3e4de' -Why 'Decided mid-watch'
+
+            Wait-Until { $output.Count -ge 1 -or $handle.IsCompleted } 'the policy output a Decision'
+            $handle.IsCompleted | Should -BeFalse -Because 'the request is decided while the watch goes on, not when it ends'
+            $ps.Streams.Error.Count | Should -Be 0
+        } finally {
+            $ps.Stop()
+            $items = @(for ($i = 0; $i -lt $output.Count; $i++) { $output[$i] })
+            $ps.Dispose()
+        }
+        $items.Count | Should -Be 1
+        $items[0].PSObject.TypeNames[0] | Should -Be 'PimBridge.Decision'
+        $items[0].ApprovalId | Should -Be $created.approvalId
+        $items[0].Result | Should -Be 'Approved'
+        $items[0].Rule | Should -Be 'mid-watch'
+        # The service's record: that request, once, with the rule's justification; nothing else decided.
+        $record = @((Invoke-RestMethod -Uri "$($Emu.Uri)/_emulator/decisions").value)
+        $record.Count | Should -Be ($applied + 1)
+        $mine = @($record | Where-Object approvalId -eq $created.approvalId)
+        $mine.Count | Should -Be 1
+        $mine[0].justification | Should -Be 'Approved by policy mid-watch'
+        # The decision log has it too, with its rule, and holds.
+        $logged = @(Get-PimDecisionLog -Path $log)
+        @($logged | Where-Object { $_.ApprovalId -eq $created.approvalId -and $_.Result -eq 'Approved' -and $_.Rule -eq 'mid-watch' }).Count | Should -Be 1
+        (Test-PimDecisionLog -Path $log).IsValid | Should -BeTrue
+    }
+
     It 'stops on an error that waiting does not cure' {
         $bad = ConvertTo-SecureString 'not-a-token' -AsPlainText -Force
         { Watch-PimPending -Interval 00:00:01 -GraphUri $Emu.Uri -AccessToken $bad -Surface DirectoryRole -ErrorAction Stop } | Should -Throw

@@ -302,7 +302,7 @@ function Complete-PimDecisionRun {
         if ($Run.Refused.Count -gt 0) {
             Reset-PimGraphToken -Reason "The session's token was refused for $($Run.Refused.Count) request(s)"
             $round = @{ Cmdlet = $Cmdlet; Review = $Review; Justification = $Justification; Connection = $Connection; Log = $Log }
-            Send-PimDecisionRound @round -Targets $Run.Refused.ToArray()
+            Send-PimDecisionRound @round -Targets $Run.Refused.ToArray() -Rule $Run['Rule']
         }
     } finally {
         if (-not $Run.Done) { Stop-PimDecisionRun -Run $Run }
@@ -324,7 +324,9 @@ function Send-PimDecisionRound {
         [Parameter(Mandatory)] [string] $Justification,
         [Parameter(Mandatory)] [System.Collections.IDictionary] $Connection,
         [AllowNull()] [System.Collections.Generic.List[object]] $Refused,
-        [AllowNull()] [hashtable] $Log
+        [AllowNull()] [hashtable] $Log,
+        # The policy rule its decisions carry (Invoke-PimPolicy's runs), if any.
+        [AllowNull()] [string] $Rule
     )
     $intended = $false
     try {
@@ -381,6 +383,7 @@ function Send-PimDecisionRound {
         $decision.Role = $target.Role
         $decision.Scope = $target.Scope
         $decision.RequestId = $target.RequestId
+        if ($Rule) { $decision.Rule = $Rule }
         $record = $null
         if ($_.Error) {
             $record = New-PimErrorRecord -Exception $_.Error -TargetObject $target.InputObject

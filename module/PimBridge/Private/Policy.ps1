@@ -148,20 +148,15 @@ function Invoke-PimPolicyEvaluation {
     }
 }
 
-function Get-PimPolicyInput {
-    # The requests a policy command works on: those piped in, else (nothing piped at all) every
-    # request waiting on the approver, listed as Get-PimPending lists them.
-    param(
-        [Parameter(Mandatory)] [AllowEmptyCollection()] [System.Collections.Generic.List[object]] $Piped,
-        [Parameter(Mandatory)] [bool] $ExpectingInput,
-        [Parameter(Mandatory)] [System.Collections.IDictionary] $Connection
-    )
-    if ($ExpectingInput -or $Piped.Count -gt 0) { return , $Piped.ToArray() }
+function Get-PimPolicyListing {
+    # What a policy command works on when nothing was piped to it or given with -InputObject:
+    # every request waiting on the approver, listed as Get-PimPending lists them.
+    param([Parameter(Mandatory)] [System.Collections.IDictionary] $Connection)
     $list = @{}
     foreach ($name in 'AccessToken', 'GraphUri', 'ArmAccessToken', 'ArmUri', 'Surface') {
         if ($Connection.ContainsKey($name)) { $list[$name] = $Connection[$name] }
     }
-    Microsoft.PowerShell.Utility\Write-Verbose -Message 'No requests were piped in: reading every request waiting on you.'
+    Write-PimVerbose 'No requests were piped in: reading every request waiting on you.'
     , @(Get-PimPending @list)
 }
 
@@ -182,22 +177,22 @@ function Open-PimCommandPolicy {
 }
 
 function Get-PimCommandPolicyResult {
-    # What a policy command evaluates once its input ends: the requests (Get-PimPolicyInput), the
-    # caller (Get-PimPolicyCallerId) and one PimBridge.PolicyResult per request, output as each is
-    # made; nothing when there is no request (the caller is then not looked up). A failure of the
-    # lookup or the evaluation is a terminating error through -Cmdlet.
+    # A policy command's evaluation of -Requests (one pipeline step's input, or the whole listing):
+    # one PimBridge.PolicyResult per request, in order. The caller (Get-PimPolicyCallerId) is looked
+    # up at the first request of the command and kept in -Session (begin with @{}), so that a
+    # pipeline evaluated request by request asks for it once. A failure of the lookup or the
+    # evaluation is a terminating error through -Cmdlet.
     param(
         [Parameter(Mandatory)] [System.Management.Automation.PSCmdlet] $Cmdlet,
         [Parameter(Mandatory)] [PimBridge.Interop.PimPolicyHandle] $Policy,
-        [Parameter(Mandatory)] [AllowEmptyCollection()] [System.Collections.Generic.List[object]] $Piped,
-        [Parameter(Mandatory)] [bool] $ExpectingInput,
-        [Parameter(Mandatory)] [System.Collections.IDictionary] $Connection
+        [Parameter(Mandatory)] [AllowEmptyCollection()] [object[]] $Requests,
+        [Parameter(Mandatory)] [System.Collections.IDictionary] $Connection,
+        [Parameter(Mandatory)] [hashtable] $Session
     )
-    $requests = Get-PimPolicyInput -Piped $Piped -ExpectingInput $ExpectingInput -Connection $Connection
-    if (@($requests).Count -eq 0) { return }
+    if ($Requests.Count -eq 0) { return }
     try {
-        $caller = Get-PimPolicyCallerId -Connection $Connection
-        Invoke-PimPolicyEvaluation -Policy $Policy -Requests @($requests) -CallerId $caller
+        if (-not $Session.ContainsKey('CallerId')) { $Session['CallerId'] = Get-PimPolicyCallerId -Connection $Connection }
+        Invoke-PimPolicyEvaluation -Policy $Policy -Requests $Requests -CallerId $Session.CallerId
     } catch {
         $Cmdlet.ThrowTerminatingError((New-PimErrorRecord -Exception $_.Exception))
     }

@@ -272,6 +272,8 @@ function Resolve-PimDecisionResult {
     $decision.Role = $target.Role
     $decision.Scope = $target.Scope
     $decision.RequestId = $target.RequestId
+    # A policy's run (Invoke-PimPolicy) decides by one rule.
+    $decision.Rule = $Run['Rule']
     $kind = $Result.ErrorKind
     $checked = $decision.Result -eq 'Failed' -and $kind -in $script:PimTokenCheckKinds -and ($null -eq $Result.Error -or $Result.Error.HttpStatus -eq 0)
     if ($checked) {
@@ -337,9 +339,9 @@ function Write-PimDecisionProgress {
     $state.Shown = $true
 }
 
-function Complete-PimDecisionStream {
-    # Ends the input of the run's streams (what their feeders hold is pushed first) and outputs
-    # what is left, waiting for it. A push that failed is kept in the run's PushFailure.
+function Close-PimDecisionInput {
+    # Ends the input of the run's open streams (what their feeders hold is pushed first); their
+    # results still come. A push that failed is kept in the run's PushFailure.
     param([Parameter(Mandatory)] [hashtable] $Run)
     foreach ($stream in $Run.Streams) {
         if ($stream.Closed) { continue }
@@ -349,6 +351,12 @@ function Complete-PimDecisionStream {
         $stream.Closed = $true
         Write-PimVerbose "$($Run.Review): input closed after $($stream.Targets.Count) request(s); waiting for the rest of the results."
     }
+}
+
+function Complete-PimDecisionStream {
+    # Ends the input of the run's streams and outputs what is left, waiting for it.
+    param([Parameter(Mandatory)] [hashtable] $Run)
+    Close-PimDecisionInput -Run $Run
     Receive-PimDecisionResult -Run $Run -UntilFinished
 }
 
@@ -492,4 +500,58 @@ function Format-PimDecisionName {
         "$($Decision.Principal): $($Decision.Role)$where "
     } else { '' }
     "$what(approval $($Decision.ApprovalId))"
+}
+
+function Test-PimSlowStep {
+    # Whether this pipeline step's input came slowly: a second or more after the step before ended
+    # (or the command began), as from a watch between its polls; or a person answers a prompt for
+    # it. Such a step waits for its own results (Receive-PimDecisionSettled), so that each Decision
+    # comes out with its request, not with the next one, which may be hours away. -State holds the
+    # clock (StepClock), restarted by Complete-PimDecisionStep.
+    param([Parameter(Mandatory)] [hashtable] $State, [Parameter(Mandatory)] [System.Management.Automation.PSCmdlet] $Cmdlet)
+    if ($null -eq $State['StepClock']) { $State['StepClock'] = [System.Diagnostics.Stopwatch]::StartNew() }
+    $State.StepClock.Elapsed.TotalSeconds -ge 1 -or (Test-PimPromptShown -Cmdlet $Cmdlet)
+}
+
+function Complete-PimDecisionStep {
+    # The end of a pipeline step of -Runs: after a slow step (Test-PimSlowStep) each run's results
+    # are waited for until every request handed over has one; else the results ready are taken, at
+    # most every 50 ms (Test-PimDecisionReceiveDue). A token the library refused stops the run.
+    param(
+        [Parameter(Mandatory)] [hashtable] $State,
+        [Parameter(Mandatory)] [AllowEmptyCollection()] [object[]] $Runs,
+        [Parameter(Mandatory)] [bool] $Slow
+    )
+    if ($Slow -or (Test-PimDecisionReceiveDue -Run $State)) {
+        foreach ($run in $Runs) {
+            if ($null -eq $run['Streams'] -or $run.Streams.Count -eq 0 -or $run.Done) { continue }
+            if ($Slow) { Receive-PimDecisionSettled -Run $run -Deadline ([datetime]::UtcNow.AddSeconds(30)) } else { Receive-PimDecisionResult -Run $run }
+            if ($run.TokenError) { Stop-PimDecisionRunWithError -Run $run -Exception $run.TokenError }
+        }
+    }
+    if ($State['StepClock']) { $State.StepClock.Restart() }
+}
+
+function Receive-PimDecisionSettled {
+    # Pushes what the run's feeders hold, then outputs the run's results until every request
+    # handed over has one (the streams' input stays open), or -Deadline passes (a throttled
+    # service: the rest come with a later step). A push that failed is kept in PushFailure.
+    param([Parameter(Mandatory)] [hashtable] $Run, [Parameter(Mandatory)] [datetime] $Deadline)
+    foreach ($stream in $Run.Streams) {
+        if ($stream.Closed) { continue }
+        $failed = Sync-PimDecisionFeeder -Run $Run -Stream $stream -Flush
+        if ($failed -and -not $Run.PushFailure) { $Run.PushFailure = $failed }
+    }
+    while ($true) {
+        # Checked before the results are taken, so that the last ones are taken after it.
+        $waitOn = $null
+        foreach ($stream in $Run.Streams) {
+            if ($stream.Finished) { continue }
+            $done, $total = [PimBridge.Interop.PimNative]::Progress($stream.Operation)
+            if ($done -lt $total) { $waitOn = $stream; break }
+        }
+        Receive-PimDecisionResult -Run $Run
+        if ($null -eq $waitOn -or [datetime]::UtcNow -ge $Deadline) { return }
+        $null = [PimBridge.Interop.PimNative]::Wait($waitOn.Operation, 20)
+    }
 }

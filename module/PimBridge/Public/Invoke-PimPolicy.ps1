@@ -9,8 +9,8 @@ function Invoke-PimPolicy {
     or every request waiting on you) and sends the decisions its rules make: each request whose
     first matching rule says Approve or Deny is decided with that rule's justification, through the
     same machinery as Approve-PimRequest and Deny-PimRequest (several at a time, each request once,
-    a progress bar, Ctrl+C stops). Requests with the same action and justification go out as one
-    operation.
+    a progress bar, Ctrl+C stops). Piped requests are evaluated and sent as they come, so
+    Watch-PimPending | Invoke-PimPolicy decides each new request when it appears.
 
     Each request is confirmed first (ConfirmImpact is High): the prompt names the person, the role,
     the scope, the duration, the rule and the action. Pass -Confirm:$false in scripts and scheduled
@@ -19,7 +19,7 @@ function Invoke-PimPolicy {
 
     One PimBridge.Decision comes out per decided request, with a Rule property naming the rule. The
     requests left to a person (Skip, no rule matched, your own requests) are reported in one warning
-    listing each and why. A request that cannot be decided is a non-terminating error, as for
+    listing each and why, at the end (or on the host when stopped); -Verbose says each as it comes. A request that cannot be decided is a non-terminating error, as for
     Approve-PimRequest.
 
     Every decision is recorded in the decision log (an intent line before it is sent, an outcome
@@ -81,11 +81,10 @@ function Invoke-PimPolicy {
     Applies the policy to the group requests only, asking about each, and shows which rule decided what.
 
     .EXAMPLE
-    PS> Watch-PimPending -Interval 00:05:00 | ForEach-Object { $_ | Invoke-PimPolicy -Path .\pim-policy.psd1 -Confirm:$false -LogPath /var/log/pim/decisions.jsonl }
+    PS> Watch-PimPending -Interval 00:05:00 | Invoke-PimPolicy -Path .\pim-policy.psd1 -Confirm:$false -LogPath /var/log/pim/decisions.jsonl
 
     Decides each new request as it appears, recording every decision in a log of your choice.
-    (Invoke-PimPolicy decides what is piped to it when its input ends; ForEach-Object ends it per
-    request.)
+    Ctrl+C stops both, and says what was decided and what was left to a person.
 
     .INPUTS
     PimBridge.PendingRequest
@@ -130,69 +129,37 @@ function Invoke-PimPolicy {
     begin {
         $policy = $null
         $log = $null
+        $decisions = $null
         $policy = Open-PimCommandPolicy -Cmdlet $PSCmdlet -Path $Path -Force:$Force
         $log = Open-PimCommandDecisionLog -Cmdlet $PSCmdlet -LogPath $LogPath -WhatIf:$WhatIfPreference
-        $piped = [System.Collections.Generic.List[object]]::new()
+        $decisions = New-PimPolicyRun -Cmdlet $PSCmdlet -Connection $PSBoundParameters -Log $log
+        # The caller, looked up once (Get-PimCommandPolicyResult).
+        $session = @{}
+        $given = $false
     }
 
     process {
-        foreach ($item in @($InputObject)) { if ($null -ne $item) { $piped.Add($item) } }
+        # Each step's requests are evaluated and decided as they come: Watch-PimPending |
+        # Invoke-PimPolicy decides each new request when it appears, not when the watch ends.
+        $requests = @(foreach ($item in @($InputObject)) { if ($null -ne $item) { $item } })
+        if ($requests.Count -eq 0) { return }
+        $given = $true
+        $results = @(Get-PimCommandPolicyResult -Cmdlet $PSCmdlet -Policy $policy -Requests $requests -Connection $PSBoundParameters -Session $session)
+        Add-PimPolicyDecision -PolicyRun $decisions -Result $results
     }
 
     end {
-        # One result per request (pim_policy_evaluate's contract): none means no request.
-        $evaluate = @{ Cmdlet = $PSCmdlet; Policy = $policy; Piped = $piped; ExpectingInput = $MyInvocation.ExpectingInput; Connection = $PSBoundParameters }
-        $results = @(Get-PimCommandPolicyResult @evaluate)
-        if ($results.Count -eq 0) {
-            Microsoft.PowerShell.Utility\Write-Warning -Message 'No requests wait on you; nothing was sent.'
-            return
+        if (-not $given -and -not $MyInvocation.ExpectingInput) {
+            $listed = Get-PimPolicyListing -Connection $PSBoundParameters
+            $results = @(Get-PimCommandPolicyResult -Cmdlet $PSCmdlet -Policy $policy -Requests $listed -Connection $PSBoundParameters -Session $session)
+            Add-PimPolicyDecision -PolicyRun $decisions -Result $results
         }
-        # The runs to send, one per action and justification, in the order first seen; the rule of each request by its approval id.
-        $runs = [ordered]@{}
-        $rules = @{}
-        $skipped = [System.Collections.Generic.List[object]]::new()
-        foreach ($result in $results) {
-            if ($result.Action -notin 'Approve', 'Deny') {
-                $skipped.Add($result)
-                continue
-            }
-            $target = ConvertTo-PimDecisionTarget -InputObject $result.Request
-            if ($target -is [System.Exception] -or $null -eq $target) {
-                $exception = if ($target -is [System.Exception]) { $target } else { New-PimException -Code InvalidInput -Message 'A request without an ApprovalId cannot be decided.' }
-                $PSCmdlet.WriteError((New-PimErrorRecord -Exception $exception -TargetObject $result.Request))
-                continue
-            }
-            $target | Microsoft.PowerShell.Utility\Add-Member -NotePropertyName Rule -NotePropertyValue $result.Rule
-            $what = Format-PimInertText "$($target.Description): $($result.Action) by rule '$($result.Rule)'. $($result.Summary) Justification: $($result.Justification)"
-            if (-not $PSCmdlet.ShouldProcess($what, "$($result.Action) PIM request by policy")) { continue }
-            $key = "$($result.Action)`n$($result.Justification)"
-            if (-not $runs.Contains($key)) {
-                $runs[$key] = @{ Review = $result.Action; Justification = $result.Justification; Run = @{ Targets = [System.Collections.Generic.List[object]]::new(); Received = 0 } }
-            }
-            $runs[$key].Run.Targets.Add($target)
-            $runs[$key].Run.Received++
-            $rules["$($result.Surface)|$($result.ApprovalId)"] = $result.Rule
-            $rules["|$($result.ApprovalId)"] = $result.Rule
-        }
-        if ($skipped.Count -gt 0) {
-            $lines = foreach ($s in $skipped) { "  $($s.Principal): $($s.Role) at $($s.Scope) ($($s.Surface) $($s.ApprovalId)): $($s.Summary)" }
-            $text = "$($skipped.Count) request(s) left to a person:`n" + ($lines -join "`n")
-            Microsoft.PowerShell.Utility\Write-Warning -Message (Format-PimInertText $text -Multiline $true)
-        }
-        foreach ($entry in $runs.Values) {
-            $complete = @{ Run = $entry.Run; Cmdlet = $PSCmdlet; Review = $entry.Review; Justification = $entry.Justification; Connection = $PSBoundParameters; Log = $log }
-            Complete-PimDecisionRun @complete | Microsoft.PowerShell.Core\ForEach-Object {
-                $rule = $rules["$($_.Surface)|$($_.ApprovalId)"]
-                if ($null -eq $rule) { $rule = $rules["|$($_.ApprovalId)"] }
-                $_ | Microsoft.PowerShell.Utility\Add-Member -NotePropertyName Rule -NotePropertyValue $rule -PassThru
-            }
-        }
+        Complete-PimPolicyRun -PolicyRun $decisions
     }
 
     clean {
         # Stopped early: every run accounts for what it confirmed (Stop-PimDecisionRun).
-        $made = Microsoft.PowerShell.Utility\Get-Variable -Name runs -ValueOnly -ErrorAction Ignore
-        if ($made) { foreach ($entry in $made.Values) { Stop-PimDecisionRun -Run $entry.Run -Cmdlet $PSCmdlet -Review $entry.Review } }
+        Stop-PimPolicyRun -PolicyRun $decisions
         if ($null -ne $policy) { $policy.Dispose() }
         Close-PimDecisionLog -Log $log
     }

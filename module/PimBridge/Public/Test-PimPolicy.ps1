@@ -105,16 +105,24 @@ function Test-PimPolicy {
     begin {
         $policy = $null
         $policy = Open-PimCommandPolicy -Cmdlet $PSCmdlet -Path $Path -Force:$Force
-        $piped = [System.Collections.Generic.List[object]]::new()
+        # The caller, looked up once; and whether any request was given at all.
+        $session = @{}
+        $given = $false
     }
 
     process {
-        foreach ($item in @($InputObject)) { if ($null -ne $item) { $piped.Add($item) } }
+        # Each step's requests are evaluated as they come: Watch-PimPending | Test-PimPolicy says
+        # what the policy would do with each new request when it appears.
+        $requests = @(foreach ($item in @($InputObject)) { if ($null -ne $item) { $item } })
+        if ($requests.Count -eq 0) { return }
+        $given = $true
+        Get-PimCommandPolicyResult -Cmdlet $PSCmdlet -Policy $policy -Requests $requests -Connection $PSBoundParameters -Session $session
     }
 
     end {
-        $evaluate = @{ Cmdlet = $PSCmdlet; Policy = $policy; Piped = $piped; ExpectingInput = $MyInvocation.ExpectingInput; Connection = $PSBoundParameters }
-        Get-PimCommandPolicyResult @evaluate
+        if ($given -or $MyInvocation.ExpectingInput) { return }
+        $listed = Get-PimPolicyListing -Connection $PSBoundParameters
+        Get-PimCommandPolicyResult -Cmdlet $PSCmdlet -Policy $policy -Requests $listed -Connection $PSBoundParameters -Session $session
     }
 
     clean {

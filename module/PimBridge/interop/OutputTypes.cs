@@ -102,6 +102,8 @@ namespace PimBridge
         public string ErrorId { get; set; }
         /// <summary>The PIM request's id (PendingRequest.RequestId), as the request piped in named it; null when unknown.</summary>
         public string RequestId { get; set; }
+        /// <summary>The policy rule that decided it (Invoke-PimPolicy); null for Approve-PimRequest and Deny-PimRequest.</summary>
+        public string Rule { get; set; }
 
         public object ToInertText(object text) => InertText.Format(text, false);
 
@@ -112,7 +114,7 @@ namespace PimBridge
             return new PropertyText()
                 .Add("ApprovalId", ApprovalId).Add("Principal", Principal).Add("Role", Role).Add("Surface", Surface)
                 .Add("Result", Result).Add("DecidedAt", DecidedAt).Add("Error", Error)
-                .Add("Scope", Scope).Add("ErrorId", ErrorId).Add("RequestId", RequestId)
+                .Add("Scope", Scope).Add("ErrorId", ErrorId).Add("RequestId", RequestId).Add("Rule", Rule)
                 .ToInertString();
         }
     }
