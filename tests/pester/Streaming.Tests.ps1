@@ -238,7 +238,10 @@ Describe 'A truthful stop' {
         }
     }
 
-    It 'Invoke-PimPolicy stopped with one batch applied: reports those applied, names the held as unknown' {
+    It 'Invoke-PimPolicy (<How>) stopped with one batch applied: reports those applied, names the held as unknown' -ForEach @(
+        @{ How = 'listing itself'; Source = '' }
+        @{ How = 'piped from Get-PimPending'; Source = 'Get-PimPending -GraphUri $Uri -AccessToken $token -Surface DirectoryRole -PageSize 999 | ' }
+    ) {
         $emu = Start-Emulator -Scenario 'bulk:60'
         try {
             $policy = Join-Path $TestDrive 'approve-all.psd1'
@@ -247,7 +250,7 @@ Describe 'A truthful stop' {
             $script = [scriptblock]::Create(@"
 param(`$Uri, `$TokenText, `$Sink)
 `$token = ConvertTo-SecureString `$TokenText -AsPlainText -Force
-Invoke-PimPolicy -Path '$policy' -Force -Confirm:`$false -Surface DirectoryRole -GraphUri `$Uri -AccessToken `$token |
+$Source Invoke-PimPolicy -Path '$policy' -Force -Confirm:`$false -Surface DirectoryRole -GraphUri `$Uri -AccessToken `$token |
     ForEach-Object { `$Sink.Enqueue(`$_) }
 "@)
             $run = Invoke-Stopped $emu 'batchesDone=1&batchesHeld=1' $script
