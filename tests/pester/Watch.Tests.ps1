@@ -126,9 +126,9 @@ Describe 'Watch-PimPending' {
             $handle = $ps.BeginInvoke([System.Management.Automation.PSDataCollection[psobject]]::new(), $output)
             # Two whole listings: what waited was output to the policy (and left to a person).
             Wait-Until { (Get-ListCount) -ge $listed + 2 -or $handle.IsCompleted } 'the watch listed twice'
-            # A watch's new request comes a poll or more after the last: more than a second here, so
-            # that Invoke-PimPolicy waits for its result and outputs the Decision with it.
-            Start-Sleep -Milliseconds 1100
+            # A watch's new request comes a poll or more after the last: more than two seconds here,
+            # so that Invoke-PimPolicy waits for its result and outputs the Decision with it.
+            Start-Sleep -Milliseconds 2100
             $created = New-DirectoryRequest -Upn $Requester.userPrincipalName -UserId $Requester.id -RoleId '29232cdf-9323-42fd-ade2-1d097af3e4de' -Why 'Decided mid-watch'
 
             Wait-Until { $output.Count -ge 1 -or $handle.IsCompleted } 'the policy output a Decision'

@@ -239,10 +239,7 @@ function Add-PimDecisionInput {
             }
         }
     }
-    if ($null -ne $Run['Streams'] -and $Run.Streams.Count -gt 0 -and (Test-PimDecisionReceiveDue -Run $Run)) {
-        Receive-PimDecisionResult -Run $Run
-        if ($Run.TokenError) { Stop-PimDecisionRunWithError -Run $Run -Exception $Run.TokenError }
-    }
+    if ($null -ne $Run['Streams']) { Complete-PimDecisionStep -State $Run -Runs @($Run) }
 }
 
 function Stop-PimDecisionRunWithError {

@@ -28,7 +28,7 @@ function New-PimPolicyRun {
         Skipped    = [System.Collections.Generic.List[object]]::new()
         Evaluated  = 0
         Done       = $false
-        # Since the last pipeline step ended (Test-PimSlowStep).
+        # Since the last pipeline step ended (Complete-PimDecisionStep).
         StepClock  = [System.Diagnostics.Stopwatch]::StartNew()
     }
 }
@@ -63,7 +63,6 @@ function Add-PimPolicyDecision {
     # command, as for Approve-PimRequest.
     param([Parameter(Mandatory)] [hashtable] $PolicyRun, [AllowEmptyCollection()] [object[]] $Result)
     $cmdlet = $PolicyRun.Cmdlet
-    $slow = Test-PimSlowStep -State $PolicyRun -Cmdlet $cmdlet
     foreach ($result in $Result) {
         $PolicyRun.Evaluated++
         if ($result.Action -notin 'Approve', 'Deny') {
@@ -98,7 +97,7 @@ function Add-PimPolicyDecision {
             Stop-PimDecisionRunWithError -Run $run -Exception $_.Exception
         }
     }
-    Complete-PimDecisionStep -State $PolicyRun -Runs @($PolicyRun.Runs.Values) -Slow $slow
+    Complete-PimDecisionStep -State $PolicyRun -Runs @($PolicyRun.Runs.Values)
 }
 
 function Complete-PimPolicyRun {

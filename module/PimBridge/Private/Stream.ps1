@@ -57,6 +57,8 @@ function Initialize-PimDecisionRun {
         $Run['GraphSurfaces'] = @(foreach ($info in Get-PimSurface) { if ($info.Service -eq 'graph') { $info.Name } })
         $Run['Progress'] = @{ At = [datetime]::MinValue; WaitText = $null; WaitUntil = [datetime]::MinValue; Fresh = $false; Shown = $false }
         $Run['Done'] = $false
+        # Since the last pipeline step ended (Complete-PimDecisionStep).
+        $Run['StepClock'] = [System.Diagnostics.Stopwatch]::StartNew()
     }
 }
 
@@ -502,34 +504,31 @@ function Format-PimDecisionName {
     "$what(approval $($Decision.ApprovalId))"
 }
 
-function Test-PimSlowStep {
-    # Whether this pipeline step's input came slowly: a second or more after the step before ended
-    # (or the command began), as from a watch between its polls; or a person answers a prompt for
-    # it. Such a step waits for its own results (Receive-PimDecisionSettled), so that each Decision
-    # comes out with its request, not with the next one, which may be hours away. -State holds the
-    # clock (StepClock), restarted by Complete-PimDecisionStep.
-    param([Parameter(Mandatory)] [hashtable] $State, [Parameter(Mandatory)] [System.Management.Automation.PSCmdlet] $Cmdlet)
-    if ($null -eq $State['StepClock']) { $State['StepClock'] = [System.Diagnostics.Stopwatch]::StartNew() }
-    $State.StepClock.Elapsed.TotalSeconds -ge 1 -or (Test-PimPromptShown -Cmdlet $Cmdlet)
-}
+# A pipeline step that ends this long after the step before it ended (or the command began) is
+# slow: its input comes from a watch between polls, or a person answered a prompt for it.
+$script:PimSlowStepSeconds = 2
 
 function Complete-PimDecisionStep {
-    # The end of a pipeline step of -Runs: after a slow step (Test-PimSlowStep) each run's results
-    # are waited for until every request handed over has one; else the results ready are taken, at
-    # most every 50 ms (Test-PimDecisionReceiveDue). A token the library refused stops the run.
+    # The end of a pipeline step of -Runs. After a slow step each run's results are waited for
+    # until every request handed over has one, so that each Decision comes out with its request,
+    # not with the next one, which may be hours away (a fast pipeline never waits here: a listing
+    # piped in, or the prompts after "Yes to All"); else the results ready are taken, at most every
+    # 50 ms (Test-PimDecisionReceiveDue). A token the library refused stops the run. -State holds
+    # the clock (StepClock) and is restarted here.
     param(
         [Parameter(Mandatory)] [hashtable] $State,
-        [Parameter(Mandatory)] [AllowEmptyCollection()] [object[]] $Runs,
-        [Parameter(Mandatory)] [bool] $Slow
+        [Parameter(Mandatory)] [AllowEmptyCollection()] [object[]] $Runs
     )
-    if ($Slow -or (Test-PimDecisionReceiveDue -Run $State)) {
+    if ($null -eq $State['StepClock']) { $State['StepClock'] = [System.Diagnostics.Stopwatch]::StartNew() }
+    $slow = $State.StepClock.Elapsed.TotalSeconds -ge $script:PimSlowStepSeconds
+    if ($slow -or (Test-PimDecisionReceiveDue -Run $State)) {
         foreach ($run in $Runs) {
             if ($null -eq $run['Streams'] -or $run.Streams.Count -eq 0 -or $run.Done) { continue }
-            if ($Slow) { Receive-PimDecisionSettled -Run $run -Deadline ([datetime]::UtcNow.AddSeconds(30)) } else { Receive-PimDecisionResult -Run $run }
+            if ($slow) { Receive-PimDecisionSettled -Run $run -Deadline ([datetime]::UtcNow.AddSeconds(30)) } else { Receive-PimDecisionResult -Run $run }
             if ($run.TokenError) { Stop-PimDecisionRunWithError -Run $run -Exception $run.TokenError }
         }
     }
-    if ($State['StepClock']) { $State.StepClock.Restart() }
+    $State.StepClock.Restart()
 }
 
 function Receive-PimDecisionSettled {
