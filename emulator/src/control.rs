@@ -118,14 +118,9 @@ fn stats(app: &App) -> Answer {
 /// picks one when two surfaces share the id (otherwise all of them). Answers what it did.
 fn age(app: &App, call: &Call, id: &str, by: Option<Duration>) -> Answer {
     let route = if by.is_some() { "/_emulator/requests/{id}/age" } else { "/_emulator/requests/{id}/expire" };
-    let surface = match call.query.get("surface").map(|s| s.to_ascii_lowercase()) {
-        None => None,
-        Some(s) if s == "directory" => Some(Surface::Directory),
-        Some(s) if s == "group" => Some(Surface::Group),
-        Some(s) if s == "arm" => Some(Surface::Arm),
-        Some(other) => {
-            return Answer::error(route, StatusCode::BAD_REQUEST, "BadRequest", format!("Unknown surface '{other}'."));
-        }
+    let surface = match surface_query(call) {
+        Ok(s) => s,
+        Err(e) => return Answer::error(route, StatusCode::BAD_REQUEST, "BadRequest", e),
     };
     let status = app.forms().expiry_request_status;
     let mut t = app.tenant();
