@@ -56,7 +56,9 @@ function Get-PimBridgeRuntimeReport {
 function New-PimBridgePackage {
     # Publishes the module at $ModuleOut to a folder repository at $Destination with PSResourceGet
     # (shipped with pwsh 7.4+) and returns the .nupkg. It runs in a child pwsh whose profile folders
-    # are temporary, so the user's own repository list is never touched.
+    # are temporary, so the user's own repository list is never touched. (On Windows .NET finds the
+    # profile folders through the shell, not through HOME, USERPROFILE or LOCALAPPDATA, so there the
+    # registration lands in the user's real list: the script takes it out again, before and after.)
     param(
         [Parameter(Mandatory)] [string] $ModuleOut,
         [Parameter(Mandatory)] [string] $Destination,
@@ -71,8 +73,13 @@ function New-PimBridgePackage {
     New-Item -ItemType Directory -Force -Path $home_, "$home_/.config", "$home_/.local/share", "$home_/AppData" | Out-Null
     $script = @'
 $ErrorActionPreference = 'Stop'
+Unregister-PSResourceRepository -Name PimBridgeBuild -ErrorAction Ignore
 Register-PSResourceRepository -Name PimBridgeBuild -Uri $env:PIMBRIDGE_PACK_REPO -Trusted
-Publish-PSResource -Path $env:PIMBRIDGE_PACK_MODULE -Repository PimBridgeBuild
+try {
+    Publish-PSResource -Path $env:PIMBRIDGE_PACK_MODULE -Repository PimBridgeBuild
+} finally {
+    Unregister-PSResourceRepository -Name PimBridgeBuild -ErrorAction Ignore
+}
 '@
     $saved = @{}
     foreach ($name in 'HOME', 'USERPROFILE', 'LOCALAPPDATA', 'XDG_DATA_HOME', 'PIMBRIDGE_PACK_REPO', 'PIMBRIDGE_PACK_MODULE') { $saved[$name] = [Environment]::GetEnvironmentVariable($name) }
