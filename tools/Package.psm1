@@ -4,17 +4,24 @@
 
 Set-StrictMode -Version 3.0
 
-# The platforms a release carries, with the native library's file name on each.
-$script:Rids = [ordered]@{
-    'linux-x64' = 'libpim_bridge.so'; 'linux-arm64' = 'libpim_bridge.so'
-    'win-x64' = 'pim_bridge.dll'; 'win-arm64' = 'pim_bridge.dll'
-    'osx-x64' = 'libpim_bridge.dylib'; 'osx-arm64' = 'libpim_bridge.dylib'
-}
+# The platforms a release carries (each one's file names: Get-PimBridgeFileName).
+$script:Rids = @('linux-x64', 'linux-arm64', 'win-x64', 'win-arm64', 'osx-x64', 'osx-arm64')
 
 function Get-PimBridgeRid {
     # The runtime identifier of this process, as the module's runtimes/ folders name it.
     $os = if ($IsWindows) { 'win' } elseif ($IsMacOS) { 'osx' } else { 'linux' }
     "$os-$(([System.Runtime.InteropServices.RuntimeInformation]::ProcessArchitecture).ToString().ToLowerInvariant())"
+}
+
+function Get-PimBridgeFileName {
+    # What a runtime identifier's build names a file: the native library (pim_bridge.dll on win-*,
+    # libpim_bridge.dylib on osx-*, libpim_bridge.so on linux-*) or pim-emulator (.exe on win-*).
+    # As NativeLibraryLocator.FileNameFor names the library the module loads.
+    param([Parameter(Mandatory)] [string] $Rid, [Parameter(Mandatory)] [ValidateSet('Native', 'Emulator')] [string] $Kind)
+    $os = ($Rid -split '-', 2)[0].ToLowerInvariant()
+    if ($os -notin 'win', 'osx', 'linux') { throw "Unknown runtime identifier '$Rid' (win-*, osx-* or linux-*)." }
+    if ($Kind -eq 'Emulator') { return 'pim-emulator' + ($os -eq 'win' ? '.exe' : '') }
+    switch ($os) { 'win' { 'pim_bridge.dll' } 'osx' { 'libpim_bridge.dylib' } default { 'libpim_bridge.so' } }
 }
 
 function Get-ChangelogSection {
@@ -32,7 +39,7 @@ function Add-PimBridgeRuntime {
     # and emulator folders, gathered under $From/<anything>/) into the module laid out at $ModuleOut.
     param([Parameter(Mandatory)] [string] $ModuleOut, [Parameter(Mandatory)] [string] $From)
     foreach ($kind in 'runtimes', 'emulator') {
-        foreach ($ridDir in Get-ChildItem -Path $From -Directory -Recurse | Where-Object { $_.Parent.Name -eq $kind -and $script:Rids.Contains($_.Name) }) {
+        foreach ($ridDir in Get-ChildItem -Path $From -Directory -Recurse | Where-Object { $_.Parent.Name -eq $kind -and $_.Name -in $script:Rids }) {
             $target = Join-Path $ModuleOut "$kind/$($ridDir.Name)"
             New-Item -ItemType Directory -Force -Path $target | Out-Null
             Copy-Item -Path (Join-Path $ridDir.FullName '*') -Destination $target -Recurse -Force
@@ -43,12 +50,11 @@ function Add-PimBridgeRuntime {
 function Get-PimBridgeRuntimeReport {
     # Which platforms the module at $ModuleOut carries a native library and an emulator for.
     param([Parameter(Mandatory)] [string] $ModuleOut)
-    foreach ($rid in $script:Rids.Keys) {
-        $exe = if ($rid -like 'win-*') { 'pim-emulator.exe' } else { 'pim-emulator' }
+    foreach ($rid in $script:Rids) {
         [pscustomobject]@{
             Rid      = $rid
-            Native   = Test-Path (Join-Path $ModuleOut "runtimes/$rid/native/$($script:Rids[$rid])")
-            Emulator = Test-Path (Join-Path $ModuleOut "emulator/$rid/$exe")
+            Native   = Test-Path (Join-Path $ModuleOut "runtimes/$rid/native/$(Get-PimBridgeFileName -Rid $rid -Kind Native)")
+            Emulator = Test-Path (Join-Path $ModuleOut "emulator/$rid/$(Get-PimBridgeFileName -Rid $rid -Kind Emulator)")
         }
     }
 }
@@ -98,4 +104,4 @@ try {
     Get-Item $nupkg
 }
 
-Export-ModuleMember -Function Get-PimBridgeRid, Get-ChangelogSection, Add-PimBridgeRuntime, Get-PimBridgeRuntimeReport, New-PimBridgePackage
+Export-ModuleMember -Function Get-PimBridgeRid, Get-PimBridgeFileName, Get-ChangelogSection, Add-PimBridgeRuntime, Get-PimBridgeRuntimeReport, New-PimBridgePackage
