@@ -75,10 +75,6 @@ function Get-CrateVersion {
     $line.Matches[0].Groups[1].Value
 }
 
-function Get-NativeLibraryName {
-    if ($IsWindows) { 'pim_bridge.dll' } elseif ($IsMacOS) { 'libpim_bridge.dylib' } else { 'libpim_bridge.so' }
-}
-
 function Build-PimBridge {
     # The release build of the library and emulator, and the module laid out around them. With
     # -Log, cargo's output goes there instead of the console.
@@ -147,8 +143,8 @@ function Build-ModuleLayout {
     $native = Join-Path $ModuleOut "runtimes/$rid/native"
     $emulator = Join-Path $ModuleOut "emulator/$rid"
     New-Item -ItemType Directory -Force -Path $native, $emulator | Out-Null
-    Copy-Item -Path (Join-Path $Release (Get-NativeLibraryName)) -Destination $native -Force
-    Copy-Item -Path (Join-Path $Release ($IsWindows ? 'pim-emulator.exe' : 'pim-emulator')) -Destination $emulator -Force
+    Copy-Item -Path (Join-Path $Release (Get-PimBridgeFileName -Rid $rid -Kind Native)) -Destination $native -Force
+    Copy-Item -Path (Join-Path $Release (Get-PimBridgeFileName -Rid $rid -Kind Emulator)) -Destination $emulator -Force
 }
 
 function Remove-ScriptComment {

@@ -4,17 +4,24 @@
 
 Set-StrictMode -Version 3.0
 
-# The platforms a release carries, with the native library's file name on each.
-$script:Rids = [ordered]@{
-    'linux-x64' = 'libpim_bridge.so'; 'linux-arm64' = 'libpim_bridge.so'
-    'win-x64' = 'pim_bridge.dll'; 'win-arm64' = 'pim_bridge.dll'
-    'osx-x64' = 'libpim_bridge.dylib'; 'osx-arm64' = 'libpim_bridge.dylib'
-}
+# The platforms a release carries (each one's file names: Get-PimBridgeFileName).
+$script:Rids = @('linux-x64', 'linux-arm64', 'win-x64', 'win-arm64', 'osx-x64', 'osx-arm64')
 
 function Get-PimBridgeRid {
     # The runtime identifier of this process, as the module's runtimes/ folders name it.
     $os = if ($IsWindows) { 'win' } elseif ($IsMacOS) { 'osx' } else { 'linux' }
     "$os-$(([System.Runtime.InteropServices.RuntimeInformation]::ProcessArchitecture).ToString().ToLowerInvariant())"
+}
+
+function Get-PimBridgeFileName {
+    # What a runtime identifier's build names a file: the native library (pim_bridge.dll on win-*,
+    # libpim_bridge.dylib on osx-*, libpim_bridge.so on linux-*) or pim-emulator (.exe on win-*).
+    # As NativeLibraryLocator.FileNameFor names the library the module loads.
+    param([Parameter(Mandatory)] [string] $Rid, [Parameter(Mandatory)] [ValidateSet('Native', 'Emulator')] [string] $Kind)
+    $os = ($Rid -split '-', 2)[0].ToLowerInvariant()
+    if ($os -notin 'win', 'osx', 'linux') { throw "Unknown runtime identifier '$Rid' (win-*, osx-* or linux-*)." }
+    if ($Kind -eq 'Emulator') { return 'pim-emulator' + ($os -eq 'win' ? '.exe' : '') }
+    switch ($os) { 'win' { 'pim_bridge.dll' } 'osx' { 'libpim_bridge.dylib' } default { 'libpim_bridge.so' } }
 }
 
 function Get-ChangelogSection {
@@ -32,7 +39,7 @@ function Add-PimBridgeRuntime {
     # and emulator folders, gathered under $From/<anything>/) into the module laid out at $ModuleOut.
     param([Parameter(Mandatory)] [string] $ModuleOut, [Parameter(Mandatory)] [string] $From)
     foreach ($kind in 'runtimes', 'emulator') {
-        foreach ($ridDir in Get-ChildItem -Path $From -Directory -Recurse | Where-Object { $_.Parent.Name -eq $kind -and $script:Rids.Contains($_.Name) }) {
+        foreach ($ridDir in Get-ChildItem -Path $From -Directory -Recurse | Where-Object { $_.Parent.Name -eq $kind -and $_.Name -in $script:Rids }) {
             $target = Join-Path $ModuleOut "$kind/$($ridDir.Name)"
             New-Item -ItemType Directory -Force -Path $target | Out-Null
             Copy-Item -Path (Join-Path $ridDir.FullName '*') -Destination $target -Recurse -Force
@@ -43,12 +50,11 @@ function Add-PimBridgeRuntime {
 function Get-PimBridgeRuntimeReport {
     # Which platforms the module at $ModuleOut carries a native library and an emulator for.
     param([Parameter(Mandatory)] [string] $ModuleOut)
-    foreach ($rid in $script:Rids.Keys) {
-        $exe = if ($rid -like 'win-*') { 'pim-emulator.exe' } else { 'pim-emulator' }
+    foreach ($rid in $script:Rids) {
         [pscustomobject]@{
             Rid      = $rid
-            Native   = Test-Path (Join-Path $ModuleOut "runtimes/$rid/native/$($script:Rids[$rid])")
-            Emulator = Test-Path (Join-Path $ModuleOut "emulator/$rid/$exe")
+            Native   = Test-Path (Join-Path $ModuleOut "runtimes/$rid/native/$(Get-PimBridgeFileName -Rid $rid -Kind Native)")
+            Emulator = Test-Path (Join-Path $ModuleOut "emulator/$rid/$(Get-PimBridgeFileName -Rid $rid -Kind Emulator)")
         }
     }
 }
@@ -56,7 +62,9 @@ function Get-PimBridgeRuntimeReport {
 function New-PimBridgePackage {
     # Publishes the module at $ModuleOut to a folder repository at $Destination with PSResourceGet
     # (shipped with pwsh 7.4+) and returns the .nupkg. It runs in a child pwsh whose profile folders
-    # are temporary, so the user's own repository list is never touched.
+    # are temporary, so the user's own repository list is never touched. (On Windows .NET finds the
+    # profile folders through the shell, not through HOME, USERPROFILE or LOCALAPPDATA, so there the
+    # registration lands in the user's real list: the script takes it out again, before and after.)
     param(
         [Parameter(Mandatory)] [string] $ModuleOut,
         [Parameter(Mandatory)] [string] $Destination,
@@ -71,8 +79,13 @@ function New-PimBridgePackage {
     New-Item -ItemType Directory -Force -Path $home_, "$home_/.config", "$home_/.local/share", "$home_/AppData" | Out-Null
     $script = @'
 $ErrorActionPreference = 'Stop'
+Unregister-PSResourceRepository -Name PimBridgeBuild -ErrorAction Ignore
 Register-PSResourceRepository -Name PimBridgeBuild -Uri $env:PIMBRIDGE_PACK_REPO -Trusted
-Publish-PSResource -Path $env:PIMBRIDGE_PACK_MODULE -Repository PimBridgeBuild
+try {
+    Publish-PSResource -Path $env:PIMBRIDGE_PACK_MODULE -Repository PimBridgeBuild
+} finally {
+    Unregister-PSResourceRepository -Name PimBridgeBuild -ErrorAction Ignore
+}
 '@
     $saved = @{}
     foreach ($name in 'HOME', 'USERPROFILE', 'LOCALAPPDATA', 'XDG_DATA_HOME', 'PIMBRIDGE_PACK_REPO', 'PIMBRIDGE_PACK_MODULE') { $saved[$name] = [Environment]::GetEnvironmentVariable($name) }
@@ -91,4 +104,4 @@ Publish-PSResource -Path $env:PIMBRIDGE_PACK_MODULE -Repository PimBridgeBuild
     Get-Item $nupkg
 }
 
-Export-ModuleMember -Function Get-PimBridgeRid, Get-ChangelogSection, Add-PimBridgeRuntime, Get-PimBridgeRuntimeReport, New-PimBridgePackage
+Export-ModuleMember -Function Get-PimBridgeRid, Get-PimBridgeFileName, Get-ChangelogSection, Add-PimBridgeRuntime, Get-PimBridgeRuntimeReport, New-PimBridgePackage
