@@ -61,10 +61,10 @@ function Watch-PimPending {
     are alerted instead of checking the portal.
 
     .EXAMPLE
-    PS> Watch-PimPending -Interval 00:05:00 | ForEach-Object { $_ | Invoke-PimPolicy -Path .\pim-policy.psd1 -Confirm:$false }
+    PS> Watch-PimPending -Interval 00:05:00 | Invoke-PimPolicy -Path .\pim-policy.psd1 -Confirm:$false
 
-    Applies a policy to each request as it comes. (Piped straight into Invoke-PimPolicy, the requests
-    are decided together when the watch ends; ForEach-Object decides each as it appears.)
+    Applies a policy to each request as it appears, and outputs its Decision then; what the policy
+    leaves to a person is said at the end (and under -Verbose as it comes). Ctrl+C stops both.
 
     .INPUTS
     None.
