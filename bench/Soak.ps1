@@ -127,7 +127,12 @@ pending and 20 ms latency, once 100 were decided:
 $stopTable
 
 The stop cancels the native operation: no batch starts after it; a batch already sent may still be
-applied (at most 8 batches of 20 are in flight).
+applied (at most 8 batches of 20 are in flight). Those answered within ``cancelGraceMs`` (5 s) are
+reported as answered; for those still unanswered then, the approvals are read once more (one
+```$batch`` of reads per batch, one GET per Azure request, within ``cancelReadMs``, 5 s, which the stop
+does not cut short), and each is reported applied only when that read shows this run's decision on
+its step, ``AlreadyDecided`` when it shows another's, and ``Unknown`` otherwise. Nothing is sent after
+the stop.
 
 ## Covered by ``pwsh ./build.ps1 -Task Test`` on every build
 
@@ -192,7 +197,12 @@ against the release library); each case is a regression test run by ``pwsh ./bui
 | every call 503, 100 requests in five batches one after the other, budget 1 s | 5.0 s (a budget per batch; 181 s for 60 s from pwsh) | one budget for the operation: about the budget (2 s: under 3.5 s) | ``tests/hostile.rs`` |
 | 500 decisions through heavy faults (emulator: 503 0.2, 429 0.2, lost 0.3, reset 0.1, seed 42), default 60 s budget | 165 s; 158 ``Approved``, 342 ``Failed``, of which 57 had been applied | 60.0 s; 79 ``Approved``, 77 ``Unknown``, 344 ``Failed`` (nothing applied by them); none reported wrongly | measured once (not in the suite: 60 s) |
 | cancel while a batch of 20 decisions is on the wire (applied, answered 500 ms later) | 20 applied, 20 reported "cancelled before this request was decided" | 20 ``Approved``, the requests not sent ``Cancelled`` ("nothing was sent") | ``tests/hostile.rs``, ``tests/ffi_hardening.rs`` |
-| cancel while decisions are on the wire, no answer ever | - | ``Unknown`` after ``cancelGraceMs`` (5 s) | ``tests/hostile.rs`` |
+| cancel while decisions are on the wire, no answer ever | - | ``Unknown`` after ``cancelGraceMs`` (5 s) and a read that shows the step still open | ``tests/hostile.rs`` |
+| cancel while a batch of 20 decisions is on the wire, applied, its answer never coming | 20 ``Unknown`` ("run Get-PimPending") | the approvals read once after ``cancelGraceMs`` (within ``cancelReadMs``, 5 s, past the cancel; nothing sent): 20 ``Approved``, none sent again | ``tests/cancel.rs`` |
+| the same, the batch cut off after 12 decisions | 20 ``Unknown`` | 12 ``Approved``, 8 ``Unknown`` (their steps read open: maybe stale, so never "not applied") | ``tests/cancel.rs`` |
+| the same, the read after the cancel refused (503) or unanswered | 20 ``Unknown`` | 20 ``Unknown``, saying the read was tried | ``tests/cancel.rs`` |
+| the same, two of the batch's requests decided in between by someone else, or by me the other way | - | those two ``AlreadyDecided`` (by whom), never this run's; the others ``Approved`` | ``tests/cancel.rs`` |
+| cancel while an Azure decision is on the wire, applied, answered late | ``Unknown`` | ``Approved``, from one GET of its approval after the grace | ``tests/cancel.rs`` |
 | reads stale for 2 s after a lost answer | 21 decisions sent to the same step | 1: an open read after a lost answer is read again after ``staleReadDelayMs`` (1 s) before anything is sent | ``tests/hostile.rs`` |
 | the same request three times in one run | 3 PATCHes to one step (one 204, two 409s reported as decided by another approver) | decided once; the others ``Duplicate``, naming the first | ``tests/hardening.rs`` |
 | a group request's id alone | ``NotFound`` on directory roles | read as a directory-role approval, then a group approval: found, decided | ``tests/hardening.rs``, ``tests/ffi_hardening.rs`` |

@@ -81,6 +81,10 @@ pub(crate) async fn route(app: &App, call: &Call<'_>) -> Answer {
     }
     if decides {
         app.gate.batch_done();
+        // Worked, every item applied or refused: its answer waits here while the answers' gate
+        // is closed (`{"batchAnswersAfter": N}`), so a test can hold a batch the service applied
+        // unanswered, past a client's grace, by schedule rather than by clock.
+        app.gate.admit_batch_answer().await;
     }
     // Graph does not promise the order: answer in reverse, so a client that relies on it fails.
     responses.reverse();

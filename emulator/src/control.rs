@@ -240,7 +240,8 @@ fn tenant(app: &App) -> Answer {
 /// answers once every counter named is at least (for `heldMax`, at most) its number: 200 with the
 /// counters, or 408 with them when `timeoutMs` (default 30 s) passes first. `held` and `admitted`
 /// count decisions at the gate, `pagesHeld` and `pagesAdmitted` listing pages at theirs,
-/// `batchesHeld`, `batchesAdmitted` and `batchesDone` `$batch`es of decisions. Tests wait on this,
+/// `batchesHeld`, `batchesAdmitted` and `batchesDone` `$batch`es of decisions, `batchAnswersHeld`
+/// and `batchAnswersAdmitted` the answers of those worked whole. Tests wait on this,
 /// not on sleeps.
 async fn wait(app: &App, call: &Call<'_>) -> Answer {
     const ROUTE: &str = "/_emulator/wait";
@@ -264,6 +265,8 @@ async fn wait(app: &App, call: &Call<'_>) -> Answer {
             "batchesHeld",
             "batchesAdmitted",
             "batchesDone",
+            "batchAnswersHeld",
+            "batchAnswersAdmitted",
             "timeoutMs",
         ]
         .contains(&k.as_str())
@@ -284,6 +287,8 @@ async fn wait(app: &App, call: &Call<'_>) -> Answer {
             && at_least("batchesHeld", c.batches_held)
             && at_least("batchesAdmitted", c.batches_admitted)
             && at_least("batchesDone", c.batches_done)
+            && at_least("batchAnswersHeld", c.batch_answers_held)
+            && at_least("batchAnswersAdmitted", c.batch_answers_admitted)
             && goal.get("heldMax").is_none_or(|max| c.held <= *max)
     };
     let (c, ok) = app.gate.wait(timeout, read, reached).await;
@@ -295,6 +300,7 @@ async fn wait(app: &App, call: &Call<'_>) -> Answer {
             "reached": ok, "decisions": c.decisions, "held": c.held, "admitted": c.admitted,
             "pagesHeld": c.pages_held, "pagesAdmitted": c.pages_admitted,
             "batchesHeld": c.batches_held, "batchesAdmitted": c.batches_admitted, "batchesDone": c.batches_done,
+            "batchAnswersHeld": c.batch_answers_held, "batchAnswersAdmitted": c.batch_answers_admitted,
         }),
     )
 }

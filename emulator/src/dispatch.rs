@@ -63,6 +63,11 @@ pub(crate) async fn dispatch(
     } else {
         inject::run(&app.faults, false, &method, &path, || graph::route(&app, &call))
     };
+    if !is_control && (answer.pause.is_some() || !app.latency.is_zero()) {
+        // The work is done (a decision applied) before a slow answer's wait: waiters on the
+        // counters see it now, not when the answer goes out.
+        app.gate.bump();
+    }
     if !is_control && !app.latency.is_zero() {
         tokio::time::sleep(app.latency).await;
     }

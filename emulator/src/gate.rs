@@ -11,6 +11,12 @@
 //! items is worked, so a stop comes between whole batches, each applied in full or not at all,
 //! however the client cut its requests into batches.
 //!
+//! The answers of `$batch`es of decisions have a gate too (`{"batchAnswersAfter": N}`): it answers
+//! N more and holds every later one after all of its items were worked (applied), unanswered,
+//! until it is opened. A client then waits on a batch the service has applied, however fast the
+//! machine is: the case of a decision applied whose answer never came (a cancel's grace spent, a
+//! connection lost), without a race between the work and the client giving up on it.
+//!
 //! Every answered call bumps an epoch; `GET /_emulator/wait?decisions=20&held=1` waits on it until
 //! the counters reach what was asked, so tests wait on events instead of polling with sleeps.
 
@@ -48,12 +54,14 @@ impl Lane {
     }
 }
 
-/// What waits at a gate: a decision, a page of a listing, or a `$batch` of decisions.
+/// What waits at a gate: a decision, a page of a listing, a `$batch` of decisions, or the answer
+/// of one whose items were worked.
 #[derive(Debug, Clone, Copy)]
 enum Kind {
     Decision,
     Page,
     Batch,
+    BatchAnswer,
 }
 
 #[derive(Debug, Default)]
@@ -61,7 +69,8 @@ struct State {
     decisions: Lane,
     pages: Lane,
     batches: Lane,
-    /// Batches of decisions whose every item was worked (their answer on its way).
+    batch_answers: Lane,
+    /// Batches of decisions whose every item was worked (their answer on its way, or held).
     batches_done: u64,
 }
 
@@ -71,6 +80,7 @@ impl State {
             Kind::Decision => &mut self.decisions,
             Kind::Page => &mut self.pages,
             Kind::Batch => &mut self.batches,
+            Kind::BatchAnswer => &mut self.batch_answers,
         }
     }
 }
@@ -91,6 +101,8 @@ pub(crate) struct Counters {
     pub batches_held: u64,
     pub batches_admitted: u64,
     pub batches_done: u64,
+    pub batch_answers_held: u64,
+    pub batch_answers_admitted: u64,
 }
 
 impl Gate {
@@ -121,6 +133,12 @@ impl Gate {
     /// Waits until one `$batch` that carries decisions may be worked, and counts it as let through.
     pub async fn admit_batch(&self) {
         self.admit_one(Kind::Batch).await
+    }
+
+    /// Waits until the answer of a `$batch` of decisions whose items were all worked may be sent,
+    /// and counts it as let through.
+    pub async fn admit_batch_answer(&self) {
+        self.admit_one(Kind::BatchAnswer).await
     }
 
     /// A `$batch` of decisions let through has had every item worked.
@@ -159,21 +177,25 @@ impl Gate {
 
     /// `{"after": N}` closes the decisions' gate after N more decisions, `{"pagesAfter": N}` the
     /// pages' gate after N more pages of a listing, `{"batchesAfter": N}` the batches' gate after N
-    /// more `$batch`es of decisions; `null` for any opens it, and `{"open": true}` opens them all.
+    /// more `$batch`es of decisions, `{"batchAnswersAfter": N}` the answers' gate after N more
+    /// answers of `$batch`es of decisions (the later ones are worked, then held unanswered); `null`
+    /// for any opens it, and `{"open": true}` opens them all.
     /// Returns the gate's state.
     pub fn set(&self, body: &Value) -> Result<Value, String> {
         {
             let mut s = self.state();
             let open = body.get("open").and_then(Value::as_bool) == Some(true);
             let (after, pages, batches) = (body.get("after"), body.get("pagesAfter"), body.get("batchesAfter"));
+            let answers = body.get("batchAnswersAfter");
             if open {
                 s.decisions.after = None;
                 s.pages.after = None;
                 s.batches.after = None;
-            } else if after.is_none() && pages.is_none() && batches.is_none() {
-                return Err(
-                    "send {\"after\": N}, {\"pagesAfter\": N}, {\"batchesAfter\": N} or {\"open\": true}".into()
-                );
+                s.batch_answers.after = None;
+            } else if after.is_none() && pages.is_none() && batches.is_none() && answers.is_none() {
+                return Err("send {\"after\": N}, {\"pagesAfter\": N}, {\"batchesAfter\": N}, \
+                            {\"batchAnswersAfter\": N} or {\"open\": true}"
+                    .into());
             }
             if !open {
                 if let Some(v) = after {
@@ -184,6 +206,9 @@ impl Gate {
                 }
                 if let Some(v) = batches {
                     s.batches.set(v, "batches").map_err(|e| format!("\"batchesAfter\" is {e}"))?;
+                }
+                if let Some(v) = answers {
+                    s.batch_answers.set(v, "answers").map_err(|e| format!("\"batchAnswersAfter\" is {e}"))?;
                 }
             }
         }
@@ -198,6 +223,8 @@ impl Gate {
             "pagesAfter": s.pages.after, "pagesAdmitted": s.pages.admitted, "pagesHeld": s.pages.held,
             "batchesAfter": s.batches.after, "batchesAdmitted": s.batches.admitted, "batchesHeld": s.batches.held,
             "batchesDone": s.batches_done,
+            "batchAnswersAfter": s.batch_answers.after, "batchAnswersAdmitted": s.batch_answers.admitted,
+            "batchAnswersHeld": s.batch_answers.held,
         })
     }
 
@@ -235,6 +262,8 @@ impl Gate {
             batches_held: s.batches.held,
             batches_admitted: s.batches.admitted,
             batches_done: s.batches_done,
+            batch_answers_held: s.batch_answers.held,
+            batch_answers_admitted: s.batch_answers.admitted,
         }
     }
 }
@@ -318,5 +347,26 @@ mod tests {
             (&d["batchesAfter"], &d["batchesAdmitted"], &d["batchesHeld"]),
             (&json!(null), &json!(2), &json!(0))
         );
+    }
+
+    #[tokio::test]
+    async fn holds_batch_answers_after_n_until_opened() {
+        let gate = Arc::new(Gate::new(None));
+        gate.set(&json!({"batchAnswersAfter": 0})).unwrap();
+        let g = gate.clone();
+        let first = tokio::spawn(async move { g.admit_batch_answer().await });
+        let (c, ok) = gate.wait(Duration::from_secs(30), counters, |c| c.batch_answers_held == 1).await;
+        assert!(ok && c.batch_answers_admitted == 0, "the answer waits: {c:?}");
+        // Batches and decisions pass while an answer is held.
+        gate.admit_batch().await;
+        gate.admit().await;
+        gate.set(&json!({"batchAnswersAfter": null})).unwrap();
+        first.await.unwrap();
+        let d = gate.describe();
+        assert_eq!(
+            (&d["batchAnswersAfter"], &d["batchAnswersAdmitted"], &d["batchAnswersHeld"]),
+            (&json!(null), &json!(1), &json!(0))
+        );
+        assert!(gate.set(&json!({"batchAnswersAfter": "x"})).is_err());
     }
 }

@@ -71,6 +71,9 @@ pub(crate) struct Item {
     /// Our first decision was refused with 409, read as "decided before it": the refusal, kept
     /// until a read says what it was (decided by someone, expired, or still open: a plain refusal).
     conflict: Option<PimError>,
+    /// Its approval was read once more after the operation was cancelled (`rounds.rs`), since a
+    /// decision of ours had an unknown outcome.
+    read_after_cancel: bool,
 }
 
 impl Item {
@@ -96,11 +99,23 @@ impl Item {
             not_found_reads: 0,
             last_error: None,
             conflict: None,
+            read_after_cancel: false,
         }
     }
 
     pub(crate) fn is_settled(&self) -> bool {
         matches!(self.state, State::Settled(_))
+    }
+
+    /// A decision of ours was sent, and whether the service applied it is not yet established.
+    pub(crate) fn outcome_is_unknown(&self) -> bool {
+        self.unknown && !self.is_settled()
+    }
+
+    /// Its approval is being read once more after a cancel: what that read shows is judged as any
+    /// read (`on_read`), but nothing is sent after it, and an outcome still unknown says so.
+    pub(crate) fn reading_after_cancel(&mut self) {
+        self.read_after_cancel = true;
     }
 
     /// Why it goes round again, as a trace reports the wait: a read to confirm after a lost
@@ -115,7 +130,8 @@ impl Item {
 
     /// Settles it with `e`, or, when a decision of ours is out there, as unknown.
     fn settle_err(&mut self, e: PimError) {
-        self.state = State::Settled(Err(if self.unknown { self.outcome_unknown(Some(&e), false) } else { e }));
+        let cancelled = self.read_after_cancel;
+        self.state = State::Settled(Err(if self.unknown { self.outcome_unknown(Some(&e), cancelled) } else { e }));
     }
 
     /// Takes in what a read of its approval came to. Returns how long it asks the next round to
@@ -290,7 +306,13 @@ impl Item {
 
     /// The error of a decision sent whose outcome could not be established: what to run to check.
     fn outcome_unknown(&self, why: Option<&PimError>, cancelled: bool) -> PimError {
-        let when = if cancelled { "before the operation was cancelled" } else { "within the operation's time budget" };
+        let when = match (cancelled, self.read_after_cancel) {
+            (true, true) => {
+                "before the operation was cancelled, nor by reading its approval once more after the cancel"
+            }
+            (true, false) => "before the operation was cancelled",
+            (false, _) => "within the operation's time budget",
+        };
         let why = why.map(|e| format!(" (last: {})", e.message.trim_end_matches('.'))).unwrap_or_default();
         let url = self.route.as_ref().map(|r| r.approval.to_string()).unwrap_or_default();
         PimError::new(

@@ -96,8 +96,9 @@ impl DecisionTarget {
 /// (fewer while the service pushes back: `pace.rs`) and one time budget for the whole run;
 /// `on_outcome` sees each as it completes, exactly once per request. A token that cannot decide a
 /// surface present fails the whole call before anything is sent. When `cancel` fires, nothing
-/// more is sent, decisions on the wire are waited for a short grace, every request is still
-/// reported (applied, not sent, or unknown), and the call ends with `Cancelled`.
+/// more is sent, decisions on the wire are waited for a short grace and those still unanswered are
+/// read once more (`rounds.rs`), every request is still reported (applied, not sent, decided by
+/// another, or unknown), and the call ends with `Cancelled`.
 ///
 /// This is the stream machinery (`stream.rs`) with every request pushed and the input closed
 /// before it starts.

@@ -8,6 +8,10 @@
 //!
 //! Cancelling: no read or send starts after a cancel; decisions already on the wire are waited
 //! for a short grace (`cancelGraceMs`), so that what the service applied is reported applied.
+//! Those still unanswered then (or whose connection was lost) have their approvals read once
+//! more, within `cancelReadMs` and past the cancel, and are reported applied when the read shows
+//! our decision, `AlreadyDecided` when it shows another, and unknown otherwise
+//! (`read_after_cancel`). Nothing is sent after a cancel.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -70,6 +74,9 @@ pub(crate) async fn decide_unit(
         (items, outcome)
     })
     .await;
+    if cancel.is_cancelled() {
+        read_after_cancel(ctx, token, carrier, &mut items, budget).await;
+    }
     // A decision the service refused may have been refused for expiry or self-approval: say which.
     for it in items.iter_mut().filter(|it| it.sends > 0) {
         if let (State::Settled(Err(e)), Some(route)) = (&mut it.state, &it.route) {
@@ -78,6 +85,39 @@ pub(crate) async fn decide_unit(
     }
     let cancelled = cancel.is_cancelled();
     items.into_iter().map(|it| it.finish(cancelled)).collect()
+}
+
+/// After a cancel: the approvals of the items whose decision's outcome is unknown (a batch left
+/// unanswered past the grace, a connection lost) are read once more, in one Graph `$batch` or one
+/// GET each, within `cancelReadMs` of its own and not stopped by the cancel (nothing is decided by
+/// reading; nothing is sent after it). Each item judges what its read shows as after any read of
+/// an unknown outcome (`Item::on_read`): our decision on its step (ours by reviewer, result and
+/// justification) settles it applied; a step decided by someone else, the other way or in another
+/// run settles it `AlreadyDecided`; a step still open (the read may be stale), a failed read or no
+/// answer in time leaves it unknown.
+async fn read_after_cancel(ctx: &Ctx<'_>, token: &AccessToken, carrier: Carrier, items: &mut [Item], budget: &Budget) {
+    let limit = Duration::from_millis(ctx.http.retry.cancel_read_ms);
+    let reads: Vec<(usize, reqwest::Url)> = items
+        .iter()
+        .enumerate()
+        .filter(|(_, it)| it.outcome_is_unknown())
+        .filter_map(|(n, it)| it.route.as_ref().map(|r| (n, r.approval.clone())))
+        .collect();
+    if reads.is_empty() || limit.is_zero() {
+        return;
+    }
+    for (n, _) in &reads {
+        items[*n].reading_after_cancel();
+    }
+    let in_flight = reads.len();
+    // Its own bound, and a cancel token no one fires.
+    let (bounded, uncancelled) = (budget.bounded(limit), CancellationToken::new());
+    let read = read_approvals(ctx.http, token, carrier, reads, &bounded, &uncancelled, in_flight);
+    // No answer in time: each stays unknown.
+    let Ok((replies, _)) = tokio::time::timeout(limit, read).await else { return };
+    for (n, reply) in replies {
+        items[n].on_read(reply, ctx, &ctx.http.retry);
+    }
 }
 
 struct Round<'a> {

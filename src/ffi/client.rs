@@ -73,7 +73,9 @@ unsafe fn start_on(
 /// operation), `minDelayMs` (200: the floor under every wait, `Retry-After: 0` included; at least
 /// 10), `attemptCap` (50: attempts in all, whatever `Retry-After` says), `staleReadDelayMs`
 /// (1000), `notFoundWaitMs` (120000: how long a 404 is read again, within the budget),
-/// `cancelGraceMs` (5000: how long decisions on the wire are waited for after a cancel)`}`).
+/// `cancelGraceMs` (5000: how long decisions on the wire are waited for after a cancel),
+/// `cancelReadMs` (5000: after the grace, how long the one read of the approvals whose decisions
+/// are still unanswered may take; 0: no read)`}`).
 /// A URI with a user name or password is refused with `PIM_RESULT_INSECURE_URI`. Unknown fields
 /// are refused with `PIM_RESULT_INVALID_OPTIONS`.
 ///
@@ -374,9 +376,15 @@ unsafe fn decide(
 /// the budget: `error` is `OutcomeUnknown`, saying how to check; never send it again blindly).
 /// `error` is null or `{kind, code, httpStatus, serviceCode, message, requestId}`: the fields of a
 /// `pim_error` (and `claims` for a `TokenChallenge`). One time budget (`retry.budgetMs`) covers
-/// the whole operation. After `pim_op_cancel`, no request is sent; decisions already on the wire
-/// are waited for `cancelGraceMs`; each request is still reported once (applied, `Cancelled` for
-/// not sent, or `Unknown`) and the operation ends `PIM_RESULT_CANCELLED`.
+/// the whole operation. After `pim_op_cancel`, no decision is sent; decisions already on the wire
+/// are waited for `cancelGraceMs`; the approvals of those still unanswered then (or whose
+/// connection was lost) are read once more, within `cancelReadMs` (the cancel does not stop this
+/// read: nothing is decided by reading), and each is reported as that read shows it: applied when
+/// its step shows this operation's decision, `Failed` with `AlreadyDecided` when it shows someone
+/// else's (or the other way), `Unknown` when the read fails, does not answer in time, or shows the
+/// step still open (a read may be stale). Each request is still reported once (applied,
+/// `Cancelled` for not sent, `AlreadyDecided`, or `Unknown`) and the operation ends
+/// `PIM_RESULT_CANCELLED`.
 ///
 /// # Safety
 /// Pointers are NULL or valid as described; `op_out` must be writable.

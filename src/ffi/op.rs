@@ -386,10 +386,13 @@ pub extern "C" fn pim_op_close_input(op: *const pim_op) -> PimResult {
     })
 }
 
-/// Asks the operation to stop. No request is sent after this returns; decisions already on the
-/// wire are waited for a short grace (`cancelGraceMs`), so that the results say what happened to
-/// each request: applied, not sent (`Cancelled`), or `Unknown`. Keep taking results until
-/// `pim_op_wait` says it finished. Cancelling twice, or a finished operation, is fine.
+/// Asks the operation to stop. No decision is sent after this returns; decisions already on the
+/// wire are waited for a short grace (`cancelGraceMs`), and the approvals of those still
+/// unanswered after it are read once more (within `cancelReadMs`, past the cancel), so that the
+/// results say what happened to each request: applied (the read shows this operation's decision),
+/// not sent (`Cancelled`), `AlreadyDecided` (the read shows another), or `Unknown` (it cannot be
+/// told). Keep taking results until `pim_op_wait` says it finished. Cancelling twice, or a
+/// finished operation, is fine.
 #[unsafe(no_mangle)]
 pub extern "C" fn pim_op_cancel(op: *const pim_op) -> PimResult {
     ffi_value(PimResult::Panic, || match op_of(op) {

@@ -39,6 +39,10 @@ pub struct RetryPolicy {
     /// After a cancel, how long decisions already on the wire are waited for before their outcome
     /// is reported unknown.
     pub cancel_grace_ms: u64,
+    /// After a cancel, how long the one read of the approvals whose decisions' outcome is still
+    /// unknown may take (it is not stopped by the cancel: nothing is decided by reading); 0: no
+    /// read, they are reported unknown as they are.
+    pub cancel_read_ms: u64,
 }
 
 impl Default for RetryPolicy {
@@ -53,6 +57,7 @@ impl Default for RetryPolicy {
             stale_read_delay_ms: 1_000,
             not_found_wait_ms: 120_000,
             cancel_grace_ms: 5_000,
+            cancel_read_ms: 5_000,
         }
     }
 }
@@ -145,6 +150,12 @@ impl Budget {
     /// What is left of it (zero once spent).
     pub(crate) fn remaining(&self) -> Duration {
         self.budget.saturating_sub(self.elapsed())
+    }
+
+    /// A budget of its own of `limit`, from now, recorded in the same trace: for the one read
+    /// after a cancel, which the operation's budget (perhaps spent) does not bound.
+    pub(crate) fn bounded(&self, limit: Duration) -> Budget {
+        Budget { started: Instant::now(), budget: limit, trace: self.trace.clone() }
     }
 
     /// How long one attempt may take: what is left, but never under a second (an attempt that

@@ -430,7 +430,8 @@ function Stop-PimDecisionRun {
     # Results taken before the stop and not yet handled (the stop came in between), first.
     foreach ($stream in $Run.Streams) { Resolve-PimDecisionQueue -Run $Run -Stream $stream -Stopping }
     # The library ends a cancelled operation once the decisions on the wire are answered or their
-    # grace (cancelGraceMs) has passed; the bound here only guards against a hang.
+    # grace (cancelGraceMs) has passed and the approvals of those still unanswered were read once
+    # (cancelReadMs); the bound here only guards against a hang.
     Receive-PimDecisionResult -Run $Run -UntilFinished -Stopping -Deadline ([datetime]::UtcNow.AddSeconds(120))
     $account = $Run.Account
     $output = @{ Applied = 0; Unknown = 0; Failed = 0; NotSent = 0; Refused = 0; Account = 0 }
