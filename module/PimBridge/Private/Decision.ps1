@@ -33,13 +33,10 @@ function ConvertTo-PimDecisionTarget {
         $id = $InputObject
         $fields = @{}
     } else {
-        $fields = @{}
-        foreach ($name in 'ApprovalId', 'Surface', 'Principal', 'PrincipalUpn', 'PrincipalId', 'Role', 'Scope', 'Duration', 'EndsAt', 'RequestId', 'Justification', 'Ticket') {
-            $has, $value = Get-PimInputValue -InputObject $InputObject -Name $name
-            if ($has) { $fields[$name] = $value }
-        }
+        # The fields the input has (a property, or a dictionary's key), read in one call.
+        $fields = [PimBridge.Interop.DecisionInput]::ReadFields($InputObject)
         $id = $fields['ApprovalId']
-        if (-not $fields.ContainsKey('Role') -and -not $fields.ContainsKey('Scope') -and (Test-PimSdkRequest -InputObject $InputObject)) {
+        if (-not $fields.ContainsKey('Role') -and -not $fields.ContainsKey('Scope') -and [PimBridge.Interop.DecisionInput]::IsSdkRequest($InputObject)) {
             # A Graph SDK request object (Get-MgRoleManagementDirectoryRoleAssignmentScheduleRequest,
             # ...): its Principal is an object, not a name, so it is decided by its id, as an id alone.
             $fields.Remove('Principal')
@@ -112,17 +109,6 @@ function ConvertTo-PimDecisionTarget {
         # Shown in the prompt and -WhatIf: the service's text made inert.
         Description  = Format-PimInertText $description
     }
-}
-
-function Test-PimSdkRequest {
-    # Whether pipeline input is a request object of the Microsoft Graph PowerShell SDK: it carries
-    # ApprovalId with the ids of the role or group, not their names.
-    param([Parameter(Mandatory)] [object] $InputObject)
-    if ($InputObject -is [System.Collections.IDictionary]) { return $false }
-    foreach ($name in 'RoleDefinitionId', 'AccessId', 'GroupId') {
-        if ($null -ne $InputObject.PSObject.Properties[$name]) { return $true }
-    }
-    $false
 }
 
 function Test-PimPromptShown {
@@ -199,7 +185,7 @@ function Add-PimDecisionInput {
         try {
             # An id alone (or a Graph SDK request object) names no one: the request is looked up, so
             # that the prompt can say who, which role, where, for how long and why.
-            $id = if ($item -is [string]) { $item } elseif ($null -ne $item -and (Test-PimSdkRequest -InputObject $item)) { [string]$item.ApprovalId } else { $null }
+            $id = if ($item -is [string]) { $item } elseif ([PimBridge.Interop.DecisionInput]::IsSdkRequest($item)) { [string]$item.ApprovalId } else { $null }
             if ($id -and (Test-PimPromptShown -Cmdlet $Cmdlet)) {
                 $lookup = @{ Run = $Run; Cmdlet = $Cmdlet; Id = $id }
                 $listed = Find-PimListedRequest @lookup
