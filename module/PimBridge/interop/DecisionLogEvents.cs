@@ -3,7 +3,7 @@
 // or none). Built here rather than as PowerShell hashtables: a run writes two per request.
 //
 // The log is the module's own table for it (Open-PimDecisionLog): Handle, Path, Actor, Tenant.
-// A target is what ConvertTo-PimDecisionTarget made: ApprovalId, Surface, TokenSurface,
+// A target is what DecisionInput.ToTarget made: ApprovalId, Surface, TokenSurface,
 // PrincipalId, Principal, Role, InputObject, and Rule when a policy decided it.
 
 using System;

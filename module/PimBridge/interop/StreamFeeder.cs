@@ -83,7 +83,7 @@ namespace PimBridge.Interop
         private Exception failure;
 
         /// <summary>
-        /// Adds one target (what ConvertTo-PimDecisionTarget made): its request and its intent are
+        /// Adds one target (what DecisionInput.ToTarget made): its request and its intent are
         /// made now, on the caller's thread. Throws the failure of this push (a full group) or of an
         /// earlier one.
         /// </summary>
