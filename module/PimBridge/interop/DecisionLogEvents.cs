@@ -57,7 +57,7 @@ namespace PimBridge.Interop
             catch (Exception e)
             {
                 PimResult code = e is PimNativeException native ? native.Code : PimResult.LogWriteFailed;
-                string others = intents.Count > 1 ? $" (and {intents.Count - 1} more sent with it)" : string.Empty;
+                string others = intents.Count > 1 ? $" (and {intents.Count - 1} more of its group)" : string.Empty;
                 string message = $"The decision log '{log["Path"]}' could not record the intent to {review.ToLowerInvariant()} request '{firstApprovalId}'{others}, so nothing was sent: {e.Message}";
                 throw new PimNativeException(code, message, 0, null, null);
             }
