@@ -482,6 +482,24 @@ pim_result pim_log_append(const pim_log *log,
                           char **json_out,
                           pim_error **err_out);
 
+// Appends several events to the log, in order, as [`pim_log_append`] appends one, but under
+// one lock and with one sync: every event is written or none is. For a group of decisions sent
+// together: their intents in one call before the group is sent, their outcomes in one after.
+//
+// `events_json` (required): a non-empty JSON array of events as `pim_log_append` takes them.
+// One that is not an event refuses them all (`PIM_RESULT_INVALID_INPUT`, nothing written).
+//
+// On success `*json_out` receives the lines as written, as a JSON array, to free with
+// `pim_string_free`. Fails as `pim_log_append`, and then nothing was written.
+//
+// # Safety
+// `events_json` a NUL-terminated string valid for this call; `json_out` must be writable;
+// `err_out` NULL or writable.
+pim_result pim_log_append_many(const pim_log *log,
+                               const char *events_json,
+                               char **json_out,
+                               pim_error **err_out);
+
 // Frees a log handle (the file is not held open between appends). A no-op on NULL or on a
 // handle that is not a live log.
 void pim_log_free(pim_log *log);

@@ -60,6 +60,30 @@ fn rewrite(path: &Path, lines: &[String]) {
 }
 
 #[test]
+fn many_appended_at_once_chain_as_one_by_one_and_an_invalid_one_writes_none() {
+    let path = scratch("many").join("decisions.jsonl");
+    let log = DecisionLog::open(&path).unwrap();
+    log.append(&intent("a")).unwrap();
+    let written = log.append_many(&[intent("b"), intent("c"), outcome("a", "Approved")]).unwrap();
+    assert_eq!(written.iter().map(|e| e.seq).collect::<Vec<_>>(), [2, 3, 4]);
+    let raw = lines(&path);
+    assert_eq!(raw.len(), 4);
+    for i in 1..raw.len() {
+        let v: Value = serde_json::from_str(&raw[i]).unwrap();
+        assert_eq!(v["prev"], sha256_hex(raw[i - 1].as_bytes()));
+        assert_eq!(v["seq"], i as u64 + 1);
+    }
+    let mut bad = intent("e");
+    bad.action = Some("Maybe".into());
+    let err = log.append_many(&[intent("d"), bad]).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::InvalidInput);
+    assert_eq!(log.append_many(&[]).unwrap_err().kind, ErrorKind::InvalidInput);
+    assert_eq!(lines(&path).len(), 4, "nothing written when one event is refused");
+    let v = journal::verify(&path).unwrap();
+    assert!(v.is_valid, "{v:?}");
+}
+
+#[test]
 fn appended_lines_chain_and_verify() {
     let path = six_lines("chain");
     let raw = lines(&path);
@@ -375,6 +399,23 @@ fn the_c_abi_resolves_opens_appends_reads_and_verifies() {
     assert_eq!((v["isValid"].clone(), v["lines"].clone(), v["reason"].clone()), (json!(true), json!(1), Value::Null));
     let rc = unsafe { pim_log_read(p.as_ptr(), c(r#"{"since": "x"}"#).as_ptr(), &mut out, null_mut()) };
     assert_eq!(rc, PimResult::InvalidInput);
+
+    let group = json!([
+        {"kind": "intent", "surface": "Group", "approvalId": "g3", "action": "Approve"},
+        {"kind": "intent", "surface": "Group", "approvalId": "g4", "action": "Approve"}
+    ]);
+    assert_eq!(
+        unsafe { pim_log_append_many(log, c(&group.to_string()).as_ptr(), &mut out, null_mut()) },
+        PimResult::Ok
+    );
+    let written = take(out);
+    assert_eq!((written[0]["seq"].clone(), written[1]["seq"].clone()), (json!(2), json!(3)));
+    let refused =
+        json!([{"kind": "intent", "surface": "Group", "approvalId": "g5", "action": "Approve"}, {"kind": "intent"}]);
+    let rc = unsafe { pim_log_append_many(log, c(&refused.to_string()).as_ptr(), &mut out, null_mut()) };
+    assert_eq!(rc, PimResult::InvalidInput);
+    assert_eq!(unsafe { pim_log_verify(p.as_ptr(), &mut out, null_mut()) }, PimResult::Ok);
+    assert_eq!(take(out)["lines"], 3, "the refused group wrote nothing");
 
     pim_log_free(log);
     assert_eq!(

@@ -117,6 +117,36 @@ pub unsafe extern "C" fn pim_log_append(
     }
 }
 
+/// Appends several events to the log, in order, as [`pim_log_append`] appends one, but under
+/// one lock and with one sync: every event is written or none is. For a group of decisions sent
+/// together: their intents in one call before the group is sent, their outcomes in one after.
+///
+/// `events_json` (required): a non-empty JSON array of events as `pim_log_append` takes them.
+/// One that is not an event refuses them all (`PIM_RESULT_INVALID_INPUT`, nothing written).
+///
+/// On success `*json_out` receives the lines as written, as a JSON array, to free with
+/// `pim_string_free`. Fails as `pim_log_append`, and then nothing was written.
+///
+/// # Safety
+/// `events_json` a NUL-terminated string valid for this call; `json_out` must be writable;
+/// `err_out` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pim_log_append_many(
+    log: *const pim_log,
+    events_json: *const c_char,
+    json_out: *mut *mut c_char,
+    err_out: *mut *mut pim_error,
+) -> PimResult {
+    // SAFETY: the caller's contract covers every pointer used inside.
+    unsafe {
+        ffi_json(json_out, err_out, || {
+            let log: Arc<DecisionLog> = lookup(log as usize, Kind::Log, "log")?;
+            let events = Event::many_from_json(&read_str(events_json, "events_json")?)?;
+            to_json(&log.append_many(&events)?)
+        })
+    }
+}
+
 /// Frees a log handle (the file is not held open between appends). A no-op on NULL or on a
 /// handle that is not a live log.
 #[unsafe(no_mangle)]

@@ -79,28 +79,47 @@ impl DecisionLog {
     /// when the file can be cut back), `LogTampered` when the last line is torn or not a log line
     /// (nothing is appended after it), `InvalidInput` for an event that is not one.
     pub fn append(&self, event: &Event) -> Result<Entry> {
-        let mut entry = Entry::from_event(event)?;
-        let mut file = lock(self.open_file()?, &self.path, true)?;
-        let (prev, last_seq) = last_line(&mut file, &self.path)?;
-        entry.seq = last_seq + 1;
-        entry.time = now_rfc3339();
-        entry.prev = prev;
-        let mut line = serde_json::to_vec(&entry).map_err(|e| write_failed(&self.path, e))?;
-        if line.len() > MAX_LINE_BYTES {
-            return Err(PimError::new(
-                ErrorKind::InvalidInput,
-                format!("The event is {} bytes as a line; at most {MAX_LINE_BYTES} are written.", line.len()),
-            ));
+        let mut entries = self.append_many(std::slice::from_ref(event))?;
+        Ok(entries.remove(0))
+    }
+
+    /// Appends several events, in order, each chained to the one before, under one lock and with
+    /// one sync: all of them or none (every event is checked before anything is written, and a
+    /// write that fails is cut back). Returns the lines as written. Fails as [`Self::append`];
+    /// no events is `InvalidInput`.
+    pub fn append_many(&self, events: &[Event]) -> Result<Vec<Entry>> {
+        if events.is_empty() {
+            return Err(PimError::new(ErrorKind::InvalidInput, "No event was given to append."));
         }
-        line.push(b'\n');
+        let mut entries = events.iter().map(Entry::from_event).collect::<Result<Vec<_>>>()?;
+        let mut file = lock(self.open_file()?, &self.path, true)?;
+        let (mut prev, mut seq) = last_line(&mut file, &self.path)?;
+        let time = now_rfc3339();
+        let mut bytes = Vec::new();
+        for entry in &mut entries {
+            seq += 1;
+            entry.seq = seq;
+            entry.time = time.clone();
+            entry.prev = prev;
+            let line = serde_json::to_vec(&*entry).map_err(|e| write_failed(&self.path, e))?;
+            if line.len() > MAX_LINE_BYTES {
+                return Err(PimError::new(
+                    ErrorKind::InvalidInput,
+                    format!("The event is {} bytes as a line; at most {MAX_LINE_BYTES} are written.", line.len()),
+                ));
+            }
+            prev = sha256_hex(&line);
+            bytes.extend_from_slice(&line);
+            bytes.push(b'\n');
+        }
         let start = file.seek(SeekFrom::End(0)).map_err(|e| write_failed(&self.path, e))?;
-        if let Err(e) = file.write_all(&line).and_then(|()| file.sync_data()) {
+        if let Err(e) = file.write_all(&bytes).and_then(|()| file.sync_data()) {
             // Cut back what may have been written, so the log does not end torn.
             let _ = file.set_len(start).and_then(|()| file.sync_data());
             return Err(write_failed(&self.path, io_reason(&e)));
         }
         // The lock is released when the file is closed, here.
-        Ok(entry)
+        Ok(entries)
     }
 }
 

@@ -103,6 +103,12 @@ impl Event {
     pub fn from_json(json: &str) -> Result<Event> {
         serde_json::from_str(json).map_err(|e| invalid(format!("The event must be a decision log event as JSON: {e}.")))
     }
+
+    /// Several events, from a JSON array of them.
+    pub fn many_from_json(json: &str) -> Result<Vec<Event>> {
+        serde_json::from_str(json)
+            .map_err(|e| invalid(format!("The events must be an array of decision log events as JSON: {e}.")))
+    }
 }
 
 /// One line of the log.

@@ -190,6 +190,38 @@ Describe 'From the listing' {
     }
 }
 
+Describe 'Listing once' {
+    It 'lists once when nothing it output was sent while it paged' {
+        # Every prompt is answered "No": requests are output while pages are still to be read, and
+        # none is sent, so no page can have moved and the listing is not read again.
+        $emu = Start-Emulator -Scenario 'bulk:7'
+        try {
+            $common = @{ GraphUri = $emu.Uri; AccessToken = (ConvertTo-SecureString (Get-EmulatorToken $emu) -AsPlainText -Force) }
+            $null = @(Get-PimPending @common -Surface DirectoryRole -PageSize 3)
+            $pages = Get-EmulatorCallCount $emu '*filterByCurrentUser*'
+            $pages | Should -BeGreaterThan 1 -Because 'the listing has several pages'
+            $capture = New-ReadyCapture -Choice 2
+            $ps = $capture.PowerShell
+            $null = $ps.AddScript({
+                param($Uri, $TokenText)
+                $token = ConvertTo-SecureString $TokenText -AsPlainText -Force
+                Get-PimPending -GraphUri $Uri -AccessToken $token -Surface DirectoryRole -PageSize 3 -Verbose |
+                    Approve-PimRequest -Justification 'Not today' -GraphUri $Uri -AccessToken $token
+            }.ToString()).AddArgument($emu.Uri).AddArgument((Get-EmulatorToken $emu))
+            $out = @($ps.Invoke())
+            $capture.Host.Prompts | Should -HaveCount 7
+            $out | Should -HaveCount 0
+            Get-EmulatorDecision $emu | Should -HaveCount 0
+            (Get-EmulatorCallCount $emu '*filterByCurrentUser*') | Should -Be (2 * $pages) -Because 'the pipeline read the listing once'
+            @($ps.Streams.Verbose.Message | Where-Object { $_ -like 'Listing the DirectoryRole requests again*' }) | Should -HaveCount 0
+            $ps.Runspace.Dispose()
+            $ps.Dispose()
+        } finally {
+            Stop-Emulator $emu
+        }
+    }
+}
+
 Describe 'A truthful stop' {
     It 'stopped with one batch applied and the rest held at the gate: reports those applied, names the held as unknown' {
         $emu = Start-Emulator -Scenario 'bulk:60'

@@ -1,5 +1,5 @@
-# What Approve-PimRequest and Deny-PimRequest share: reading pipeline input, describing a request
-# for the confirmation prompt, and deciding each confirmed request as it comes, through one native
+# What Approve-PimRequest and Deny-PimRequest share: reading pipeline input (each piece made a
+# target with its prompt's text by DecisionInput.ToTarget, in the interop assembly), and deciding each confirmed request as it comes, through one native
 # stream operation per run (Stream.ps1), and a second round for requests refused for a session
 # token that expired under way. Which surface
 # a request belongs to is the native library's word: the surface the caller names (ResolveSurface
@@ -15,114 +15,6 @@ function Get-PimInputValue {
     $property = $InputObject.PSObject.Properties[$Name]
     if ($null -eq $property) { return @($false, $null) }
     @($true, $property.Value)
-}
-
-function ConvertTo-PimDecisionTarget {
-    # Pipeline input (a PendingRequest, any object or hashtable with ApprovalId, or an id string) to
-    # what is decided and shown: @{ ApprovalId; Surface; TokenSurface; PrincipalId; Principal; Role;
-    # InputObject; Description }; $null when there is no id to act on. Surface is the surface named
-    # (by -Surface or the input's own Surface), $null when none is: the library then finds it, and
-    # TokenSurface is where the id points, only to pick the token. For input that cannot be read,
-    # or that names a surface the library does not know, it returns a PimNativeException
-    # (InvalidInput) naming it: returned, not thrown, since -ErrorVariable keeps even a caught
-    # exception. Runs once per piped request: no pipeline in here.
-    param([AllowNull()] [object] $InputObject, [string] $Surface)
-
-    if ($null -eq $InputObject) { return $null }
-    if ($InputObject -is [string]) {
-        $id = $InputObject
-        $fields = @{}
-    } else {
-        $fields = @{}
-        foreach ($name in 'ApprovalId', 'Surface', 'Principal', 'PrincipalUpn', 'PrincipalId', 'Role', 'Scope', 'Duration', 'EndsAt', 'RequestId', 'Justification', 'Ticket') {
-            $has, $value = Get-PimInputValue -InputObject $InputObject -Name $name
-            if ($has) { $fields[$name] = $value }
-        }
-        $id = $fields['ApprovalId']
-        if (-not $fields.ContainsKey('Role') -and -not $fields.ContainsKey('Scope') -and (Test-PimSdkRequest -InputObject $InputObject)) {
-            # A Graph SDK request object (Get-MgRoleManagementDirectoryRoleAssignmentScheduleRequest,
-            # ...): its Principal is an object, not a name, so it is decided by its id, as an id alone.
-            $fields.Remove('Principal')
-        }
-    }
-    if ($null -eq $id -or [string]::IsNullOrWhiteSpace([string]$id)) { return $null }
-    $id = [string]$id
-    $named = [string]$fields['Surface']
-    if ($Surface -and $named -and $named -ne $Surface) {
-        return (New-PimException -Code InvalidInput -Message "The request '$id' names the surface '$named', but -Surface says '$Surface'; nothing was sent for it.")
-    }
-    if ($Surface) { $named = $Surface }
-    $resolved = $null
-    if ($named) {
-        # The surface named, in any case, as the library spells it; $null for a name it does not know.
-        $resolved = [PimBridge.Interop.PimNative]::ResolveSurface($id, $named)
-        if (-not $resolved) {
-            $surfaces = (Get-PimSurface).Name -join ', '
-            return (New-PimException -Code InvalidInput -Message "The request '$id' names the surface '$named', which is none of $surfaces; nothing was sent for it.")
-        }
-    }
-    $description = if ($resolved) { "$resolved PIM request $id" } else { "PIM request $id" }
-    $principal = $null
-    $role = $null
-    $shown = [System.Collections.Generic.List[string]]::new()
-    $missing = [System.Collections.Generic.List[string]]::new()
-    foreach ($name in 'Principal', 'Role', 'Scope') {
-        if ($fields.ContainsKey($name)) { $shown.Add($name) } else { $missing.Add($name) }
-    }
-    if ($missing.Count -eq 0) {
-        # An object that says who, which role and where: the prompt names them all.
-        $principal = $fields['Principal']
-        $role = $fields['Role']
-        $who = $principal
-        if ($fields['PrincipalUpn'] -and $fields['PrincipalUpn'] -ne $who) { $who = "$who ($($fields['PrincipalUpn']))" }
-        $for = if ($fields['Duration']) {
-            $span = $fields['Duration'] -as [timespan]
-            if ($null -eq $span) {
-                return (New-PimException -Code InvalidInput -Message "The request '$id' has a Duration that is not a duration ('$($fields['Duration'])'); nothing was sent for it.")
-            }
-            "for $(Format-PimDuration $span)"
-        } elseif ($fields['EndsAt']) {
-            "until $($fields['EndsAt'])"
-        } else {
-            'with no end given'
-        }
-        $where = if ($null -ne $fields['Scope'] -and '' -ne $fields['Scope']) { $fields['Scope'] } else { '(no scope given)' }
-        # What the requester gave as reasons: the approver decides on them.
-        $why = ([string]$fields['Justification'] -replace '\s+', ' ').Trim()
-        $why = if ($why) { "justification: `"$why`"" } else { 'no justification given' }
-        if ($fields['Ticket']) { $why += "; ticket: $($fields['Ticket'])" }
-        $description = "$who`: $role at $where $for (approval $id); $why"
-    } elseif ($shown.Count -gt 0) {
-        # Some of who, which role and where, but not all: the prompt could not say what is decided.
-        $message = "The request '$id' has $($shown -join ' and ') but no $($missing -join ' and '), so the prompt cannot say what would be decided; nothing was sent for it. " +
-            'Pipe the objects Get-PimPending outputs, or give the ApprovalId alone (with -Surface for a group request).'
-        return (New-PimException -Code InvalidInput -Message $message)
-    }
-    [pscustomobject]@{
-        ApprovalId   = $id
-        Surface      = $resolved
-        # Where the id points, for the token only; the library decides where it is sent.
-        TokenSurface = if ($resolved) { $resolved } else { [PimBridge.Interop.PimNative]::ResolveSurface($id, $null) }
-        PrincipalId  = if ($null -ne $fields['PrincipalId']) { [string]$fields['PrincipalId'] } else { $null }
-        Principal    = $principal
-        Role         = $role
-        Scope        = if ($principal) { $fields['Scope'] } else { $null }
-        RequestId    = if ($null -ne $fields['RequestId']) { [string]$fields['RequestId'] } else { $null }
-        InputObject  = $InputObject
-        # Shown in the prompt and -WhatIf: the service's text made inert.
-        Description  = Format-PimInertText $description
-    }
-}
-
-function Test-PimSdkRequest {
-    # Whether pipeline input is a request object of the Microsoft Graph PowerShell SDK: it carries
-    # ApprovalId with the ids of the role or group, not their names.
-    param([Parameter(Mandatory)] [object] $InputObject)
-    if ($InputObject -is [System.Collections.IDictionary]) { return $false }
-    foreach ($name in 'RoleDefinitionId', 'AccessId', 'GroupId') {
-        if ($null -ne $InputObject.PSObject.Properties[$name]) { return $true }
-    }
-    $false
 }
 
 function Test-PimPromptShown {
@@ -199,14 +91,15 @@ function Add-PimDecisionInput {
         try {
             # An id alone (or a Graph SDK request object) names no one: the request is looked up, so
             # that the prompt can say who, which role, where, for how long and why.
-            $id = if ($item -is [string]) { $item } elseif ($null -ne $item -and (Test-PimSdkRequest -InputObject $item)) { [string]$item.ApprovalId } else { $null }
+            $id = if ($item -is [string]) { $item } elseif ([PimBridge.Interop.DecisionInput]::IsSdkRequest($item)) { [string]$item.ApprovalId } else { $null }
             if ($id -and (Test-PimPromptShown -Cmdlet $Cmdlet)) {
                 $lookup = @{ Run = $Run; Cmdlet = $Cmdlet; Id = $id }
                 $listed = Find-PimListedRequest @lookup
                 if ($listed) { $item = $listed }
                 else { Write-PimVerbose (Format-PimInertText "The request '$id' is not among those listed as waiting on you; the prompt names it by its id.") }
             }
-            $target = ConvertTo-PimDecisionTarget -InputObject $item -Surface $Surface
+            # The target and its prompt's text (DecisionInput.cs); an exception for input that cannot be decided.
+            $target = [PimBridge.Interop.DecisionInput]::ToTarget($item, $Surface)
         } catch {
             $inner = Get-PimInnerException -Exception $_.Exception
             $record = New-PimErrorRecord -Exception $inner -TargetObject $item

@@ -68,57 +68,17 @@ function Get-PimDecisionLogIdentity {
     $identity
 }
 
-function New-PimDecisionLogEvent {
-    # One event for the library, as a hashtable: -Target is what ConvertTo-PimDecisionTarget made
-    # (with a Rule member when a policy decided it).
-    param(
-        [Parameter(Mandatory)] [hashtable] $Log,
-        [Parameter(Mandatory)] [ValidateSet('intent', 'outcome')] [string] $Kind,
-        [Parameter(Mandatory)] [object] $Target,
-        [Parameter(Mandatory)] [string] $Review,
-        [AllowNull()] [string] $Justification
-    )
-    $fields = @{}
-    if ($null -ne $Target.InputObject -and $Target.InputObject -isnot [string]) {
-        foreach ($name in 'PrincipalUpn', 'Scope') {
-            $has, $value = Get-PimInputValue -InputObject $Target.InputObject -Name $name
-            if ($has -and $null -ne $value -and '' -ne $value) { $fields[$name] = [string]$value }
-        }
-    }
-    $rule = $null
-    if ($Target.PSObject.Properties['Rule']) { $rule = $Target.Rule }
-    # An id given alone names the surface it points to in its intent; its outcome names the one that had it.
-    $surface = if ($Target.Surface) { $Target.Surface } else { $Target.TokenSurface }
-    @{
-        kind          = $Kind
-        tenant        = $Log.Tenant
-        actor         = $Log.Actor
-        surface       = $surface
-        approvalId    = $Target.ApprovalId
-        action        = $Review
-        principal     = if ($fields['PrincipalUpn']) { $fields['PrincipalUpn'] } elseif ($null -ne $Target.Principal) { [string]$Target.Principal } else { $null }
-        principalId   = $Target.PrincipalId
-        role          = if ($null -ne $Target.Role) { [string]$Target.Role } else { $null }
-        scope         = $fields['Scope']
-        justification = $Justification
-        rule          = $rule
-    }
-}
-
-function Write-PimDecisionIntent {
-    # Before a round is sent: one intent line per target. When one cannot be written, nothing is
-    # sent: the intents already written get an outcome (Failed, NotSent), and a PimNativeException
-    # says why (LogWriteFailed, LogTampered, or InvalidInput for an event the log refuses).
+function Initialize-PimDecisionLogIntent {
+    # Before intents are written with -Tokens: a justification the service cannot take is refused
+    # as the library refuses it (InvalidJustification), before the log sees it (the log would
+    # otherwise refuse its over-long line first, for another reason); and the log learns who sends,
+    # and in which tenant, from the tokens, once. Per run, not per request: neither changes.
     param(
         [AllowNull()] [hashtable] $Log,
-        [Parameter(Mandatory)] [string] $Review,
-        [Parameter(Mandatory)] [object[]] $Targets,
         [Parameter(Mandatory)] [string] $Justification,
         [AllowNull()] [System.Collections.IDictionary] $Tokens
     )
     if ($null -eq $Log) { return }
-    # A justification the service cannot take is refused as the library refuses it (InvalidJustification),
-    # before the log sees it: the log would otherwise refuse its over-long line first, for another reason.
     $chars = $Justification.Length
     if ($chars -gt 4000 -and $chars -le 8000) { $chars = 0; foreach ($rune in $Justification.EnumerateRunes()) { $chars++ } }
     if ($chars -gt 4000) {
@@ -130,27 +90,36 @@ function Write-PimDecisionIntent {
         $Log.Actor = $identity.Actor
         if (-not $Log.Tenant) { $Log.Tenant = $identity.Tenant }
     }
-    $written = [System.Collections.Generic.List[object]]::new()
-    foreach ($target in $Targets) {
-        $event = New-PimDecisionLogEvent -Log $Log -Kind intent -Target $target -Review $Review -Justification $Justification
-        try {
-            $null = [PimBridge.Interop.DecisionLogNative]::Append($Log.Handle, [PimBridge.Interop.PimJson]::Write($event))
-        } catch {
-            $inner = Get-PimInnerException -Exception $_.Exception
-            if ($written.Count) { Write-PimDecisionNotSent -Log $Log -Review $Review -Targets $written.ToArray() -Justification $Justification }
-            $code = if ($inner -is [PimBridge.Interop.PimNativeException]) { $inner.Code } else { [PimBridge.Interop.PimResult]::LogWriteFailed }
-            $message = "The decision log '$($Log.Path)' could not record the intent to $($Review.ToLowerInvariant()) request '$($target.ApprovalId)', so nothing was sent: $($inner.Message)"
-            throw (New-PimException -Code $code -Message $message)
-        }
-        $written.Add($target)
+}
+
+function Write-PimDecisionIntent {
+    # Before a round is sent: one intent line per target, all written in one append or none. When
+    # they cannot be written, nothing is sent, and a PimNativeException says why (LogWriteFailed,
+    # LogTampered, or InvalidInput for an event the log refuses). A stream's groups are written by
+    # its feeder (StreamFeeder.cs) in the same way.
+    param(
+        [AllowNull()] [hashtable] $Log,
+        [Parameter(Mandatory)] [string] $Review,
+        [Parameter(Mandatory)] [object[]] $Targets,
+        [Parameter(Mandatory)] [string] $Justification,
+        [AllowNull()] [System.Collections.IDictionary] $Tokens
+    )
+    if ($null -eq $Log) { return }
+    Initialize-PimDecisionLogIntent -Log $Log -Justification $Justification -Tokens $Tokens
+    $intents = [System.Collections.Generic.List[string]]::new()
+    foreach ($target in $Targets) { $intents.Add([PimBridge.Interop.DecisionLogEvents]::Intent($Log, $target, $Review, $Justification)) }
+    try {
+        [PimBridge.Interop.DecisionLogEvents]::AppendIntents($Log, $intents, $Targets[0].ApprovalId, $Review)
+    } catch {
+        throw (Get-PimInnerException -Exception $_.Exception)
     }
 }
 
 function Write-PimDecisionNotSent {
-    # Intents written for a round that was then not sent (the native call refused it, or a later
-    # intent could not be written): an outcome Failed for each, with the error's kind (NotSent when
-    # there is none), so the log does not show them as Unknown. Best effort: a line that cannot be
-    # written leaves that decision Unknown, which is what a reader should then check anyway.
+    # Intents written for requests that were then not sent (the native call refused them, or a
+    # stop came first): an outcome Failed for each, with the error's kind (NotSent when there is
+    # none), so the log does not show them as Unknown. Best effort: lines that cannot be written
+    # leave those decisions Unknown, which is what a reader should then check anyway.
     param(
         [AllowNull()] [hashtable] $Log,
         [Parameter(Mandatory)] [string] $Review,
@@ -162,37 +131,44 @@ function Write-PimDecisionNotSent {
     $kind = 'NotSent'
     $inner = if ($Exception) { Get-PimInnerException -Exception $Exception } else { $null }
     if ($inner -is [PimBridge.Interop.PimNativeException]) { $kind = $inner.Code.ToString() }
-    foreach ($target in $Targets) {
-        $event = New-PimDecisionLogEvent -Log $Log -Kind outcome -Target $target -Review $Review -Justification $Justification
-        $event['result'] = 'Failed'
-        $event['error'] = $kind
-        try { $null = [PimBridge.Interop.DecisionLogNative]::Append($Log.Handle, [PimBridge.Interop.PimJson]::Write($event)) } catch { $null = $_ }
-    }
+    $events = [System.Collections.Generic.List[string]]::new()
+    foreach ($target in $Targets) { $events.Add([PimBridge.Interop.DecisionLogEvents]::Outcome($Log, $target, $Review, $Justification, 'Failed', $kind, $null, $null)) }
+    try { [PimBridge.Interop.DecisionLogEvents]::Append($Log, $events) } catch { $null = $_ }
 }
 
 function Write-PimDecisionOutcome {
-    # After a result came back: its outcome line (result, error kind, the service's request-id).
-    # The decision is made by then, so a line that cannot be written is a warning, and the log
-    # shows that decision as Unknown.
+    # After results came back: their outcome lines (result, error kind, the service's request-id),
+    # -Target[i] that of -Result[i], in one append. The decisions are made by then, so lines that
+    # cannot be written are a warning per decision, and the log shows those as Unknown; with
+    # -Stopping the host says it (a stopping pipeline refuses warnings).
     param(
         [AllowNull()] [hashtable] $Log,
         [Parameter(Mandatory)] [string] $Review,
-        [Parameter(Mandatory)] [object] $Target,
+        [Parameter(Mandatory)] [object[]] $Target,
         [Parameter(Mandatory)] [string] $Justification,
-        [Parameter(Mandatory)] [PimBridge.Interop.DecisionResult] $Result
+        [Parameter(Mandatory)] [PimBridge.Interop.DecisionResult[]] $Result,
+        [switch] $Stopping
     )
     if ($null -eq $Log) { return }
-    $event = New-PimDecisionLogEvent -Log $Log -Kind outcome -Target $Target -Review $Review -Justification $Justification
-    if ($Result.Decision.Surface) { $event['surface'] = $Result.Decision.Surface }
-    $event['result'] = $Result.Decision.Result
-    if ($Result.ErrorKind) { $event['error'] = $Result.ErrorKind }
-    if ($Result.Error -and $Result.Error.RequestId) { $event['requestId'] = $Result.Error.RequestId }
+    $events = [System.Collections.Generic.List[string]]::new()
+    for ($i = 0; $i -lt $Result.Count; $i++) {
+        $r = $Result[$i]
+        $requestId = if ($r.Error) { $r.Error.RequestId } else { $null }
+        $events.Add([PimBridge.Interop.DecisionLogEvents]::Outcome($Log, $Target[$i], $Review, $Justification, $r.Decision.Result, $r.ErrorKind, $requestId, $r.Decision.Surface))
+    }
     try {
-        $null = [PimBridge.Interop.DecisionLogNative]::Append($Log.Handle, [PimBridge.Interop.PimJson]::Write($event))
+        [PimBridge.Interop.DecisionLogEvents]::Append($Log, $events)
     } catch {
         $inner = Get-PimInnerException -Exception $_.Exception
-        $text = "The decision log '$($Log.Path)' could not record the outcome ($($Result.Decision.Result)) of request '$($Target.ApprovalId)': $($inner.Message) The log shows it as Unknown."
-        Microsoft.PowerShell.Utility\Write-Warning -Message (Format-PimInertText $text)
+        for ($i = 0; $i -lt $Result.Count; $i++) {
+            $id = $Target[$i].ApprovalId
+            if ($Stopping) {
+                $Host.UI.WriteWarningLine((Format-PimInertText "The decision log could not record the outcome of request '$id'; it shows it as Unknown."))
+            } else {
+                $text = "The decision log '$($Log.Path)' could not record the outcome ($($Result[$i].Decision.Result)) of request '$id': $($inner.Message) The log shows it as Unknown."
+                Microsoft.PowerShell.Utility\Write-Warning -Message (Format-PimInertText $text)
+            }
+        }
     }
 }
 

@@ -9,11 +9,7 @@ function Format-PimDuration {
     # 2 hours, 30 minutes, 1 day 4 hours.
     param([AllowNull()] [object] $Duration)
     if ($null -eq $Duration) { return $null }
-    $span = [timespan]$Duration
-    $parts = foreach ($unit in @(@('day', $span.Days), @('hour', $span.Hours), @('minute', $span.Minutes))) {
-        if ($unit[1] -gt 0) { '{0} {1}{2}' -f $unit[1], $unit[0], $(if ($unit[1] -eq 1) { '' } else { 's' }) }
-    }
-    if ($parts) { $parts -join ' ' } else { '{0} seconds' -f [int]$span.TotalSeconds }
+    [PimBridge.Interop.DecisionInput]::DurationText([timespan]$Duration)
 }
 
 function Test-PimWildcard {

@@ -70,7 +70,7 @@ function Add-PimPolicyDecision {
             Write-PimVerbose (Format-PimInertText "Left to a person: $(Format-PimPolicySkip $result)")
             continue
         }
-        $target = ConvertTo-PimDecisionTarget -InputObject $result.Request
+        $target = [PimBridge.Interop.DecisionInput]::ToTarget($result.Request, $null)
         if ($target -is [System.Exception] -or $null -eq $target) {
             $exception = if ($target -is [System.Exception]) { $target } else { New-PimException -Code InvalidInput -Message 'A request without an ApprovalId cannot be decided.' }
             $cmdlet.WriteError((New-PimErrorRecord -Exception $exception -TargetObject $result.Request))

@@ -9,9 +9,6 @@
 # the service applied is named on the host (output can no longer flow), each whose outcome is
 # unknown is named with what to run to see it, and one warning gives the numbers.
 
-# Requests handed to any stream of this session so far: Get-PimPending compares it before and after
-# it outputs a request, to know whether its output was decided while it was still paging.
-$script:PimDecisionPushes = 0
 # The streams of this session whose input is open or whose results are still coming: Get-PimPending
 # waits on them (Wait-PimDecisionSettled) before it lists again.
 $script:PimDecisionStreams = [System.Collections.Generic.List[hashtable]]::new()
@@ -55,6 +52,9 @@ function Initialize-PimDecisionRun {
             NotSent = [System.Collections.Generic.List[object]]::new()
         }
         $Run['GraphSurfaces'] = @(foreach ($info in Get-PimSurface) { if ($info.Service -eq 'graph') { $info.Name } })
+        # Each surface's service, looked up for every request handed over.
+        $Run['Services'] = @{}
+        foreach ($info in Get-PimSurface) { $Run.Services[$info.Name] = $info.Service }
         $Run['Progress'] = @{ At = [datetime]::MinValue; WaitText = $null; WaitUntil = [datetime]::MinValue; Fresh = $false; Shown = $false }
         $Run['Done'] = $false
         # Since the last pipeline step ended (Complete-PimDecisionStep).
@@ -66,7 +66,7 @@ function Find-PimDecisionStream {
     # The run's open stream that can take -Target (one holding the token of its service); $null
     # when none can.
     param([Parameter(Mandatory)] [hashtable] $Run, [Parameter(Mandatory)] [object] $Target)
-    $service = if ($Target.TokenSurface) { (Get-PimSurface -Name $Target.TokenSurface).Service } else { $null }
+    $service = if ($Target.TokenSurface) { $Run.Services[$Target.TokenSurface] } else { $null }
     foreach ($stream in $Run.Streams) {
         if ($stream.Closed) { continue }
         if (-not $service -or $stream.Tokens[$service]) { return $stream }
@@ -96,13 +96,16 @@ function Get-PimDecisionStream {
     # an Azure request is decided.
     $armUri = Resolve-PimArmUri -ArmUri $connection['ArmUri'] -NoSession:(-not $tokens['arm'])
     $client = Get-PimClient -GraphUri $uri -ArmUri $armUri -TraceLevel (Get-PimTraceLevel)
+    # The log's checks and the sender's name, before the first intent (the feeder writes them).
+    Initialize-PimDecisionLogIntent -Log $Run.Log -Justification $Run.Justification -Tokens $tokens
     $start = "$($Run.Review)Stream"
     $operation = [PimBridge.Interop.PimNative]::$start($client, $tokens['graph'], $tokens['arm'], $Run.Justification)
     # Without a prompt, requests come as fast as the pipeline makes them: they are handed over in
-    # groups (a batch's worth, or after 100 ms without a new one, or 1 s at most), so that batches fill
-    # however long each request takes here. A person's "Yes" is handed over at once.
-    $feeder = $null
-    if (-not (Test-PimPromptShown -Cmdlet $Run.Cmdlet)) { $feeder = [PimBridge.Interop.StreamFeeder]::new($operation, 20, 100, 1000) }
+    # groups (a batch's worth, or after 100 ms without a new one, or 1 s at most), so that batches
+    # fill, and the group's intents take one write, however long each request takes here. A
+    # person's "Yes" is a group of its own, handed over at once.
+    $full = if (Test-PimPromptShown -Cmdlet $Run.Cmdlet) { 1 } else { 20 }
+    $feeder = [PimBridge.Interop.StreamFeeder]::new($operation, $Run.Log, $Run.Review, $Run.Justification, $full, 100, 1000)
     $stream = @{
         Operation = $operation
         Feeder    = $feeder
@@ -128,55 +131,37 @@ function Get-PimDecisionStream {
 }
 
 function Send-PimDecisionPending {
-    # Hands every confirmed target not yet sent (Targets from Sent on) to a stream, those that go
-    # to the same stream together: their intent lines first (none written: nothing sent), then the
-    # push (or the stream's feeder). Throws when a target cannot be sent (no token for it, the log
-    # cannot record it, the library refuses the push); those before it were sent.
+    # Hands every confirmed target not yet sent (Targets from Sent on) to a stream's feeder, which
+    # writes their intents and pushes them a group at a time (StreamFeeder.cs): one call per
+    # target here. Throws when a target cannot be sent (no token for it, the log cannot record its
+    # group, the library refuses the push); those handed over before it were sent.
     param([Parameter(Mandatory)] [hashtable] $Run)
     while ($Run.Sent -lt $Run.Targets.Count) {
-        $stream = Get-PimDecisionStream -Run $Run -Target $Run.Targets[$Run.Sent]
-        $group = [System.Collections.Generic.List[object]]::new()
-        for ($i = $Run.Sent; $i -lt $Run.Targets.Count; $i++) {
-            $target = $Run.Targets[$i]
-            if ($group.Count -gt 0 -and -not [object]::ReferenceEquals((Find-PimDecisionStream -Run $Run -Target $target), $stream)) { break }
-            $group.Add($target)
-        }
-        $targets = $group.ToArray()
-        Write-PimDecisionIntent -Log $Run.Log -Review $Run.Review -Targets $targets -Justification $Run.Justification -Tokens $stream.Tokens
-        # A surface is sent only when the caller named one; for an id alone the library finds it.
-        $requests = foreach ($t in $targets) {
-            $request = @{ approvalId = $t.ApprovalId; principalId = $t.PrincipalId }
-            if ($t.Surface) { $request['surface'] = $t.Surface }
-            [PimBridge.Interop.PimJson]::Write($request)
-        }
-        # Listed before they are handed over: whatever stops the pipeline next, a target pushed is
-        # in the list (one in the list that has no result once the stream ended was not pushed).
-        $stream.Targets.AddRange($group)
+        $target = $Run.Targets[$Run.Sent]
+        $stream = Find-PimDecisionStream -Run $Run -Target $target
+        if ($null -eq $stream) { $stream = Get-PimDecisionStream -Run $Run -Target $target }
+        # Listed before it is handed over: whatever stops the pipeline next, a target pushed is in
+        # the list (one in the list that has no result once the stream ended was not pushed).
+        $stream.Targets.Add($target)
         try {
-            if ($stream.Feeder) {
-                foreach ($json in $requests) { $stream.Feeder.Add($json) }
-            } else {
-                [PimBridge.Interop.PimNative]::Push($stream.Operation, '[' + (@($requests) -join ',') + ']')
-            }
+            $stream.Feeder.Add($target)
         } catch {
-            $failure = $_.Exception
-            if (-not $stream.Feeder) { $stream.Targets.RemoveRange($stream.Targets.Count - $group.Count, $group.Count) }
-            $null = Sync-PimDecisionFeeder -Run $Run -Stream $stream
-            if (-not $stream.Feeder) { Write-PimDecisionNotSent -Log $Run.Log -Review $Run.Review -Targets $targets -Justification $Run.Justification -Exception $failure }
+            # A group that failed takes its targets off the list (Sync-PimDecisionFeeder); a target
+            # the feeder never took comes off here.
+            if ($null -eq (Sync-PimDecisionFeeder -Run $Run -Stream $stream)) { $stream.Targets.RemoveAt($stream.Targets.Count - 1) }
             throw
         }
-        $Run.Sent += $targets.Count
-        $script:PimDecisionPushes += $targets.Count
+        $Run.Sent++
     }
 }
 
 function Sync-PimDecisionFeeder {
-    # After a stream's feeder failed to push (or with -Flush, after pushing what waits): the
-    # targets it never pushed are taken off the stream (they will have no result), recorded in
-    # the decision log as not sent, and the failure is returned ($null when there is none).
+    # After a stream's feeder failed (or with -Flush, after pushing what waits): the targets it
+    # never pushed are taken off the stream (they will have no result), those whose intent was
+    # written recorded in the decision log as not sent, and the failure is returned ($null when
+    # there is none).
     param([Parameter(Mandatory)] [hashtable] $Run, [Parameter(Mandatory)] [hashtable] $Stream, [switch] $Flush)
     $feeder = $Stream.Feeder
-    if ($null -eq $feeder) { return $null }
     if ($Flush) {
         try { $feeder.Flush() } catch { $null = $_ }
     }
@@ -184,9 +169,12 @@ function Sync-PimDecisionFeeder {
     if ($null -eq $failure) { return $null }
     $pushed = $feeder.Pushed
     if ($Stream.Targets.Count -gt $pushed) {
-        $lost = $Stream.Targets.GetRange($pushed, $Stream.Targets.Count - $pushed).ToArray()
-        $Stream.Targets.RemoveRange($pushed, $lost.Count)
-        Write-PimDecisionNotSent -Log $Run.Log -Review $Run.Review -Targets $lost -Justification $Run.Justification -Exception $failure
+        $intended = [Math]::Min($feeder.Intended, $Stream.Targets.Count)
+        if ($intended -gt $pushed) {
+            $written = $Stream.Targets.GetRange($pushed, $intended - $pushed).ToArray()
+            Write-PimDecisionNotSent -Log $Run.Log -Review $Run.Review -Targets $written -Justification $Run.Justification -Exception $failure
+        }
+        $Stream.Targets.RemoveRange($pushed, $Stream.Targets.Count - $pushed)
     }
     $failure
 }
@@ -208,6 +196,7 @@ function Receive-PimDecisionResult {
             # Taken into the stream's queue in one call, and each removed once handled: a stop
             # that lands in between leaves it there, for the account.
             $null = [PimBridge.Interop.ResultReader]::TakeDecisionResults($stream.Operation, $stream.Queue)
+            Write-PimDecisionQueueOutcome -Run $Run -Stream $stream -Stopping:$Stopping
             Resolve-PimDecisionQueue -Run $Run -Stream $stream -Stopping:$Stopping
             if ($finished) {
                 $stream.Finished = $true
@@ -226,8 +215,26 @@ function Close-PimDecisionStream {
     # stopped and its handle freed.
     param([Parameter(Mandatory)] [hashtable] $Stream)
     $null = $script:PimDecisionStreams.Remove($Stream)
-    if ($Stream.Feeder) { $Stream.Feeder.Dispose() }
+    $Stream.Feeder.Dispose()
     $Stream.Operation.Dispose()
+}
+
+function Write-PimDecisionQueueOutcome {
+    # The outcome lines of the results in a stream's queue that the log does not have yet, in one
+    # append (DecisionLog.ps1), each noted so that it is not logged twice.
+    param([Parameter(Mandatory)] [hashtable] $Run, [Parameter(Mandatory)] [hashtable] $Stream, [switch] $Stopping)
+    if ($null -eq $Run.Log -or $Stream.Queue.Count -eq 0) { return }
+    $results = [System.Collections.Generic.List[PimBridge.Interop.DecisionResult]]::new()
+    $targets = [System.Collections.Generic.List[object]]::new()
+    foreach ($result in $Stream.Queue) {
+        if ($Stream.Done.ContainsKey($result.Index) -or $Stream.Logged.Contains($result.Index)) { continue }
+        $results.Add($result)
+        $targets.Add($Stream.Targets[$result.Index])
+    }
+    if ($results.Count -eq 0) { return }
+    $outcome = @{ Log = $Run.Log; Review = $Run.Review; Justification = $Run.Justification; Target = $targets.ToArray(); Result = $results.ToArray() }
+    Write-PimDecisionOutcome @outcome -Stopping:$Stopping
+    foreach ($result in $results) { $null = $Stream.Logged.Add($result.Index) }
 }
 
 function Resolve-PimDecisionQueue {
@@ -255,17 +262,10 @@ function Resolve-PimDecisionResult {
     $index = $Result.Index
     if ($Stream.Done.ContainsKey($index)) { return }
     $target = $Stream.Targets[$index]
-    if (-not $Stream.Logged.Contains($index)) {
-        if ($Stopping) {
-            # A line that cannot be written is a warning, which a stopping pipeline refuses: the host says it.
-            try {
-                Write-PimDecisionOutcome -Log $Run.Log -Review $Run.Review -Target $target -Justification $Run.Justification -Result $Result
-            } catch {
-                $Host.UI.WriteWarningLine((Format-PimInertText "The decision log could not record the outcome of request '$($target.ApprovalId)'; it shows it as Unknown."))
-            }
-        } else {
-            Write-PimDecisionOutcome -Log $Run.Log -Review $Run.Review -Target $target -Justification $Run.Justification -Result $Result
-        }
+    if ($Run.Log -and -not $Stream.Logged.Contains($index)) {
+        # Written with the rest of its queue as a rule (Write-PimDecisionQueueOutcome); here when a
+        # stop came in between. A line that cannot be written is said on the host when stopping.
+        Write-PimDecisionOutcome -Log $Run.Log -Review $Run.Review -Target $target -Justification $Run.Justification -Result $Result -Stopping:$Stopping
         # Noted, so that a stop before the result is handled does not log it twice.
         $null = $Stream.Logged.Add($index)
     }
@@ -369,7 +369,7 @@ function Wait-PimDecisionSettled {
     foreach ($stream in @($script:PimDecisionStreams)) {
         try {
             # What a feeder holds is pushed now: no decision may still be on its way in here.
-            if ($stream.Feeder) { try { $stream.Feeder.Flush() } catch { $null = $_ } }
+            try { $stream.Feeder.Flush() } catch { $null = $_ }
             while (-not $stream.Finished -and -not $stream.Operation.IsClosed) {
                 $done, $total = [PimBridge.Interop.PimNative]::Progress($stream.Operation)
                 if ($done -ge $total) { break }
@@ -419,7 +419,7 @@ function Stop-PimDecisionRun {
     $command = $Run.Cmdlet.MyInvocation.MyCommand.Name
     foreach ($stream in $open) {
         # What a feeder still holds is never pushed (no result: not sent).
-        if ($stream.Feeder) { $stream.Feeder.Dispose() }
+        $stream.Feeder.Dispose()
         [PimBridge.Interop.PimNative]::Cancel($stream.Operation)
     }
     $waiting = 0
@@ -439,8 +439,10 @@ function Stop-PimDecisionRun {
         foreach ($what in $stream.Done.Values) { $output[$what]++ }
         # Without a result: not pushed, when the stream has ended (it reports every request pushed)
         # or its feeder never pushed it; else sent, with no answer in time.
+        # Recorded in the log as not sent: those of them whose intent was written.
         $unpushed = [System.Collections.Generic.List[object]]::new()
-        $pushed = if ($stream.Feeder) { $stream.Feeder.Pushed } else { $stream.Targets.Count }
+        $pushed = $stream.Feeder.Pushed
+        $intended = $stream.Feeder.Intended
         for ($i = 0; $i -lt $stream.Targets.Count; $i++) {
             if ($stream.Done.ContainsKey($i)) { continue }
             $target = $stream.Targets[$i]
@@ -448,7 +450,7 @@ function Stop-PimDecisionRun {
             if ($stream.Finished -or $i -ge $pushed) {
                 $decision.Result = 'Failed'
                 $account.NotSent.Add($decision)
-                $unpushed.Add($target)
+                if ($i -lt $intended) { $unpushed.Add($target) }
             } else {
                 $decision.Result = 'Unknown'
                 $account.Unknown.Add($decision)

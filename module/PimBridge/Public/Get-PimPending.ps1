@@ -248,10 +248,13 @@ function Get-PimPending {
         if ($ArmScope -and $step.Service -eq 'arm') { $options['armScope'] = $ArmScope }
         if ($IncludeStage) { $options['includeStage'] = $true }
         $failure = [ref]$null
-        # Whether the listing's native work is over (every page read), and whether a request it
-        # output was handed to a decision while it was not.
+        # Whether the listing's native work is over (every page read), and whether a decision was
+        # sent while it was not: the requests handed to any decision stream (StreamFeeder's count,
+        # taken before each push) are counted now and once every page is read. A request it output
+        # and handed over but not yet pushed by then was decided after its last page: no relisting.
         $paged = $false
         $decidedWhilePaging = $false
+        $handed = [PimBridge.Interop.StreamFeeder]::Handed
         try {
             $json = [PimBridge.Interop.PimJson]::Write($options)
             $operation = [PimBridge.Interop.PimNative]::ListPending($client, $step.Token, $json)
@@ -279,11 +282,14 @@ function Get-PimPending {
                 if ($page.Matched -le $paging.Skip -or $page.Output -ge $paging.First) { return }
                 $page.Output++
                 # A command further down the pipeline may decide it as it comes (Approve-PimRequest
-                # streams): if it does while pages are still to be read, they may have moved.
-                if (-not $paged) { $paged = [PimBridge.Interop.PimNative]::Wait($operation, 0) }
-                $pushes = $script:PimDecisionPushes
+                # streams): if one is sent while pages are still to be read, they may have moved.
+                # Read in this order (the end of paging, then the count), a send before the last
+                # page was read is always counted.
+                if (-not $paged) {
+                    $paged = [PimBridge.Interop.PimNative]::Wait($operation, 0)
+                    if ($paged) { $decidedWhilePaging = [PimBridge.Interop.StreamFeeder]::Handed -ne $handed }
+                }
                 $_
-                if (-not $paged -and $script:PimDecisionPushes -ne $pushes) { $decidedWhilePaging = $true }
                 if ($page.Output -ge $paging.First -and -not $paging.IncludeTotalCount) {
                     # Stops the listing (Wait-PimOperation cancels the native work) and every surface after it.
                     $page.Stopped = $true
@@ -307,6 +313,8 @@ function Get-PimPending {
             }
         } else {
             if (-not $again) { $listed++ }
+            # Paging seen to end only now: whatever was sent until now counts.
+            if (-not $paged) { $decidedWhilePaging = [PimBridge.Interop.StreamFeeder]::Handed -ne $handed }
             if ($decidedWhilePaging) { $passes.Add(@{ Step = $step; Again = $true }) }
         }
     }

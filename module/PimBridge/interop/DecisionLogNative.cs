@@ -42,6 +42,18 @@ namespace PimBridge.Interop
             return NativeString.Take(json);
         }
 
+        /// <summary>
+        /// Appends several events (a JSON array) in order, under one lock and with one sync: all of
+        /// them or none. Returns the lines as written (a JSON array). Throws as Append, and then
+        /// nothing was written.
+        /// </summary>
+        public static string AppendMany(PimLogHandle log, string eventsJson)
+        {
+            PimResult rc = NativeMethods.pim_log_append_many(log, eventsJson, out IntPtr json, out IntPtr err);
+            PimNative.Check(rc, err);
+            return NativeString.Take(json);
+        }
+
         /// <summary>The log's lines as a JSON array, filtered by <paramref name="filterJson"/> (may be null).</summary>
         public static string Read(string path, string filterJson)
         {

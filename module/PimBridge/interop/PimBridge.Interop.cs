@@ -9,7 +9,9 @@
 //   NativeLibraryLocator.cs  finds the library next to this assembly and refuses another ABI
 //   PimNativeException.cs    native errors (one shape, whether an operation or one request failed)
 //   PimNative.cs             what PowerShell calls: handles, strings and exceptions, no pointers
-//   StreamFeeder.cs          requests handed to a stream operation in groups, without a prompt
+//   StreamFeeder.cs          requests handed to a stream operation in groups, their intents first
+//   DecisionInput.cs         what the deciding commands read of each piece of pipeline input
+//   DecisionLogEvents.cs     the decision log's events, built and appended a group at a time
 //   TraceReader.cs           an operation's trace (pim_op_take_trace) as verbose and debug lines
 //   PolicyNative.cs          policies (pim_policy_*): load, evaluate
 //   DecisionLogNative.cs     the decision log (pim_log_*): where it is, append, read, verify
@@ -60,6 +62,7 @@ namespace PimBridge.Interop
         [DllImport(Library)] internal static extern PimResult pim_log_resolve_path([MarshalAs(UnmanagedType.LPUTF8Str)] string explicit_path, out IntPtr json_out, out IntPtr err_out);
         [DllImport(Library)] internal static extern PimResult pim_log_open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, out PimLogHandle log_out, out IntPtr err_out);
         [DllImport(Library)] internal static extern PimResult pim_log_append(PimLogHandle log, [MarshalAs(UnmanagedType.LPUTF8Str)] string event_json, out IntPtr json_out, out IntPtr err_out);
+        [DllImport(Library)] internal static extern PimResult pim_log_append_many(PimLogHandle log, [MarshalAs(UnmanagedType.LPUTF8Str)] string events_json, out IntPtr json_out, out IntPtr err_out);
         [DllImport(Library)] internal static extern void pim_log_free(IntPtr log);
         [DllImport(Library)] internal static extern PimResult pim_log_read([MarshalAs(UnmanagedType.LPUTF8Str)] string path, [MarshalAs(UnmanagedType.LPUTF8Str)] string filter_json, out IntPtr json_out, out IntPtr err_out);
         [DllImport(Library)] internal static extern PimResult pim_log_decisions([MarshalAs(UnmanagedType.LPUTF8Str)] string path, [MarshalAs(UnmanagedType.LPUTF8Str)] string filter_json, out IntPtr json_out, out IntPtr err_out);
