@@ -127,6 +127,17 @@ Describe 'Test-PimPolicy: the dry run' {
         @($megan.Reasons | Where-Object Condition -eq 'OwnRequest').Count | Should -Be 1
     }
 
+    It 'refuses without a token that says who you are, naming how to connect, and sends nothing' {
+        # Piped requests alone: the policy must know the approver, whose own requests a rule never decides.
+        $calls = Get-ServiceCallCount
+        $out = @()
+        $thrown = { $script:out = @($Pending | Test-PimPolicy -Path $Policy -GraphUri $Emu.Uri) } | Should -Throw -PassThru
+        $out | Should -HaveCount 0
+        $thrown.FullyQualifiedErrorId | Should -BeLike 'PimBridge.NotConnected*'
+        "$thrown" | Should -Match 'Not connected: run Connect-MgGraph'
+        Get-ServiceCallCount | Should -Be $calls
+    }
+
     It 'sends nothing: the emulator records no decision and no decision call' {
         $null = Test-PimPolicy -Path $Policy @Both
         $null = $Pending | Test-PimPolicy -Path $Policy @Both

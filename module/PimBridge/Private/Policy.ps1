@@ -31,10 +31,16 @@ function Import-PimPolicy {
 
 function Get-PimPolicyCallerId {
     # The signed-in approver's object id, from a token's claims (read by the library, never shown):
-    # a request of theirs is never decided by a rule. $null when no token at hand says.
+    # a request of theirs is never decided by a rule, so a policy is not evaluated without it.
+    # Throws MissingToken (NotConnected) when no token is at hand, AppOnlyToken when the tokens
+    # name no user.
     param([Parameter(Mandatory)] [System.Collections.IDictionary] $Connection)
     $uri = Resolve-PimGraphUri -GraphUri $Connection['GraphUri']
     $tokens = Get-PimTokenSet -Surface @((Get-PimSurface).Name) -Connection $Connection -GraphUri $uri -Optional
+    if (-not ($tokens['graph'] -or $tokens['arm'])) {
+        # None at all: the error a listing gives, which says how to connect.
+        $null = Get-PimServiceToken -Service graph -Connection $Connection -GraphUri $uri
+    }
     foreach ($service in 'graph', 'arm') {
         if (-not $tokens[$service]) { continue }
         try {
@@ -44,7 +50,7 @@ function Get-PimPolicyCallerId {
             $null = $_
         }
     }
-    $null
+    throw (New-PimException -Code AppOnlyToken -Message 'The access token names no signed-in user, so the policy cannot tell your own requests from the others (a rule never decides your own); nothing was evaluated.')
 }
 
 function ConvertTo-PimPolicyRequest {
