@@ -119,20 +119,9 @@ function Add-PimDecisionInput {
             $Cmdlet.WriteError((New-PimErrorRecord -Exception $exception -TargetObject $item))
             continue
         }
-        if ($Cmdlet.ShouldProcess($target.Description, $Action)) {
-            $Run.Targets.Add($target)
-            if ($null -ne $Run['Streams']) {
-                try {
-                    Send-PimDecisionPending -Run $Run
-                } catch [System.Management.Automation.PipelineStoppedException] {
-                    throw
-                } catch {
-                    Stop-PimDecisionRunWithError -Run $Run -Exception $_.Exception
-                }
-            }
-        }
+        if ($Cmdlet.ShouldProcess($target.Description, $Action)) { Add-PimDecisionTarget -Run $Run -Target $target }
     }
-    if ($null -ne $Run['Streams']) { Complete-PimDecisionStep -State $Run -Runs @($Run) }
+    Complete-PimDecisionStep -State $Run -Runs @($Run)
 }
 
 function Stop-PimDecisionRunWithError {
@@ -146,8 +135,7 @@ function Stop-PimDecisionRunWithError {
 }
 
 function Complete-PimDecisionRun {
-    # Ends the run: sends what was confirmed and not yet sent (all of it, for a run made by hand, as
-    # Invoke-PimPolicy makes them), closes the streams' input and outputs the rest of the results
+    # Ends the run: sends what was confirmed and not yet sent, closes the streams' input and outputs the rest of the results
     # as they come. -Connection holds the command's AccessToken, GraphUri, ArmAccessToken and
     # ArmUri, as given. If the pipeline stops under way, the finally accounts for every request
     # (Stop-PimDecisionRun).

@@ -88,14 +88,7 @@ function Add-PimPolicyDecision {
         if (-not $cmdlet.ShouldProcess($what, "$($result.Action) PIM request by policy")) { continue }
         $run = Get-PimPolicyDecisionRun -PolicyRun $PolicyRun -Result $result
         $run.Received++
-        $run.Targets.Add($target)
-        try {
-            Send-PimDecisionPending -Run $run
-        } catch [System.Management.Automation.PipelineStoppedException] {
-            throw
-        } catch {
-            Stop-PimDecisionRunWithError -Run $run -Exception $_.Exception
-        }
+        Add-PimDecisionTarget -Run $run -Target $target
     }
     Complete-PimDecisionStep -State $PolicyRun -Runs @($PolicyRun.Runs.Values)
 }

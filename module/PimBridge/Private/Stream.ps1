@@ -19,8 +19,8 @@ $script:PimDecisionProgressId = 4243
 $script:PimTokenCheckKinds = @('MissingToken', 'InvalidToken', 'TokenExpired', 'MissingScope', 'AppOnlyToken')
 
 function Initialize-PimDecisionRun {
-    # Fills in what a run needs to stream (a run made by hand, as Invoke-PimPolicy makes them, has
-    # only Targets and Received): its command, review, justification, connection and log.
+    # Fills in what a run needs to stream (a run New-PimDecisionRun or Get-PimPolicyDecisionRun
+    # made has only Targets, Received and Rule): its command, review, justification, connection and log.
     param(
         [Parameter(Mandatory)] [hashtable] $Run,
         [Parameter(Mandatory)] [System.Management.Automation.PSCmdlet] $Cmdlet,
@@ -128,6 +128,21 @@ function Get-PimDecisionStream {
     $services = @(foreach ($key in 'graph', 'arm') { if ($tokens[$key]) { $key } }) -join ' and '
     Write-PimVerbose "$($Run.Review): each confirmed request is sent as it comes (one streamed operation, $services token)."
     $stream
+}
+
+function Add-PimDecisionTarget {
+    # A confirmed request, added to the run and handed over at once (Send-PimDecisionPending); what
+    # cannot be sent (no token, a log that cannot record it, a push refused) ends the run with its
+    # error (Stop-PimDecisionRunWithError). Shared by Add-PimDecisionInput and Add-PimPolicyDecision.
+    param([Parameter(Mandatory)] [hashtable] $Run, [Parameter(Mandatory)] [object] $Target)
+    $Run.Targets.Add($Target)
+    try {
+        Send-PimDecisionPending -Run $Run
+    } catch [System.Management.Automation.PipelineStoppedException] {
+        throw
+    } catch {
+        Stop-PimDecisionRunWithError -Run $Run -Exception $_.Exception
+    }
 }
 
 function Send-PimDecisionPending {
@@ -390,21 +405,8 @@ function Stop-PimDecisionRun {
     # one named, each whose outcome is unknown named with what to run to see it, each failed one
     # named with why, the others counted, and one warning whose numbers are those of the service's
     # answers. Does nothing for a run that completed, or that confirmed nothing.
-    param(
-        [AllowNull()] [hashtable] $Run,
-        # For a run made by hand (as Invoke-PimPolicy makes them) that the stop came before: its
-        # command and review, to say that what it confirmed was not sent.
-        [System.Management.Automation.PSCmdlet] $Cmdlet,
-        [string] $Review
-    )
-    if ($null -eq $Run) { return }
-    if ($null -eq $Run['Streams']) {
-        if ($Cmdlet -and $Run['Targets'] -and $Run.Targets.Count -gt 0) {
-            $verb = if ($Review -eq 'Deny') { 'deny' } else { 'approve' }
-            $Host.UI.WriteWarningLine("$($Cmdlet.MyInvocation.MyCommand.Name): stopped; $($Run.Targets.Count) request(s) confirmed to $verb were not sent. They still wait: Get-PimPending lists them.")
-        }
-        return
-    }
+    param([AllowNull()] [hashtable] $Run)
+    if ($null -eq $Run -or $null -eq $Run['Streams']) { return }
     if ($Run.Done) { return }
     $Run.Done = $true
     $open = @(foreach ($stream in $Run.Streams) { if (-not $stream.Finished) { $stream } })
